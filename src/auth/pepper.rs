@@ -1,0 +1,94 @@
+//! The server-side secret that keys passcode hashes. It lives outside the database: from
+//! configuration, or generated once into the data directory, readable by the owner only.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use crate::domain::Secret;
+
+pub const FILE_NAME: &str = "passcode-pepper";
+
+/// Loads the pepper. When none exists yet it is created, unless the database already holds
+/// passcode hashes: those would silently stop verifying under a new pepper.
+pub fn load_or_create(
+    configured: Option<&Secret<String>>,
+    data_dir: &Path,
+    database_has_passcodes: bool,
+) -> anyhow::Result<Secret<Vec<u8>>> {
+    if let Some(value) = configured {
+        if value.expose().len() < 32 {
+            bail!("{} must be at least 32 characters", crate::config::PEPPER_ENV);
+        }
+        return Ok(Secret::new(value.expose().as_bytes().to_vec()));
+    }
+    let path = data_dir.join(FILE_NAME);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes = hex::decode(text.trim())
+                .with_context(|| format!("{} is not valid hex", path.display()))?;
+            if bytes.len() < 32 {
+                bail!("{} is too short (expected 32 bytes of hex)", path.display());
+            }
+            Ok(Secret::new(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if database_has_passcodes {
+                bail!(
+                    "the passcode pepper {} is missing but the database holds passcodes; restore the file \
+                     (or set {}) from your backup",
+                    path.display(),
+                    crate::config::PEPPER_ENV
+                );
+            }
+            let mut bytes = vec![0u8; 32];
+            getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("CSPRNG failed: {e}"))?;
+            write_private(&path, hex::encode(&bytes).as_bytes())?;
+            tracing::info!(path = %path.display(), "generated a new passcode pepper");
+            Ok(Secret::new(bytes))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_a_private_pepper_once_and_reuses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create(None, dir.path(), false).unwrap();
+        let second = load_or_create(None, dir.path(), true).unwrap();
+        assert_eq!(first.expose(), second.expose());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(FILE_NAME)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn refuses_to_invent_a_pepper_for_existing_passcodes() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load_or_create(None, dir.path(), true).is_err());
+    }
+}

@@ -1,0 +1,155 @@
+//! The request context for pages: language, session, CSRF token and the signed-in user.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::header;
+use subtle::ConstantTimeEq;
+use tower_sessions::Session;
+
+use crate::db::{self, audit};
+use crate::domain::policy::Actor;
+use crate::domain::{Role, Secret};
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::state::AppState;
+
+const USER_KEY: &str = "user_id";
+const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+const CSRF_KEY: &str = "csrf";
+/// Absolute session lifetime; the idle timeout (30 min) is the session store's expiry.
+pub const ABSOLUTE_TIMEOUT_S: i64 = 12 * 3600;
+
+/// A signed-in person, loaded from the database on every request so that a disabled
+/// account or a changed role takes effect at once.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub clinic_id: Option<i64>,
+    pub clinic_code: Option<String>,
+}
+
+impl SignedIn {
+    pub fn actor(&self) -> Actor {
+        Actor { role: self.role, clinic_id: self.clinic_id }
+    }
+
+    pub fn audit_actor(&self) -> audit::Actor {
+        audit::Actor::User { id: self.id, email: self.email.clone() }
+    }
+}
+
+pub struct Ctx {
+    pub lang: Lang,
+    pub session: Session,
+    pub user: Option<SignedIn>,
+    pub ip: Option<String>,
+    /// Path and query of this request, to come back after switching language.
+    pub path: String,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, msg)| AppError::Internal(anyhow::anyhow!("session layer missing: {msg}")))?;
+        let lang = Lang::from_cookie_header(parts.headers.get(header::COOKIE).and_then(|v| v.to_str().ok()));
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let path = parts.uri.path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        let user = load_user(&session, state).await?;
+        Ok(Self { lang, session, user, ip, path })
+    }
+}
+
+async fn load_user(session: &Session, state: &AppState) -> Result<Option<SignedIn>, AppError> {
+    let Some(user_id) = session.get::<i64>(USER_KEY).await? else { return Ok(None) };
+    let signed_in_at = session.get::<i64>(SIGNED_IN_AT_KEY).await?.unwrap_or(0);
+    if db::now() - signed_in_at > ABSOLUTE_TIMEOUT_S {
+        session.flush().await?;
+        return Ok(None);
+    }
+    let Some(user) = db::users::by_id(&state.pool, user_id).await? else {
+        session.flush().await?;
+        return Ok(None);
+    };
+    let role = Role::from_db(&user.role);
+    let (Some(role), None) = (role, user.disabled_at) else {
+        session.flush().await?;
+        return Ok(None);
+    };
+    let clinic_code = match user.clinic_id {
+        Some(id) => db::clinics::by_id(&state.pool, id).await?.map(|c| c.code),
+        None => None,
+    };
+    Ok(Some(SignedIn { id: user.id, email: user.email, role, clinic_id: user.clinic_id, clinic_code }))
+}
+
+impl Ctx {
+    pub fn require_user(&self) -> Result<&SignedIn, AppError> {
+        self.user.as_ref().ok_or(AppError::SignInRequired)
+    }
+
+    /// The session's CSRF token, created on first use.
+    pub async fn csrf_token(&self) -> Result<String, AppError> {
+        if let Some(token) = self.session.get::<String>(CSRF_KEY).await? {
+            return Ok(token);
+        }
+        let token = random_hex(32)?;
+        self.session.insert(CSRF_KEY, &token).await?;
+        Ok(token)
+    }
+
+    /// Every state-changing form carries the session's token (synchronizer-token pattern,
+    /// on top of the Origin / Sec-Fetch-Site check of the CSRF layer).
+    pub async fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
+        let expected = self.session.get::<String>(CSRF_KEY).await?;
+        match expected {
+            Some(expected) if bool::from(expected.as_bytes().ct_eq(submitted.as_bytes())) => Ok(()),
+            _ => Err(AppError::Csrf),
+        }
+    }
+
+    /// Signs in: a new session id (no fixation), a new CSRF token, and the sign-in time for
+    /// the absolute timeout.
+    pub async fn sign_in(&self, user_id: i64) -> Result<(), AppError> {
+        self.session.cycle_id().await?;
+        self.session.insert(USER_KEY, user_id).await?;
+        self.session.insert(SIGNED_IN_AT_KEY, db::now()).await?;
+        self.session.insert(CSRF_KEY, random_hex(32)?).await?;
+        Ok(())
+    }
+
+    /// Destroys the session server-side.
+    pub async fn sign_out(&self) -> Result<(), AppError> {
+        self.session.flush().await?;
+        Ok(())
+    }
+
+    /// The UI string for `key` in the request's language.
+    pub fn t(&self, key: &str) -> &'static str {
+        crate::i18n::text(self.lang, key)
+    }
+
+    pub fn ip(&self) -> Option<&str> {
+        self.ip.as_deref()
+    }
+}
+
+pub fn random_hex(bytes: usize) -> anyhow::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("CSPRNG failed: {e}"))?;
+    Ok(hex::encode(buf))
+}
+
+/// Compares a typed secret with the expected one in constant time.
+pub fn secrets_match(expected: &Secret<String>, typed: &str) -> bool {
+    bool::from(expected.expose().as_bytes().ct_eq(typed.trim().as_bytes()))
+}

@@ -1,0 +1,88 @@
+//! Sign-in throttling per account and per client address: a few free failures, then a
+//! doubling delay, and a hard cap per hour. Counted in the database (not the session, which
+//! an attacker simply drops), so it also survives restarts.
+
+use sqlx::SqlitePool;
+
+use crate::db;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Failures allowed without any delay.
+    pub free: i64,
+    /// Failures allowed in a sliding hour.
+    pub per_hour: i64,
+    /// Longest delay between attempts, in seconds.
+    pub max_delay_s: i64,
+}
+
+pub const ACCOUNT: Limits = Limits { free: 3, per_hour: 100, max_delay_s: 300 };
+/// One address may serve a whole clinic behind NAT, so it gets more room.
+pub const ADDRESS: Limits = Limits { free: 10, per_hour: 500, max_delay_s: 300 };
+
+/// Seconds to wait before the next attempt may be checked, if any.
+pub fn wait_s(limits: Limits, failures: i64, last: Option<i64>, oldest: Option<i64>, now: i64) -> Option<u64> {
+    if failures >= limits.per_hour {
+        let until = oldest.unwrap_or(now) + 3600;
+        return u64::try_from(until - now).ok().filter(|w| *w > 0);
+    }
+    if failures < limits.free {
+        return None;
+    }
+    let exponent = u32::try_from(failures - limits.free).unwrap_or(u32::MAX).min(20);
+    let delay = (1i64 << exponent).min(limits.max_delay_s);
+    let until = last.unwrap_or(now) + delay;
+    u64::try_from(until - now).ok().filter(|w| *w > 0)
+}
+
+pub fn account_key(email: &str) -> String {
+    format!("account:{email}")
+}
+
+pub fn address_key(ip: &str) -> String {
+    format!("address:{ip}")
+}
+
+/// The longest wait any of the keys imposes now.
+pub async fn check(pool: &SqlitePool, keys: &[(&str, Limits)]) -> sqlx::Result<Option<u64>> {
+    let now = db::now();
+    let mut longest = None;
+    for (key, limits) in keys {
+        let (failures, last, oldest) = db::login_failures::since(pool, key, now - 3600).await?;
+        longest = longest.max(wait_s(*limits, failures, last, oldest, now));
+    }
+    Ok(longest)
+}
+
+pub async fn record_failure(pool: &SqlitePool, keys: &[&str]) -> sqlx::Result<()> {
+    let now = db::now();
+    let mut tx = pool.begin().await?;
+    for key in keys {
+        db::login_failures::record(&mut *tx, key, now).await?;
+    }
+    tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_failures_then_a_doubling_delay() {
+        let now = 10_000;
+        assert_eq!(wait_s(ACCOUNT, 2, Some(now), Some(now), now), None);
+        assert_eq!(wait_s(ACCOUNT, 3, Some(now), Some(now), now), Some(1));
+        assert_eq!(wait_s(ACCOUNT, 4, Some(now), Some(now), now), Some(2));
+        assert_eq!(wait_s(ACCOUNT, 6, Some(now), Some(now), now), Some(8));
+        assert_eq!(wait_s(ACCOUNT, 40, Some(now), Some(now), now), Some(300));
+        // The delay counts from the last failure.
+        assert_eq!(wait_s(ACCOUNT, 6, Some(now - 8), Some(now - 100), now), None);
+    }
+
+    #[test]
+    fn the_hourly_cap_holds_until_the_oldest_failure_ages_out() {
+        let now = 10_000;
+        assert_eq!(wait_s(ACCOUNT, 100, Some(now - 400), Some(now - 3000), now), Some(600));
+        assert_eq!(wait_s(ACCOUNT, 99, Some(now - 400), Some(now - 3000), now), None);
+    }
+}

@@ -1,0 +1,180 @@
+//! The `portal` command line: serve, and the operator's set-up commands. Changes made here
+//! reach a running server through `cache_events` within a second.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::auth::{Hasher, pepper};
+use crate::config::{Config, DataArgs, ServeArgs};
+use crate::db::{self, audit};
+use crate::domain::{ClinicCode, Email, InstallType, Password, Role, bounded_text, optional_text};
+use crate::services::{accounts, passcodes, readers};
+
+#[derive(Parser, Debug)]
+#[command(name = "portal", version, about = "目視モード support portal")]
+pub struct Cli {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve(ServeArgs),
+    /// Manage clinics.
+    #[command(subcommand)]
+    Clinic(ClinicCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage card readers.
+    #[command(subcommand)]
+    Reader(ReaderCommand),
+    /// Manage a clinic's 目視確認用パスコード.
+    #[command(subcommand)]
+    Passcode(PasscodeCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClinicCommand {
+    /// Register a clinic by its 10-digit 医療機関コード.
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        phone: String,
+        #[arg(long, default_value = "")]
+        address: String,
+        #[arg(long, default_value = "")]
+        contact: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an account; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// operator, agent or clinic-admin
+        #[arg(long)]
+        role: String,
+        /// The clinic's 医療機関コード (clinic admins only).
+        #[arg(long)]
+        clinic: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReaderCommand {
+    /// Enroll a reader; prints its device token as the last line.
+    Add {
+        #[arg(long)]
+        clinic: String,
+        #[arg(long)]
+        name: String,
+        /// standalone (単独設置型) or shared (併設設置型)
+        #[arg(long, default_value = "standalone")]
+        install_type: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PasscodeCommand {
+    /// Issue a new passcode (the old one stops working); prints it as the last line.
+    Issue {
+        #[arg(long)]
+        clinic: String,
+    },
+}
+
+/// Runs a set-up command (everything except `serve`).
+pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> {
+    let config = Config::from_args(data, None);
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    let pool = db::connect(&config.database_url).await?;
+    let actor = audit::Actor::CommandLine;
+    let result = match command {
+        Command::Serve(_) => bail!("serve is not a set-up command"),
+        Command::Clinic(ClinicCommand::Add { code, name, phone, address, contact }) => {
+            let code = ClinicCode::parse(&code).map_err(|e| anyhow::anyhow!("invalid 医療機関コード {code:?}: {e}"))?;
+            let name = bounded_text(&name, 100).context("the clinic name must be 1 to 100 characters")?;
+            let phone = optional_text(&phone, 30).context("the phone number is too long (30 characters at most)")?;
+            let address = optional_text(&address, 200).context("the address is too long (200 characters at most)")?;
+            let contact = optional_text(&contact, 100).context("the contact name is too long (100 characters at most)")?;
+            let input = accounts::ClinicInput { code: &code, name: &name, phone: &phone, address: &address, contact_name: &contact };
+            accounts::create_clinic(&pool, &actor, &input).await?;
+            println!("clinic {code} {name} added");
+            Ok(())
+        }
+        Command::User(UserCommand::Add { email, role, clinic }) => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let role = Role::parse_cli(&role).context("--role must be operator, agent or clinic-admin")?;
+            let clinic = clinic
+                .map(|c| ClinicCode::parse(&c).map_err(|e| anyhow::anyhow!("invalid 医療機関コード {c:?}: {e}")))
+                .transpose()?;
+            let password = Password::parse(&read_password()?).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let hasher = Hasher::new(load_pepper(&config, &pool).await?)?;
+            let input = accounts::UserInput { email: &email, password: &password, role, clinic: clinic.as_ref() };
+            accounts::create_user(&pool, &hasher, &actor, &input).await?;
+            println!("user {email} added as {}", role.as_db());
+            Ok(())
+        }
+        Command::Reader(ReaderCommand::Add { clinic, name, install_type }) => {
+            let clinic = find_clinic(&pool, &clinic).await?;
+            let name = bounded_text(&name, 60).context("the reader name must be 1 to 60 characters")?;
+            let install_type = InstallType::parse(&install_type).context("--install-type must be standalone or shared")?;
+            let enrolled = readers::enroll(&pool, &actor, clinic.id, &name, install_type, None).await?;
+            println!("reader {} ({name}) enrolled for clinic {}; its device token (shown once):", enrolled.reader_id, clinic.code);
+            println!("{}", enrolled.token.expose());
+            Ok(())
+        }
+        Command::Passcode(PasscodeCommand::Issue { clinic }) => {
+            let clinic = find_clinic(&pool, &clinic).await?;
+            let hasher = Hasher::new(load_pepper(&config, &pool).await?)?;
+            let issued = passcodes::issue(&pool, &hasher, &actor, clinic.id, passcodes::Via::CommandLine, None).await?;
+            println!(
+                "passcode generation {} issued for clinic {}; the previous one no longer works. The new code (shown once):",
+                issued.generation, clinic.code
+            );
+            println!("{}", issued.code.expose());
+            Ok(())
+        }
+    };
+    pool.close().await;
+    result
+}
+
+async fn find_clinic(pool: &sqlx::SqlitePool, code: &str) -> anyhow::Result<db::clinics::Clinic> {
+    let parsed = ClinicCode::parse(code).map_err(|e| anyhow::anyhow!("invalid 医療機関コード {code:?}: {e}"))?;
+    db::clinics::by_code(pool, parsed.as_str())
+        .await?
+        .with_context(|| format!("no clinic has 医療機関コード {parsed}"))
+}
+
+async fn load_pepper(config: &Config, pool: &sqlx::SqlitePool) -> anyhow::Result<crate::domain::Secret<Vec<u8>>> {
+    let has_passcodes: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passcodes)").fetch_one(pool).await?;
+    pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, has_passcodes)
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password (12 characters or more): ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password on standard input (pipe it in, e.g. `printf '%s\\n' \"$PASSWORD\" | portal user add ...`)");
+    }
+    Ok(password)
+}

@@ -1,0 +1,100 @@
+//! Runtime configuration: flags and environment, with defaults that work on a fresh machine.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::domain::Secret;
+
+/// Options shared by every subcommand (they locate the data).
+#[derive(Args, Clone, Debug)]
+pub struct DataArgs {
+    /// Directory for the SQLite database and the passcode pepper file.
+    #[arg(long, env = "PORTAL_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+    /// SQLite URL; defaults to `portal.db` inside the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+/// Options of `portal serve`.
+#[derive(Args, Clone, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PORTAL_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Public base URL (for example https://portal.example.jp). With https, cookies are
+    /// marked `Secure` and HSTS is sent.
+    #[arg(long, env = "PORTAL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Most long-polls held at once; beyond it readers get 503 with Retry-After.
+    #[arg(long, env = "PORTAL_MAX_LONG_POLLS", default_value_t = 15_000)]
+    pub max_long_polls: usize,
+    /// Seconds a reader is told to wait before its next short poll.
+    #[arg(long, env = "PORTAL_POLL_AFTER_S", default_value_t = 30)]
+    pub poll_after_s: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub public_url: Option<String>,
+    /// Pepper for passcode hashes. `None`: read or create `<data_dir>/passcode-pepper`.
+    pub passcode_pepper: Option<Secret<String>>,
+    pub max_long_polls: usize,
+    pub poll_after_s: u32,
+    /// How often the cache follower looks for changes made by other processes.
+    pub follow_interval_ms: u64,
+    /// How often batched reader last-seen times are written.
+    pub last_seen_flush_s: u64,
+}
+
+pub const PEPPER_ENV: &str = "PORTAL_PASSCODE_PEPPER";
+
+impl Config {
+    /// Defaults for a data directory: used by the command line and by tests.
+    pub fn for_data_dir(data_dir: impl AsRef<Path>) -> Self {
+        let data_dir = data_dir.as_ref().to_path_buf();
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: default_database_url(&data_dir),
+            data_dir,
+            public_url: None,
+            passcode_pepper: std::env::var(PEPPER_ENV).ok().map(Secret::new),
+            max_long_polls: 15_000,
+            poll_after_s: 30,
+            follow_interval_ms: 250,
+            last_seen_flush_s: 5,
+        }
+    }
+
+    pub fn from_args(data: &DataArgs, serve: Option<&ServeArgs>) -> Self {
+        let mut config = Self::for_data_dir(&data.data_dir);
+        if let Some(url) = &data.database_url {
+            config.database_url = url.clone();
+        }
+        if let Some(serve) = serve {
+            config.addr = serve.addr;
+            config.public_url = serve.public_url.clone();
+            config.max_long_polls = serve.max_long_polls;
+            config.poll_after_s = serve.poll_after_s;
+        }
+        config
+    }
+
+    pub fn uses_https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+
+    /// The URL to print for people at start-up.
+    pub fn display_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.addr))
+    }
+}
+
+fn default_database_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("portal.db").display())
+}

@@ -1,0 +1,82 @@
+//! The append-only audit log (UPDATE and DELETE are refused by triggers).
+
+use sqlx::{FromRow, SqliteExecutor};
+
+/// Who did something.
+#[derive(Clone, Debug)]
+pub enum Actor {
+    User { id: i64, email: String },
+    CommandLine,
+    Reader { id: i64 },
+    Anonymous,
+}
+
+impl Actor {
+    fn id(&self) -> Option<i64> {
+        match self {
+            Self::User { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Self::User { email, .. } => email.clone(),
+            Self::CommandLine => "cli".to_owned(),
+            Self::Reader { id } => format!("reader:{id}"),
+            Self::Anonymous => "anonymous".to_owned(),
+        }
+    }
+}
+
+pub struct Entry<'a> {
+    pub actor: &'a Actor,
+    pub action: &'a str,
+    pub clinic_id: Option<i64>,
+    pub detail: &'a str,
+    pub ip: Option<&'a str>,
+}
+
+pub async fn record(db: impl SqliteExecutor<'_>, entry: Entry<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor_id, actor, action, clinic_id, detail, ip)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(super::now())
+    .bind(entry.actor.id())
+    .bind(entry.actor.label())
+    .bind(entry.action)
+    .bind(entry.clinic_id)
+    .bind(entry.detail)
+    .bind(entry.ip)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, FromRow)]
+pub struct Row {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+    pub ip: Option<String>,
+}
+
+pub async fn for_clinic(db: impl SqliteExecutor<'_>, clinic_id: i64, limit: i64) -> sqlx::Result<Vec<Row>> {
+    sqlx::query_as::<_, Row>(
+        "SELECT at, actor, action, detail, ip FROM audit_log
+         WHERE clinic_id = ? ORDER BY id DESC LIMIT ?",
+    )
+    .bind(clinic_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn count_action(db: impl SqliteExecutor<'_>, action: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?")
+        .bind(action)
+        .fetch_one(db)
+        .await
+}

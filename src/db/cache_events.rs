@@ -1,0 +1,71 @@
+//! Change notifications for the in-memory caches, written in the same transaction as the change.
+
+use sqlx::{FromRow, SqliteExecutor};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The clinic's passcode state changed (issued, disabled).
+    Clinic,
+    /// A reader was enrolled, revoked or re-enrolled.
+    Reader,
+}
+
+impl Kind {
+    fn as_db(self) -> &'static str {
+        match self {
+            Self::Clinic => "clinic",
+            Self::Reader => "reader",
+        }
+    }
+}
+
+pub async fn append(db: impl SqliteExecutor<'_>, kind: Kind, entity_id: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO cache_events (kind, entity_id, at) VALUES (?, ?, ?)")
+        .bind(kind.as_db())
+        .bind(entity_id)
+        .bind(super::now())
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, FromRow)]
+pub struct Event {
+    pub id: i64,
+    pub kind: String,
+    pub entity_id: i64,
+}
+
+impl Event {
+    pub fn kind(&self) -> Option<Kind> {
+        match self.kind.as_str() {
+            "clinic" => Some(Kind::Clinic),
+            "reader" => Some(Kind::Reader),
+            _ => None,
+        }
+    }
+}
+
+pub async fn after(db: impl SqliteExecutor<'_>, last_id: i64) -> sqlx::Result<Vec<Event>> {
+    sqlx::query_as::<_, Event>(
+        "SELECT id, kind, entity_id FROM cache_events WHERE id > ? ORDER BY id LIMIT 1000",
+    )
+    .bind(last_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn last_id(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cache_events")
+        .fetch_one(db)
+        .await
+}
+
+/// Events older than an hour have been seen by every running process.
+pub async fn prune(db: impl SqliteExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM cache_events WHERE at < ?")
+        .bind(super::now() - 3600)
+        .execute(db)
+        .await?;
+    Ok(())
+}

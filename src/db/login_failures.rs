@@ -1,0 +1,39 @@
+//! Failed sign-ins per account and per client address, for throttling.
+
+use sqlx::SqliteExecutor;
+
+pub async fn record(db: impl SqliteExecutor<'_>, key: &str, at: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO login_failures (key, failed_at) VALUES (?, ?)")
+        .bind(key)
+        .bind(at)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Failures for `key` since `since`: (count, most recent, oldest).
+pub async fn since(db: impl SqliteExecutor<'_>, key: &str, since: i64) -> sqlx::Result<(i64, Option<i64>, Option<i64>)> {
+    sqlx::query_as(
+        "SELECT COUNT(*), MAX(failed_at), MIN(failed_at) FROM login_failures WHERE key = ? AND failed_at >= ?",
+    )
+    .bind(key)
+    .bind(since)
+    .fetch_one(db)
+    .await
+}
+
+pub async fn clear(db: impl SqliteExecutor<'_>, key: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE key = ?")
+        .bind(key)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn prune(db: impl SqliteExecutor<'_>, before: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE failed_at < ?")
+        .bind(before)
+        .execute(db)
+        .await?;
+    Ok(())
+}

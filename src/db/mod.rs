@@ -1,0 +1,56 @@
+//! Every SQL statement of the portal, one module per table group, with explicit column lists.
+//! Functions take any SQLite executor so callers choose pool or transaction.
+
+pub mod audit;
+pub mod cache_events;
+pub mod clinics;
+pub mod login_failures;
+pub mod passcodes;
+pub mod readers;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+/// Opens (creating if needed) the database and brings its schema up to date.
+pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(database_url)
+        .with_context(|| format!("invalid DATABASE_URL {database_url:?}"))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL is durable across application crashes in WAL mode; only an OS crash can
+        // lose the last commits, never corrupt the file.
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot open the database at {database_url}"))?;
+    sqlx::migrate!("./migrations")
+        .run(&pool)
+        .await
+        .context("cannot apply database migrations")?;
+    Ok(pool)
+}
+
+/// Starts a write transaction that takes SQLite's write lock at once, so read-then-write
+/// sequences inside it never fail with SQLITE_BUSY on lock upgrade.
+pub async fn begin_write(pool: &SqlitePool) -> sqlx::Result<Transaction<'static, Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+/// Current time as Unix seconds.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// True when the error is a UNIQUE constraint violation (mapped to a clear 4xx by callers).
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}

@@ -1,0 +1,70 @@
+use sqlx::{FromRow, SqliteExecutor};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: String,
+    pub role: String,
+    pub clinic_id: Option<i64>,
+    pub disabled_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Listed {
+    pub id: i64,
+    pub email: String,
+    pub role: String,
+    pub clinic_code: Option<String>,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, email, password_hash, role, clinic_id, disabled_at";
+
+pub async fn insert(
+    db: impl SqliteExecutor<'_>,
+    email: &str,
+    password_hash: &str,
+    role: &str,
+    clinic_id: Option<i64>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO users (email, password_hash, role, clinic_id, created_at)
+         VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(email)
+    .bind(password_hash)
+    .bind(role)
+    .bind(clinic_id)
+    .bind(super::now())
+    .fetch_one(db)
+    .await
+}
+
+pub async fn by_email(db: impl SqliteExecutor<'_>, email: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE email = ?"))
+        .bind(email)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn by_id(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<User>> {
+    sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn count(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(db).await
+}
+
+pub async fn all(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<Listed>> {
+    sqlx::query_as::<_, Listed>(
+        "SELECT u.id, u.email, u.role, c.code AS clinic_code, u.created_at, u.disabled_at
+         FROM users u LEFT JOIN clinics c ON c.id = u.clinic_id ORDER BY u.email",
+    )
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,51 @@
+//! Domain types and rules with no I/O. Input is parsed into these types at the edge, so code
+//! past the edge never handles an unchecked passcode, 医療機関コード or e-mail address.
+
+mod clinic_code;
+mod email;
+mod install_type;
+pub mod lockout;
+mod passcode;
+mod password;
+pub mod policy;
+mod role;
+mod secret;
+
+pub use clinic_code::{ClinicCode, ClinicCodeError};
+pub use email::{Email, EmailError};
+pub use install_type::InstallType;
+pub use passcode::{Passcode, PasscodeError};
+pub use password::{Password, PasswordError};
+pub use role::Role;
+pub use secret::Secret;
+
+/// Text fields typed by people: trimmed, non-empty, bounded.
+pub fn bounded_text(input: &str, max_chars: usize) -> Option<String> {
+    let trimmed = input.trim();
+    let count = trimmed.chars().count();
+    (count > 0 && count <= max_chars && !trimmed.chars().any(char::is_control))
+        .then(|| trimmed.to_owned())
+}
+
+/// Like [`bounded_text`] but empty is allowed.
+pub fn optional_text(input: &str, max_chars: usize) -> Option<String> {
+    if input.trim().is_empty() {
+        Some(String::new())
+    } else {
+        bounded_text(input, max_chars)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_text_trims_and_limits() {
+        assert_eq!(bounded_text("  さくら医院 ", 10).as_deref(), Some("さくら医院"));
+        assert_eq!(bounded_text("   ", 10), None);
+        assert_eq!(bounded_text("あいうえおか", 5), None);
+        assert_eq!(bounded_text("a\u{0}b", 5), None);
+        assert_eq!(optional_text(" ", 5).as_deref(), Some(""));
+    }
+}

@@ -1,0 +1,162 @@
+//! Errors at the HTTP boundary. Pages get [`AppError`] rendered as a bilingual HTML page; the
+//! JSON API gets [`ApiError`] as `{"error": "<stable code>", "message": "..."}`. Details of
+//! 5xx errors go to the log, never to the client.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("sign-in required")]
+    SignInRequired,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("the form has expired")]
+    Csrf,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_s: u64 },
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        Self::Internal(anyhow::Error::new(e).context("rendering a template"))
+    }
+}
+
+impl From<tower_sessions::session::Error> for AppError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        Self::Internal(anyhow::Error::new(e).context("session store"))
+    }
+}
+
+/// Error pages are shown in both languages: they may come before the language is known.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title_ja: &'a str,
+    title_en: &'a str,
+    detail: Option<&'a str>,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let Self::SignInRequired = self {
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
+        }
+        let (status, title_ja, title_en, detail) = match &self {
+            Self::NotFound => (StatusCode::NOT_FOUND, "ページが見つかりません", "Page not found", None),
+            Self::Forbidden => (StatusCode::FORBIDDEN, "この操作は許可されていません", "You are not allowed to do this", None),
+            Self::Csrf => (
+                StatusCode::FORBIDDEN,
+                "フォームの有効期限が切れました。ページを再読み込みしてもう一度お試しください",
+                "This form has expired. Reload the page and try again",
+                None,
+            ),
+            Self::BadRequest(msg) => (StatusCode::BAD_REQUEST, "入力内容に誤りがあります", "The request could not be processed", Some(msg.as_str())),
+            Self::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "試行回数が多すぎます。しばらくしてからお試しください",
+                "Too many attempts. Please wait and try again",
+                None,
+            ),
+            Self::Conflict(msg) => (StatusCode::CONFLICT, "他の変更と競合しました", "This conflicts with another change", Some(msg.as_str())),
+            Self::SignInRequired => unreachable!("handled above"),
+            Self::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "サーバーでエラーが発生しました。時間をおいてお試しください",
+                    "Something went wrong on the server. Please try again later",
+                    None,
+                )
+            }
+        };
+        let page = ErrorPage { status: status.as_u16(), title_ja, title_en, detail };
+        let body = page.render().unwrap_or_else(|_| format!("{} {title_en}", status.as_u16()));
+        let mut response = (status, Html(body)).into_response();
+        if let Self::TooManyRequests { retry_after_s } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        }
+        response
+    }
+}
+
+/// A JSON API error with a stable machine-readable code.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after_s: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct ApiErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), retry_after_s: None }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds);
+        self
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        tracing::error!(error = ?e, "internal error in the API");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        anyhow::Error::new(e).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ApiErrorBody { error: self.code, message: &self.message };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(seconds) = self.retry_after_s {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}

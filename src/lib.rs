@@ -1,0 +1,207 @@
+//! The 目視モード support portal: one axum server for clinic admins, support staff, operators
+//! and card readers. [`build`] opens the data and returns a [`Portal`]; [`Portal::router`] is
+//! the whole application, and [`Portal::serve`] runs it with its background tasks.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod i18n;
+pub mod live;
+pub mod routes;
+pub mod services;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, header};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tower_http::csrf::CsrfLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::config::Config;
+use crate::domain::Secret;
+use crate::live::Live;
+use crate::state::{App, AppState};
+
+pub use crate::config::Config as PortalConfig;
+
+/// Idle sessions end after this long.
+const SESSION_IDLE: time::Duration = time::Duration::minutes(30);
+const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+pub struct Portal {
+    state: AppState,
+    shutdown: watch::Sender<bool>,
+    sessions: SqliteStore,
+}
+
+/// Opens (and migrates) the database, loads the pepper and the caches.
+pub async fn build(config: Config) -> anyhow::Result<Portal> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    let pool = db::connect(&config.database_url).await?;
+    let has_passcodes: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passcodes)").fetch_one(&pool).await?;
+    let pepper = auth::pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, has_passcodes)?;
+    let hasher = auth::Hasher::new(pepper)?;
+    let sessions = SqliteStore::new(pool.clone());
+    sessions.migrate().await.context("cannot create the session table")?;
+    let live = Live::load(&pool).await?;
+    let setup_token = if db::users::count(&pool).await? == 0 {
+        Some(Secret::new(auth::session::random_hex(16)?))
+    } else {
+        None
+    };
+    let (shutdown, shutting_down) = watch::channel(false);
+    let state = AppState(Arc::new(App {
+        long_polls: Arc::new(Semaphore::new(config.max_long_polls)),
+        config,
+        pool,
+        hasher,
+        live,
+        setup_token: Mutex::new(setup_token),
+        shutting_down,
+    }));
+    Ok(Portal { state, shutdown, sessions })
+}
+
+impl Portal {
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The first-run setup token, while no account exists.
+    pub fn setup_token(&self) -> Option<String> {
+        self.state.setup_token.lock().ok().and_then(|t| t.as_ref().map(|s| s.expose().clone()))
+    }
+
+    pub fn router(&self) -> Router {
+        let config = &self.state.config;
+        let sessions = SessionManagerLayer::new(self.sessions.clone())
+            .with_name("portal_session")
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(config.uses_https())
+            .with_expiry(Expiry::OnInactivity(SESSION_IDLE))
+            // Saving on every request is what makes the idle timeout slide.
+            .with_always_save(true);
+        let mut router = Router::new()
+            .merge(routes::page_routes().layer(sessions))
+            .nest("/api/v1", routes::api_routes())
+            .merge(routes::health_routes())
+            .nest_service("/static", ServeDir::new(static_dir()))
+            .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+            // Rejects cross-site form posts by Origin / Sec-Fetch-Site before any handler runs.
+            .layer(CsrfLayer::new())
+            .layer(TraceLayer::new_for_http())
+            .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
+            .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+            .layer(header_layer(
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                 object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            ));
+        if config.uses_https() {
+            router = router.layer(header_layer(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
+        }
+        router.with_state(self.state.clone())
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish, answers held
+    /// long-polls at once and writes the batched last-seen times.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let router = self.router();
+        let background = self.spawn_background();
+        let signal = self.shutdown.clone();
+        let graceful = async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            let _ = signal.send(true);
+        };
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(graceful)
+            .await
+            .context("server error")?;
+        for task in background {
+            task.abort();
+        }
+        let flushed = self.state.live.flush_seen(&self.state.pool).await?;
+        tracing::info!(flushed, "stopped");
+        self.state.pool.close().await;
+        Ok(())
+    }
+
+    fn spawn_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        let follow = {
+            let state = self.state.clone();
+            let period = Duration::from_millis(state.config.follow_interval_ms);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(period);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    state.sync_live().await;
+                }
+            })
+        };
+        let flush = {
+            let state = self.state.clone();
+            let period = Duration::from_secs(state.config.last_seen_flush_s);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(period);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = state.live.flush_seen(&state.pool).await {
+                        tracing::error!(error = ?e, "writing reader last-seen times failed");
+                    }
+                }
+            })
+        };
+        let housekeeping = {
+            let state = self.state.clone();
+            let sessions = self.sessions.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(600));
+                loop {
+                    tick.tick().await;
+                    use tower_sessions::session_store::ExpiredDeletion;
+                    let results = (
+                        sessions.delete_expired().await.map_err(|e| anyhow::anyhow!("{e}")),
+                        db::cache_events::prune(&state.pool).await.map_err(anyhow::Error::from),
+                        db::login_failures::prune(&state.pool, db::now() - 3600).await.map_err(anyhow::Error::from),
+                    );
+                    for result in [results.0, results.1, results.2] {
+                        if let Err(e) = result {
+                            tracing::warn!(error = ?e, "housekeeping step failed");
+                        }
+                    }
+                }
+            })
+        };
+        vec![follow, flush, housekeeping]
+    }
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// `static/` beside the binary's sources, so the portal serves its own files wherever it is started.
+fn static_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
+}

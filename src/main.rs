@@ -1,0 +1,78 @@
+//! `portal`: parses the command line, sets up logging and hands over to the library.
+
+use clap::Parser;
+use portal::cli::{Cli, Command, run_admin};
+use portal::config::{Config, ServeArgs};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let serving = matches!(cli.command, None | Some(Command::Serve(_)));
+    let default_filter = if serving { "info,sqlx=warn,tower_http=info" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        None => serve(&cli.data, &default_serve_args()).await,
+        Some(Command::Serve(args)) => serve(&cli.data, &args).await,
+        Some(command) => run_admin(&cli.data, command).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `portal` alone behaves as `portal serve` with its defaults and environment.
+fn default_serve_args() -> ServeArgs {
+    #[derive(Parser)]
+    struct ServeOnly {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+    ServeOnly::parse_from(["portal"]).args
+}
+
+async fn serve(data: &portal::config::DataArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    let config = Config::from_args(data, Some(args));
+    let url = config.display_url();
+    let addr = config.addr;
+    let portal = portal::build(config).await?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    println!("目視モード support portal: open {url}");
+    if let Some(token) = portal.setup_token() {
+        println!();
+        println!("First-run setup: no account exists yet. Open {url}/setup and enter this one-time setup token:");
+        println!("    {token}");
+        println!("(or create an operator with `portal user add --email <e> --role operator`)");
+    }
+    portal.serve(listener, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

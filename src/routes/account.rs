@@ -1,0 +1,243 @@
+//! Home, sign-in and sign-out, first-run setup, and the language switch.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{HtmlForm, Page, render};
+use crate::auth::session::secrets_match;
+use crate::auth::{Ctx, throttle};
+use crate::db::{self, audit};
+use crate::domain::{Email, Password, Role};
+use crate::error::AppError;
+use crate::i18n::Lang;
+use crate::services::accounts::{self, AccountError, UserInput};
+use crate::state::AppState;
+
+pub async fn home(ctx: Ctx) -> Result<Redirect, AppError> {
+    let user = ctx.require_user()?;
+    Ok(match &user.clinic_code {
+        Some(code) => Redirect::to(&format!("/clinics/{code}")),
+        None => Redirect::to("/clinics"),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "account/login.html")]
+struct LoginPage {
+    page: Page,
+    email: String,
+    error: Option<&'static str>,
+}
+
+pub async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    if ctx.user.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    if needs_setup(&state) {
+        return Ok(Redirect::to("/setup").into_response());
+    }
+    render(&LoginPage { page: Page::new(&ctx).await?, email: String::new(), error: None })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Longest password we will hash; longer input is refused without argon2 work.
+const MAX_PASSWORD_BYTES: usize = 1024;
+
+pub async fn login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<LoginForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let typed_email = form.email.trim().to_lowercase();
+    let account_key = throttle::account_key(&typed_email);
+    let address_key = throttle::address_key(ctx.ip().unwrap_or("unknown"));
+    let limits = [(account_key.as_str(), throttle::ACCOUNT), (address_key.as_str(), throttle::ADDRESS)];
+
+    if let Some(wait) = throttle::check(&state.pool, &limits).await? {
+        let detail = format!("{typed_email} throttled for {wait}s");
+        audit::record(
+            &state.pool,
+            audit::Entry { actor: &audit::Actor::Anonymous, action: "sign_in.throttled", clinic_id: None, detail: &detail, ip: ctx.ip() },
+        )
+        .await?;
+        let mut response = login_failed(&ctx, &form.email, StatusCode::TOO_MANY_REQUESTS, "login.throttled").await?;
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        return Ok(response);
+    }
+
+    let user = match Email::parse(&typed_email) {
+        Ok(email) => db::users::by_email(&state.pool, email.as_str()).await?,
+        Err(_) => None,
+    };
+    let password = if form.password.len() <= MAX_PASSWORD_BYTES { form.password.as_str() } else { "" };
+    // Always one argon2 verification, against a dummy hash when there is no such account.
+    let verified = state.hasher.verify_password(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let user = user.filter(|u| verified && u.disabled_at.is_none());
+    let Some(user) = user else {
+        throttle::record_failure(&state.pool, &[&account_key, &address_key]).await?;
+        audit::record(
+            &state.pool,
+            audit::Entry { actor: &audit::Actor::Anonymous, action: "sign_in.failed", clinic_id: None, detail: &typed_email, ip: ctx.ip() },
+        )
+        .await?;
+        return login_failed(&ctx, &form.email, StatusCode::UNAUTHORIZED, "login.failed").await;
+    };
+
+    db::login_failures::clear(&state.pool, &account_key).await?;
+    ctx.sign_in(user.id).await?;
+    let actor = audit::Actor::User { id: user.id, email: user.email.clone() };
+    audit::record(
+        &state.pool,
+        audit::Entry { actor: &actor, action: "sign_in", clinic_id: user.clinic_id, detail: "", ip: ctx.ip() },
+    )
+    .await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+/// One generic message whatever went wrong, so the page never tells whether an account exists.
+async fn login_failed(ctx: &Ctx, email: &str, status: StatusCode, error: &'static str) -> Result<Response, AppError> {
+    let page = LoginPage { page: Page::new(ctx).await?, email: email.trim().to_owned(), error: Some(error) };
+    let mut response = render(&page)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(State(state): State<AppState>, ctx: Ctx, HtmlForm(form): HtmlForm<CsrfOnly>) -> Result<Redirect, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    if let Some(user) = &ctx.user {
+        audit::record(
+            &state.pool,
+            audit::Entry { actor: &user.audit_actor(), action: "sign_out", clinic_id: user.clinic_id, detail: "", ip: ctx.ip() },
+        )
+        .await?;
+    }
+    ctx.sign_out().await?;
+    Ok(Redirect::to("/login"))
+}
+
+fn needs_setup(state: &AppState) -> bool {
+    state.setup_token.lock().map(|t| t.is_some()).unwrap_or(false)
+}
+
+#[derive(Template)]
+#[template(path = "account/setup.html")]
+struct SetupPage {
+    page: Page,
+    email: String,
+    error: Option<String>,
+}
+
+pub async fn setup_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    if !needs_setup(&state) {
+        return Err(AppError::NotFound);
+    }
+    render(&SetupPage { page: Page::new(&ctx).await?, email: String::new(), error: None })
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    setup_token: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+/// Creates the first operator account with the one-time token printed at start-up.
+pub async fn setup(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<SetupForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let expected = state.setup_token.lock().ok().and_then(|t| t.clone()).ok_or(AppError::NotFound)?;
+    let address_key = throttle::address_key(ctx.ip().unwrap_or("unknown"));
+    if let Some(wait) = throttle::check(&state.pool, &[(address_key.as_str(), throttle::ACCOUNT)]).await? {
+        return Err(AppError::TooManyRequests { retry_after_s: wait });
+    }
+    let invalid = |error: String| async {
+        let page = SetupPage { page: Page::new(&ctx).await?, email: form.email.trim().to_owned(), error: Some(error) };
+        let mut response = render(&page)?;
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        Ok::<_, AppError>(response)
+    };
+    if !secrets_match(&expected, &form.setup_token) {
+        throttle::record_failure(&state.pool, &[&address_key]).await?;
+        return invalid(ctx.t("setup.bad_token").to_owned()).await;
+    }
+    let email = match Email::parse(&form.email) {
+        Ok(email) => email,
+        Err(_) => return invalid(ctx.t("form.email_invalid").to_owned()).await,
+    };
+    if form.password != form.password_confirm {
+        return invalid(ctx.t("form.password_mismatch").to_owned()).await;
+    }
+    let password = match Password::parse(&form.password) {
+        Ok(password) => password,
+        Err(_) => return invalid(ctx.t("form.password_rules").to_owned()).await,
+    };
+    let input = UserInput { email: &email, password: &password, role: Role::Operator, clinic: None };
+    let user_id = match accounts::create_user(&state.pool, &state.hasher, &audit::Actor::Anonymous, &input).await {
+        Ok(id) => id,
+        Err(AccountError::Internal(e)) => return Err(AppError::Internal(e)),
+        Err(e) => return invalid(e.to_string()).await,
+    };
+    if let Ok(mut token) = state.setup_token.lock() {
+        *token = None;
+    }
+    tracing::info!(user = user_id, "first operator created through /setup");
+    ctx.sign_in(user_id).await?;
+    Ok(Redirect::to("/clinics").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LanguageForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    lang: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn set_language(ctx: Ctx, HtmlForm(form): HtmlForm<LanguageForm>) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let lang = Lang::parse(&form.lang).ok_or_else(|| AppError::BadRequest("lang must be ja or en".into()))?;
+    // Only local paths: no open redirect.
+    let next = if form.next.starts_with('/') && !form.next.starts_with("//") && !form.next.contains('\\') {
+        form.next.as_str()
+    } else {
+        "/"
+    };
+    let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly", lang.code());
+    let mut response = Redirect::to(next).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?,
+    );
+    Ok(response)
+}

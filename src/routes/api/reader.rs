@@ -1,0 +1,242 @@
+//! Reader API v1 (see docs/reader-api.md). The poll path reads only memory: the token cache
+//! and the clinic's watch channel. Last-seen times are written later, in batches.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::device_token;
+use crate::error::ApiError;
+use crate::live::{PasscodeState, ReaderEntry};
+use crate::domain::Passcode;
+use crate::services::passcodes::{self, Verification};
+use crate::state::AppState;
+
+/// The reader behind a valid `Authorization: Bearer <device token>`.
+pub struct AuthenticatedReader(pub Arc<ReaderEntry>);
+
+impl FromRequestParts<AppState> for AuthenticatedReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let Some(header) = header else {
+            return Err(ApiError::unauthorized("missing_token", "send Authorization: Bearer <device token>"));
+        };
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("missing_token", "send Authorization: Bearer <device token>"))?;
+        // Looking up the SHA-256 (not the token) keeps the comparison independent of the secret.
+        state
+            .live
+            .reader(&device_token::hash(token))
+            .map(Self)
+            .ok_or_else(|| ApiError::unauthorized("invalid_token", "the device token is unknown or has been revoked"))
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PollQuery {
+    wait: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PasscodeBody<'a> {
+    generation: i64,
+    issued_at: Option<String>,
+    active: bool,
+    inactive_reason: Option<&'a str>,
+    poll_after_s: u32,
+}
+
+fn rfc3339(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+}
+
+fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
+}
+
+fn with_etag(mut response: Response, etag: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+fn not_modified(etag: &str) -> Response {
+    with_etag(StatusCode::NOT_MODIFIED.into_response(), etag)
+}
+
+/// ±20 % around the configured interval, so readers started together drift apart.
+fn poll_hint(base: u32) -> u32 {
+    let mut byte = [0u8; 1];
+    let spread = base / 5;
+    if spread == 0 || getrandom::fill(&mut byte).is_err() {
+        return base.max(1);
+    }
+    (base - spread + u32::from(byte[0]) % (2 * spread + 1)).max(1)
+}
+
+fn full(state: &PasscodeState, poll_after_s: u32) -> Response {
+    let body = PasscodeBody {
+        generation: state.generation,
+        issued_at: state.issued_at.and_then(rfc3339),
+        active: state.active,
+        inactive_reason: state.inactive_reason,
+        poll_after_s: poll_hint(poll_after_s),
+    };
+    with_etag(Json(body).into_response(), &state.etag())
+}
+
+/// `GET /api/v1/reader/passcode[?wait=N]`
+pub async fn passcode(
+    State(state): State<AppState>,
+    AuthenticatedReader(reader): AuthenticatedReader,
+    query: Result<Query<PollQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let wait = match query {
+        Ok(Query(PollQuery { wait: None })) => None,
+        Ok(Query(PollQuery { wait: Some(w) })) => match w.parse::<u64>() {
+            Ok(n @ 1..=60) => Some(n),
+            _ => return Err(ApiError::bad_request("invalid_wait", "wait must be a whole number of seconds from 1 to 60")),
+        },
+        Err(_) => return Err(ApiError::bad_request("invalid_query", "the query string could not be parsed")),
+    };
+    let Some(mut rx) = state.live.subscribe(reader.clinic_id) else {
+        return Err(ApiError::unauthorized("invalid_token", "the device token is unknown or has been revoked"));
+    };
+    let current = rx.borrow_and_update().clone();
+    let etag = current.etag();
+    let poll_after_s = state.config.poll_after_s;
+    reader.saw(current.generation);
+    if !etag_matches(&headers, &etag) {
+        return Ok(full(&current, poll_after_s));
+    }
+    let Some(wait) = wait else { return Ok(not_modified(&etag)) };
+
+    let Ok(_permit) = Arc::clone(&state.long_polls).try_acquire_owned() else {
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_waiting", "too many readers are waiting; poll again later")
+            .with_retry_after(5 + u64::from(poll_hint(10))));
+    };
+    let mut shutting_down = state.shutting_down.clone();
+    let deadline = tokio::time::sleep(Duration::from_secs(wait));
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            changed = rx.changed() => {
+                if changed.is_err() {
+                    return Ok(not_modified(&etag));
+                }
+                let now = rx.borrow_and_update().clone();
+                if now.etag() != etag {
+                    reader.saw(now.generation);
+                    return Ok(full(&now, poll_after_s));
+                }
+            }
+            () = &mut deadline => return Ok(not_modified(&etag)),
+            _ = shutting_down.wait_for(|down| *down) => return Ok(not_modified(&etag)),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct VerifyBody {
+    passcode: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct VerifyAnswer {
+    ok: bool,
+    generation: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts_left: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_s: Option<u64>,
+}
+
+impl VerifyAnswer {
+    fn refused(generation: i64, reason: &'static str) -> Self {
+        Self { ok: false, generation, reason: Some(reason), attempts_left: None, retry_after_s: None }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+        }
+        _ => ApiError::bad_request("invalid_json", "the body must be a JSON object like {\"passcode\": \"1234\"}"),
+    }
+}
+
+/// `POST /api/v1/reader/verify` with `{"passcode": "1234"}`.
+pub async fn verify(
+    State(state): State<AppState>,
+    AuthenticatedReader(reader): AuthenticatedReader,
+    body: Result<Json<VerifyBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| json_rejection(&e))?;
+    let code = match body.passcode {
+        Some(serde_json::Value::String(s)) => Passcode::parse(&s).ok(),
+        _ => None,
+    }
+    .ok_or_else(|| ApiError::bad_request("invalid_passcode", "passcode must be a string of exactly four digits 0-9"))?;
+
+    let outcome = passcodes::verify(&state.pool, &state.hasher, reader.clinic_id, reader.reader_id, &code).await?;
+    let answer = match outcome {
+        Verification::Accepted { generation } => {
+            VerifyAnswer { ok: true, generation, reason: None, attempts_left: None, retry_after_s: None }
+        }
+        Verification::Rejected { generation, attempts_left, locked_for_s, passcode_disabled } => {
+            if passcode_disabled {
+                state.sync_live().await;
+            }
+            VerifyAnswer {
+                ok: false,
+                generation,
+                reason: Some(if passcode_disabled { "passcode_disabled" } else { "wrong_passcode" }),
+                attempts_left: Some(attempts_left),
+                retry_after_s: locked_for_s,
+            }
+        }
+        Verification::NoneIssued => VerifyAnswer::refused(0, "no_passcode"),
+        Verification::Disabled { generation } => VerifyAnswer::refused(generation, "passcode_disabled"),
+        Verification::Locked { retry_after_s } => {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "reader_locked",
+                "too many wrong passcodes from this reader; wait before trying again",
+            )
+            .with_retry_after(retry_after_s));
+        }
+    };
+    Ok(Json(answer).into_response())
+}

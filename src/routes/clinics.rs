@@ -1,0 +1,175 @@
+//! The clinic list (operators, agents) and one clinic's overview.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{HtmlForm, Page, authorize_clinic, render};
+use crate::auth::Ctx;
+use crate::db;
+use crate::domain::policy::Actor;
+use crate::domain::{ClinicCode, InstallType, bounded_text, optional_text};
+use crate::error::AppError;
+use crate::services::accounts::{self, AccountError, ClinicInput};
+use crate::state::AppState;
+
+#[derive(Default, Deserialize)]
+pub struct ClinicForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    contact_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "clinics/list.html")]
+struct ListPage {
+    page: Page,
+    clinics: Vec<db::clinics::Clinic>,
+    form: ClinicForm,
+    error: Option<String>,
+}
+
+pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let user = ctx.require_user()?;
+    if !user.actor().can_list_clinics() {
+        return Err(AppError::Forbidden);
+    }
+    let clinics = db::clinics::all(&state.pool).await?;
+    render(&ListPage { page: Page::new(&ctx).await?, clinics, form: ClinicForm::default(), error: None })
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<ClinicForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let user = ctx.require_user()?;
+    if !user.actor().can_manage_clinics() {
+        return Err(AppError::Forbidden);
+    }
+    let parsed = (|| {
+        let code = ClinicCode::parse(&form.code).map_err(|e| format!("{}: {e}", ctx.t("clinic.code_invalid")))?;
+        let name = bounded_text(&form.name, 100).ok_or_else(|| ctx.t("clinic.name_invalid").to_owned())?;
+        let phone = optional_text(&form.phone, 30).ok_or_else(|| ctx.t("form.too_long").to_owned())?;
+        let address = optional_text(&form.address, 200).ok_or_else(|| ctx.t("form.too_long").to_owned())?;
+        let contact = optional_text(&form.contact_name, 100).ok_or_else(|| ctx.t("form.too_long").to_owned())?;
+        Ok::<_, String>((code, name, phone, address, contact))
+    })();
+    let result = match parsed {
+        Ok((code, name, phone, address, contact_name)) => {
+            let input = ClinicInput { code: &code, name: &name, phone: &phone, address: &address, contact_name: &contact_name };
+            match accounts::create_clinic(&state.pool, &user.audit_actor(), &input).await {
+                Ok(_) => Ok(code),
+                Err(AccountError::Internal(e)) => return Err(AppError::Internal(e)),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        Err(message) => Err(message),
+    };
+    match result {
+        Ok(code) => {
+            state.sync_live().await;
+            Ok(Redirect::to(&format!("/clinics/{code}")).into_response())
+        }
+        Err(error) => {
+            let clinics = db::clinics::all(&state.pool).await?;
+            let page = ListPage { page: Page::new(&ctx).await?, clinics, form, error: Some(error) };
+            let mut response = render(&page)?;
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(response)
+        }
+    }
+}
+
+/// A reader as the clinic page shows it.
+pub struct ReaderView {
+    pub id: i64,
+    pub name: String,
+    pub install_key: &'static str,
+    pub revoked: bool,
+    pub last_seen_at: Option<i64>,
+    pub seen_generation: Option<i64>,
+    pub up_to_date: bool,
+    pub locked_until: Option<i64>,
+}
+
+pub async fn reader_views(state: &AppState, clinic: &db::clinics::Clinic) -> Result<Vec<ReaderView>, AppError> {
+    let now = db::now();
+    let rows = db::readers::for_clinic(&state.pool, clinic.id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            // The poll path batches its writes: fresher figures are in memory.
+            let (last_seen_at, seen_generation) = match state.live.seen(r.id) {
+                Some((at, generation)) if Some(at) >= r.last_seen_at => (Some(at), Some(generation)),
+                _ => (r.last_seen_at, r.last_seen_generation),
+            };
+            ReaderView {
+                id: r.id,
+                install_key: InstallType::parse(&r.install_type).map_or("install.standalone", InstallType::label_key),
+                name: r.name,
+                revoked: r.revoked_at.is_some(),
+                up_to_date: seen_generation == Some(clinic.passcode_generation),
+                last_seen_at,
+                seen_generation,
+                locked_until: r.locked_until.filter(|t| *t > now),
+            }
+        })
+        .collect())
+}
+
+#[derive(Template)]
+#[template(path = "clinics/show.html")]
+struct ShowPage {
+    page: Page,
+    clinic: db::clinics::Clinic,
+    current: Option<db::passcodes::Current>,
+    readers: Vec<ReaderView>,
+    attempts: Vec<db::passcodes::AttemptRow>,
+    audit: Vec<db::audit::Row>,
+    can_manage_readers: bool,
+    can_issue: bool,
+    enroll_error: Option<String>,
+}
+
+pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(code): Path<String>) -> Result<Response, AppError> {
+    let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_view_clinic).await?;
+    render_show(&state, &ctx, &user, clinic, None).await
+}
+
+pub async fn render_show(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &crate::auth::SignedIn,
+    clinic: db::clinics::Clinic,
+    enroll_error: Option<String>,
+) -> Result<Response, AppError> {
+    let actor = user.actor();
+    let page = ShowPage {
+        page: Page::new(ctx).await?,
+        current: db::passcodes::current(&state.pool, clinic.id).await?,
+        readers: reader_views(state, &clinic).await?,
+        attempts: db::passcodes::attempts(&state.pool, clinic.id, 20).await?,
+        audit: db::audit::for_clinic(&state.pool, clinic.id, 20).await?,
+        can_manage_readers: actor.can_manage_readers(clinic.id),
+        can_issue: actor.can_issue_passcode(clinic.id),
+        enroll_error,
+        clinic,
+    };
+    let status = if page.enroll_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let mut response = render(&page)?;
+    *response.status_mut() = status;
+    Ok(response)
+}

@@ -1,0 +1,177 @@
+//! The route table, in one place, and what every page shares.
+
+mod account;
+mod api;
+mod clinics;
+mod health;
+mod passcode;
+mod readers;
+mod users;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+
+use crate::auth::{Ctx, SignedIn};
+use crate::db::{self, audit};
+use crate::domain::ClinicCode;
+use crate::domain::policy::Actor;
+use crate::error::AppError;
+use crate::i18n::{self, Lang};
+use crate::state::AppState;
+
+/// Pages (session-backed) and the reader API (token-backed, no session, no database per poll).
+pub fn page_routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(account::home))
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/logout", post(account::logout))
+        .route("/setup", get(account::setup_page).post(account::setup))
+        .route("/lang", post(account::set_language))
+        .route("/clinics", get(clinics::list).post(clinics::create))
+        .route("/clinics/{code}", get(clinics::show))
+        .route("/clinics/{code}/passcode", get(passcode::show).post(passcode::issue))
+        .route("/clinics/{code}/passcode/issue", get(passcode::confirm))
+        .route("/clinics/{code}/readers", post(readers::enroll))
+        .route("/clinics/{code}/readers/{id}/revoke", post(readers::revoke))
+        .route("/clinics/{code}/readers/{id}/reenroll", post(readers::reenroll))
+        .route("/users", get(users::list).post(users::create))
+}
+
+pub fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/reader/passcode", get(api::reader::passcode))
+        .route("/reader/verify", post(api::reader::verify))
+}
+
+pub fn health_routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+}
+
+/// What the base template needs on every page.
+pub struct Page {
+    pub lang: Lang,
+    pub csrf: String,
+    pub user: Option<SignedIn>,
+    pub path: String,
+}
+
+impl Page {
+    pub async fn new(ctx: &Ctx) -> Result<Self, AppError> {
+        Ok(Self { lang: ctx.lang, csrf: ctx.csrf_token().await?, user: ctx.user.clone(), path: ctx.path.clone() })
+    }
+
+    /// The UI string for `key` in this page's language.
+    pub fn t(&self, key: &str) -> &'static str {
+        i18n::text(self.lang, key)
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.actor().can_manage_users())
+    }
+
+    pub fn lists_clinics(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.actor().can_list_clinics())
+    }
+
+    pub fn own_clinic(&self) -> Option<&str> {
+        self.user.as_ref().and_then(|u| u.clinic_code.as_deref())
+    }
+
+    pub fn role_label(&self) -> &'static str {
+        self.user.as_ref().map_or("", |u| self.t(u.role.label_key()))
+    }
+
+    /// Label of a passcode attempt result, e.g. `rejected`.
+    pub fn attempt_label(&self, result: &str) -> String {
+        self.label("attempt", result)
+    }
+
+    /// Label of an audit action, e.g. `passcode.issued`.
+    pub fn audit_label(&self, action: &str) -> String {
+        self.label("audit", action)
+    }
+
+    fn label(&self, prefix: &str, value: &str) -> String {
+        let key = format!("{prefix}.{value}");
+        if i18n::has(&key) { self.t(&key).to_owned() } else { value.to_owned() }
+    }
+
+    pub fn jst(&self, unix: &i64) -> String {
+        format_jst(*unix)
+    }
+
+    pub fn jst_opt(&self, unix: &Option<i64>) -> String {
+        unix.map_or_else(|| "—".to_owned(), format_jst)
+    }
+}
+
+/// Japan time, as clinics read it.
+pub fn format_jst(unix: i64) -> String {
+    const JST: time::UtcOffset = time::macros::offset!(+9);
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| t.to_offset(JST))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| "—".to_owned())
+}
+
+pub fn render(template: &impl Template) -> Result<Response, AppError> {
+    Ok(Html(template.render()?).into_response())
+}
+
+/// For pages that show a secret once: never stored by the browser or a proxy.
+pub fn render_no_store(template: &impl Template) -> Result<Response, AppError> {
+    let mut response = render(template)?;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, max-age=0"));
+    response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// An urlencoded form whose rejection is a proper error page instead of plain text.
+pub struct HtmlForm<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for HtmlForm<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Form::<T>::from_request(req, state)
+            .await
+            .map(|axum::Form(value)| Self(value))
+            .map_err(|e| AppError::BadRequest(e.body_text()))
+    }
+}
+
+/// Loads the clinic in the URL and checks the signed-in user may do `allowed` there. Other
+/// clinics look exactly like missing ones (404), and the attempt is audited.
+pub async fn authorize_clinic(
+    state: &AppState,
+    ctx: &Ctx,
+    code: &str,
+    allowed: fn(Actor, i64) -> bool,
+) -> Result<(SignedIn, db::clinics::Clinic), AppError> {
+    let user = ctx.require_user()?.clone();
+    let code = ClinicCode::parse(code).map_err(|_| AppError::NotFound)?;
+    let clinic = db::clinics::by_code(&state.pool, code.as_str()).await?.ok_or(AppError::NotFound)?;
+    let actor = user.actor();
+    if allowed(actor, clinic.id) {
+        return Ok((user, clinic));
+    }
+    let detail = format!("{} {}", code, ctx.path);
+    audit::record(
+        &state.pool,
+        audit::Entry { actor: &user.audit_actor(), action: "access.denied", clinic_id: Some(clinic.id), detail: &detail, ip: ctx.ip() },
+    )
+    .await?;
+    tracing::warn!(user = user.id, clinic = %code, path = %ctx.path, "access denied");
+    if actor.can_view_clinic(clinic.id) { Err(AppError::Forbidden) } else { Err(AppError::NotFound) }
+}

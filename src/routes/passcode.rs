@@ -1,0 +1,101 @@
+//! The clinic's 目視確認用パスコード: status and history, confirm, issue (shown once).
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::clinics::{ReaderView, reader_views};
+use super::{HtmlForm, Page, authorize_clinic, render, render_no_store};
+use crate::auth::Ctx;
+use crate::db;
+use crate::domain::policy::Actor;
+use crate::error::AppError;
+use crate::services::passcodes::{self, Via};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "passcode/show.html")]
+struct ShowPage {
+    page: Page,
+    clinic: db::clinics::Clinic,
+    current: Option<db::passcodes::Current>,
+    history: Vec<db::passcodes::HistoryRow>,
+    attempts: Vec<db::passcodes::AttemptRow>,
+    readers: Vec<ReaderView>,
+    can_issue: bool,
+}
+
+pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(code): Path<String>) -> Result<Response, AppError> {
+    let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_view_passcode_history).await?;
+    let page = ShowPage {
+        page: Page::new(&ctx).await?,
+        current: db::passcodes::current(&state.pool, clinic.id).await?,
+        history: db::passcodes::history(&state.pool, clinic.id, 50).await?,
+        attempts: db::passcodes::attempts(&state.pool, clinic.id, 50).await?,
+        readers: reader_views(&state, &clinic).await?,
+        can_issue: user.actor().can_issue_passcode(clinic.id),
+        clinic,
+    };
+    render(&page)
+}
+
+#[derive(Template)]
+#[template(path = "passcode/confirm.html")]
+struct ConfirmPage {
+    page: Page,
+    clinic: db::clinics::Clinic,
+    has_current: bool,
+}
+
+/// Asks before issuing: issuing invalidates the code staff are using now.
+pub async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(code): Path<String>) -> Result<Response, AppError> {
+    let (_, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_issue_passcode).await?;
+    let has_current = db::passcodes::current(&state.pool, clinic.id).await?.is_some();
+    render(&ConfirmPage { page: Page::new(&ctx).await?, clinic, has_current })
+}
+
+#[derive(Template)]
+#[template(path = "passcode/issued.html")]
+struct IssuedPage {
+    page: Page,
+    clinic: db::clinics::Clinic,
+    code: String,
+    generation: i64,
+}
+
+#[derive(Deserialize)]
+pub struct IssueForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Issues a new code and shows it this once: the response is not cacheable, the code is in
+/// no URL and not in the session, and nothing can show it again.
+pub async fn issue(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    HtmlForm(form): HtmlForm<IssueForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_issue_passcode).await?;
+    let issued = passcodes::issue(
+        &state.pool,
+        &state.hasher,
+        &user.audit_actor(),
+        clinic.id,
+        Via::Web { user_id: user.id },
+        ctx.ip(),
+    )
+    .await?;
+    state.sync_live().await;
+    tracing::info!(clinic = %clinic.code, generation = issued.generation, "passcode issued");
+    let page = IssuedPage {
+        page: Page::new(&ctx).await?,
+        code: issued.code.expose().to_owned(),
+        generation: issued.generation,
+        clinic,
+    };
+    render_no_store(&page)
+}

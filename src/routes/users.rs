@@ -1,0 +1,104 @@
+//! Accounts, managed by operators.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{HtmlForm, Page, render};
+use crate::auth::Ctx;
+use crate::db;
+use crate::domain::{ClinicCode, Email, Password, Role};
+use crate::error::AppError;
+use crate::services::accounts::{self, AccountError, UserInput};
+use crate::state::AppState;
+
+#[derive(Default, Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    clinic: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub struct UserView {
+    pub email: String,
+    pub role_key: &'static str,
+    pub clinic_code: Option<String>,
+    pub created_at: i64,
+    pub disabled: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users/list.html")]
+struct ListPage {
+    page: Page,
+    users: Vec<UserView>,
+    clinics: Vec<db::clinics::Clinic>,
+    form: UserForm,
+    error: Option<String>,
+}
+
+async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, error: Option<String>) -> Result<Response, AppError> {
+    let users = db::users::all(&state.pool)
+        .await?
+        .into_iter()
+        .map(|u| UserView {
+            role_key: Role::from_db(&u.role).map_or("role.unknown", Role::label_key),
+            email: u.email,
+            clinic_code: u.clinic_code,
+            created_at: u.created_at,
+            disabled: u.disabled_at.is_some(),
+        })
+        .collect();
+    let clinics = db::clinics::all(&state.pool).await?;
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let mut response = render(&ListPage { page: Page::new(ctx).await?, users, clinics, form, error })?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    if !ctx.require_user()?.actor().can_manage_users() {
+        return Err(AppError::Forbidden);
+    }
+    render_list(&state, &ctx, UserForm::default(), None).await
+}
+
+pub async fn create(State(state): State<AppState>, ctx: Ctx, HtmlForm(mut form): HtmlForm<UserForm>) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let user = ctx.require_user()?;
+    if !user.actor().can_manage_users() {
+        return Err(AppError::Forbidden);
+    }
+    let parsed = (|| {
+        let email = Email::parse(&form.email).map_err(|_| ctx.t("form.email_invalid"))?;
+        let role = Role::parse_cli(&form.role).ok_or(ctx.t("user.role_invalid"))?;
+        let clinic = match (role, form.clinic.trim()) {
+            (Role::ClinicAdmin, "") => return Err(ctx.t("user.clinic_required")),
+            (Role::ClinicAdmin, code) => Some(ClinicCode::parse(code).map_err(|_| ctx.t("clinic.code_invalid"))?),
+            _ => None,
+        };
+        let password = Password::parse(&form.password).map_err(|_| ctx.t("form.password_rules"))?;
+        Ok((email, role, clinic, password))
+    })();
+    // The password is never echoed back into the form.
+    form.password.clear();
+    let (email, role, clinic, password) = match parsed {
+        Ok(parsed) => parsed,
+        Err(message) => return render_list(&state, &ctx, form, Some(message.to_owned())).await,
+    };
+    let input = UserInput { email: &email, password: &password, role, clinic: clinic.as_ref() };
+    match accounts::create_user(&state.pool, &state.hasher, &user.audit_actor(), &input).await {
+        Ok(_) => Ok(Redirect::to("/users").into_response()),
+        Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),
+        Err(e) => render_list(&state, &ctx, form, Some(e.to_string())).await,
+    }
+}

@@ -1,0 +1,108 @@
+//! Clinics and user accounts.
+
+use sqlx::SqlitePool;
+
+use crate::auth::Hasher;
+use crate::db::{self, audit};
+use crate::domain::{ClinicCode, Email, Password, Role};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("a clinic with 医療機関コード {0} already exists")]
+    DuplicateClinic(String),
+    #[error("an account for {0} already exists")]
+    DuplicateUser(String),
+    #[error("no clinic has 医療機関コード {0}")]
+    UnknownClinic(String),
+    #[error("a clinic admin must belong to a clinic (--clinic)")]
+    ClinicRequired,
+    #[error("only clinic admins belong to a clinic")]
+    ClinicNotAllowed,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AccountError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+pub struct ClinicInput<'a> {
+    pub code: &'a ClinicCode,
+    pub name: &'a str,
+    pub phone: &'a str,
+    pub address: &'a str,
+    pub contact_name: &'a str,
+}
+
+pub async fn create_clinic(
+    pool: &SqlitePool,
+    actor: &audit::Actor,
+    input: &ClinicInput<'_>,
+) -> Result<i64, AccountError> {
+    let mut tx = db::begin_write(pool).await?;
+    let new = db::clinics::NewClinic {
+        code: input.code.as_str(),
+        name: input.name,
+        phone: input.phone,
+        address: input.address,
+        contact_name: input.contact_name,
+    };
+    let id = match db::clinics::insert(&mut *tx, &new).await {
+        Ok(id) => id,
+        Err(e) if db::is_unique_violation(&e) => {
+            return Err(AccountError::DuplicateClinic(input.code.to_string()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let detail = format!("{} {}", input.code, input.name);
+    audit::record(
+        &mut *tx,
+        audit::Entry { actor, action: "clinic.created", clinic_id: Some(id), detail: &detail, ip: None },
+    )
+    .await?;
+    db::cache_events::append(&mut *tx, db::cache_events::Kind::Clinic, id).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub struct UserInput<'a> {
+    pub email: &'a Email,
+    pub password: &'a Password,
+    pub role: Role,
+    pub clinic: Option<&'a ClinicCode>,
+}
+
+pub async fn create_user(
+    pool: &SqlitePool,
+    hasher: &Hasher,
+    actor: &audit::Actor,
+    input: &UserInput<'_>,
+) -> Result<i64, AccountError> {
+    let clinic_id = match (input.role, input.clinic) {
+        (Role::ClinicAdmin, None) => return Err(AccountError::ClinicRequired),
+        (Role::ClinicAdmin, Some(code)) => Some(
+            db::clinics::by_code(pool, code.as_str())
+                .await?
+                .ok_or_else(|| AccountError::UnknownClinic(code.to_string()))?
+                .id,
+        ),
+        (_, Some(_)) => return Err(AccountError::ClinicNotAllowed),
+        (_, None) => None,
+    };
+    let hash = hasher.hash_password(input.password).await?;
+    let mut tx = db::begin_write(pool).await?;
+    let id = match db::users::insert(&mut *tx, input.email.as_str(), &hash, input.role.as_db(), clinic_id).await {
+        Ok(id) => id,
+        Err(e) if db::is_unique_violation(&e) => {
+            return Err(AccountError::DuplicateUser(input.email.to_string()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let detail = format!("{} as {}", input.email, input.role.as_db());
+    audit::record(&mut *tx, audit::Entry { actor, action: "user.created", clinic_id, detail: &detail, ip: None })
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}

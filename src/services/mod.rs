@@ -1,0 +1,6 @@
+//! Operations that change data, shared by the web handlers and the command line. Each one is
+//! a single transaction that also writes its audit entry and its cache event.
+
+pub mod accounts;
+pub mod passcodes;
+pub mod readers;

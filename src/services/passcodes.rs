@@ -1,0 +1,173 @@
+//! Issuing (rotating) a clinic's passcode and verifying a code typed at a reader.
+
+use sqlx::SqlitePool;
+
+use crate::auth::Hasher;
+use crate::db::{self, audit, cache_events::Kind};
+use crate::domain::lockout::{self, ReaderLockout};
+use crate::domain::Passcode;
+
+pub struct Issued {
+    pub code: Passcode,
+    pub generation: i64,
+}
+
+/// Where an issue came from, for the history.
+#[derive(Clone, Copy, Debug)]
+pub enum Via {
+    Web { user_id: i64 },
+    CommandLine,
+}
+
+/// Issues a new passcode for the clinic. The previous one stops working in the same
+/// transaction; the new code never equals the one it replaces.
+pub async fn issue(
+    pool: &SqlitePool,
+    hasher: &Hasher,
+    actor: &audit::Actor,
+    clinic_id: i64,
+    via: Via,
+    ip: Option<&str>,
+) -> anyhow::Result<Issued> {
+    // A concurrent issue for the same clinic makes us start over; a few rounds always suffice.
+    for _ in 0..8 {
+        let replaced = db::passcodes::current(pool, clinic_id).await?;
+        let code = Passcode::generate()?;
+        if let Some(old) = &replaced
+            && hasher.verify_passcode(&code, &old.code_hash).await?
+        {
+            continue;
+        }
+        let hash = hasher.hash_passcode(&code).await?;
+
+        let mut tx = db::begin_write(pool).await?;
+        let still_current = db::passcodes::current(&mut *tx, clinic_id).await?.map(|p| p.id);
+        if still_current != replaced.as_ref().map(|p| p.id) {
+            continue;
+        }
+        let now = db::now();
+        db::passcodes::supersede(&mut *tx, clinic_id, now).await?;
+        let generation = db::clinics::next_generation(&mut *tx, clinic_id).await?;
+        let (issued_by, issued_via) = match via {
+            Via::Web { user_id } => (Some(user_id), "web"),
+            Via::CommandLine => (None, "cli"),
+        };
+        db::passcodes::insert(
+            &mut *tx,
+            &db::passcodes::NewPasscode { clinic_id, generation, code_hash: &hash, issued_at: now, issued_by, issued_via },
+        )
+        .await?;
+        let detail = format!("generation {generation} via {issued_via}");
+        audit::record(&mut *tx, audit::Entry { actor, action: "passcode.issued", clinic_id: Some(clinic_id), detail: &detail, ip })
+            .await?;
+        db::cache_events::append(&mut *tx, Kind::Clinic, clinic_id).await?;
+        tx.commit().await?;
+        return Ok(Issued { code, generation });
+    }
+    anyhow::bail!("could not issue a passcode: too many concurrent issues for this clinic")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verification {
+    Accepted { generation: i64 },
+    Rejected { generation: i64, attempts_left: i64, locked_for_s: Option<u64>, passcode_disabled: bool },
+    NoneIssued,
+    Disabled { generation: i64 },
+    Locked { retry_after_s: u64 },
+}
+
+impl Verification {
+    fn attempt_result(self) -> &'static str {
+        match self {
+            Self::Accepted { .. } => "accepted",
+            Self::Rejected { .. } => "rejected",
+            Self::NoneIssued => "none_issued",
+            Self::Disabled { .. } => "disabled",
+            Self::Locked { .. } => "locked",
+        }
+    }
+}
+
+/// Checks a code typed at a reader. Every attempt is recorded (never the digits). The lock
+/// checks are repeated inside the write transaction so parallel guesses cannot slip past them.
+pub async fn verify(
+    pool: &SqlitePool,
+    hasher: &Hasher,
+    clinic_id: i64,
+    reader_id: i64,
+    code: &Passcode,
+) -> anyhow::Result<Verification> {
+    let now = db::now();
+    // Cheap pre-checks first: a locked reader or a dead passcode costs no argon2 work.
+    let lock = to_domain(db::readers::lockout(pool, reader_id).await?);
+    let current = db::passcodes::current(pool, clinic_id).await?;
+    let matches = match (&current, lock.locked_for_s(now)) {
+        (Some(p), None) if p.disabled_at.is_none() => Some(hasher.verify_passcode(code, &p.code_hash).await?),
+        _ => None,
+    };
+
+    let mut tx = db::begin_write(pool).await?;
+    let now = db::now();
+    let lock = to_domain(db::readers::lockout(&mut *tx, reader_id).await?);
+    let now_current = db::passcodes::current(&mut *tx, clinic_id).await?;
+    let generation = now_current.as_ref().map(|p| p.generation);
+    let outcome = match (&now_current, lock.locked_for_s(now), matches) {
+        (_, Some(retry_after_s), _) => Verification::Locked { retry_after_s },
+        (None, None, _) => Verification::NoneIssued,
+        (Some(p), None, _) if p.disabled_at.is_some() => Verification::Disabled { generation: p.generation },
+        // Rotated (or disabled) while we hashed: check once more against the new code.
+        (Some(p), None, _) if Some(p.id) != current.as_ref().map(|c| c.id) || matches.is_none() => {
+            drop(tx);
+            return Box::pin(verify(pool, hasher, clinic_id, reader_id, code)).await;
+        }
+        (Some(p), None, Some(true)) => {
+            set_lockout(&mut tx, reader_id, ReaderLockout::CLEAR).await?;
+            db::passcodes::set_failures(&mut *tx, p.id, 0).await?;
+            Verification::Accepted { generation: p.generation }
+        }
+        (Some(p), None, _) => {
+            let lock = lock.after_failure(now);
+            set_lockout(&mut tx, reader_id, lock).await?;
+            let clinic_failures = p.failed_attempts + 1;
+            db::passcodes::set_failures(&mut *tx, p.id, clinic_failures).await?;
+            let passcode_disabled = clinic_failures >= lockout::CLINIC_FAILURES_BEFORE_DISABLE;
+            if passcode_disabled {
+                db::passcodes::disable(&mut *tx, p.id, now, "too_many_failures").await?;
+                let detail = format!("generation {} after {clinic_failures} consecutive wrong codes", p.generation);
+                let actor = audit::Actor::Reader { id: reader_id };
+                audit::record(
+                    &mut *tx,
+                    audit::Entry { actor: &actor, action: "passcode.disabled", clinic_id: Some(clinic_id), detail: &detail, ip: None },
+                )
+                .await?;
+                db::cache_events::append(&mut *tx, Kind::Clinic, clinic_id).await?;
+            }
+            Verification::Rejected {
+                generation: p.generation,
+                attempts_left: lock.attempts_left(),
+                locked_for_s: lock.locked_for_s(now),
+                passcode_disabled,
+            }
+        }
+    };
+    db::passcodes::record_attempt(&mut *tx, clinic_id, reader_id, generation, outcome.attempt_result()).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+fn to_domain(row: db::readers::Lockout) -> ReaderLockout {
+    ReaderLockout { failed_attempts: row.failed_attempts, lockouts: row.lockouts, locked_until: row.locked_until }
+}
+
+async fn set_lockout(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    reader_id: i64,
+    lock: ReaderLockout,
+) -> sqlx::Result<()> {
+    let row = db::readers::Lockout {
+        failed_attempts: lock.failed_attempts,
+        lockouts: lock.lockouts,
+        locked_until: lock.locked_until,
+    };
+    db::readers::set_lockout(&mut **tx, reader_id, &row).await
+}

@@ -1,0 +1,45 @@
+//! The one state type shared by every handler.
+
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+
+use sqlx::SqlitePool;
+use tokio::sync::{Semaphore, watch};
+
+use crate::auth::Hasher;
+use crate::config::Config;
+use crate::domain::Secret;
+use crate::live::Live;
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<App>);
+
+pub struct App {
+    pub config: Config,
+    pub pool: SqlitePool,
+    pub hasher: Hasher,
+    pub live: Live,
+    /// Bounds held long-polls (each costs a socket and ~30 kB).
+    pub long_polls: Arc<Semaphore>,
+    /// First-run setup token; `None` once an account exists.
+    pub setup_token: Mutex<Option<Secret<String>>>,
+    /// Flips to true at shutdown so held long-polls answer at once.
+    pub shutting_down: watch::Receiver<bool>,
+}
+
+impl Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl App {
+    /// Applies this process's own writes to the caches now instead of at the next tick.
+    pub async fn sync_live(&self) {
+        if let Err(e) = self.live.sync(&self.pool).await {
+            tracing::error!(error = ?e, "cache sync failed; the follower will retry");
+        }
+    }
+}
