@@ -36,7 +36,7 @@ pub async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respo
     if ctx.user.is_some() {
         return Ok(Redirect::to("/").into_response());
     }
-    if needs_setup(&state) {
+    if needs_setup(&state).await? {
         return Ok(Redirect::to("/setup").into_response());
     }
     render(&LoginPage { page: Page::new(&ctx).await?, email: String::new(), error: None })
@@ -134,8 +134,20 @@ pub async fn logout(State(state): State<AppState>, ctx: Ctx, HtmlForm(form): Htm
     Ok(Redirect::to("/login"))
 }
 
-fn needs_setup(state: &AppState) -> bool {
-    state.setup_token.lock().map(|t| t.is_some()).unwrap_or(false)
+/// Setup stays open only while no account exists; one created from the command line (even
+/// while the server runs) closes it.
+async fn needs_setup(state: &AppState) -> Result<bool, AppError> {
+    let open = state.setup_token.lock().map(|t| t.is_some()).unwrap_or(false);
+    if !open {
+        return Ok(false);
+    }
+    if db::users::count(&state.pool).await? == 0 {
+        return Ok(true);
+    }
+    if let Ok(mut token) = state.setup_token.lock() {
+        *token = None;
+    }
+    Ok(false)
 }
 
 #[derive(Template)]
@@ -147,7 +159,7 @@ struct SetupPage {
 }
 
 pub async fn setup_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    if !needs_setup(&state) {
+    if !needs_setup(&state).await? {
         return Err(AppError::NotFound);
     }
     render(&SetupPage { page: Page::new(&ctx).await?, email: String::new(), error: None })
@@ -174,6 +186,9 @@ pub async fn setup(
     HtmlForm(form): HtmlForm<SetupForm>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
+    if !needs_setup(&state).await? {
+        return Err(AppError::NotFound);
+    }
     let expected = state.setup_token.lock().ok().and_then(|t| t.clone()).ok_or(AppError::NotFound)?;
     let address_key = throttle::address_key(ctx.ip().unwrap_or("unknown"));
     if let Some(wait) = throttle::check(&state.pool, &[(address_key.as_str(), throttle::ACCOUNT)]).await? {
@@ -200,15 +215,22 @@ pub async fn setup(
         Ok(password) => password,
         Err(_) => return invalid(ctx.t("form.password_rules").to_owned()).await,
     };
+    // Taking the token first makes two racing setups create one operator, not two.
+    let Some(taken) = state.setup_token.lock().ok().and_then(|mut t| t.take()) else {
+        return Err(AppError::NotFound);
+    };
     let input = UserInput { email: &email, password: &password, role: Role::Operator, clinic: None };
-    let user_id = match accounts::create_user(&state.pool, &state.hasher, &audit::Actor::Anonymous, &input).await {
+    let created = accounts::create_user(&state.pool, &state.hasher, &audit::Actor::Anonymous, &input).await;
+    if created.is_err()
+        && let Ok(mut token) = state.setup_token.lock()
+    {
+        *token = Some(taken);
+    }
+    let user_id = match created {
         Ok(id) => id,
         Err(AccountError::Internal(e)) => return Err(AppError::Internal(e)),
         Err(e) => return invalid(e.to_string()).await,
     };
-    if let Ok(mut token) = state.setup_token.lock() {
-        *token = None;
-    }
     tracing::info!(user = user_id, "first operator created through /setup");
     ctx.sign_in(user_id).await?;
     Ok(Redirect::to("/clinics").into_response())

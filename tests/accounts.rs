@@ -1,0 +1,179 @@
+//! Sign-in, sessions, CSRF, first-run setup and throttling, through HTTP like a browser.
+
+mod common;
+
+use common::{Browser, CLINIC_A, PASSWORD, TestApp};
+use portal::domain::Role;
+use reqwest::StatusCode;
+
+fn session_cookie(page: &common::Page) -> Option<String> {
+    page.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("portal_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn a_fresh_portal_sends_people_to_first_run_setup_which_creates_the_operator() {
+    let app = TestApp::spawn().await;
+    let token = app.setup_token.clone().expect("a fresh database offers setup");
+    let browser = app.browser();
+
+    let login = browser.get("/login").await;
+    assert_eq!(login.location(), Some("/setup"));
+
+    let wrong = browser
+        .submit("/setup", "/setup", &[("setup_token", "nope"), ("email", "op@installer.jp"), ("password", PASSWORD), ("password_confirm", PASSWORD)])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.body.contains("セットアップ用トークンが正しくありません"));
+
+    let short = browser
+        .submit("/setup", "/setup", &[("setup_token", &token), ("email", "op@installer.jp"), ("password", "short"), ("password_confirm", "short")])
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let done = browser
+        .submit("/setup", "/setup", &[("setup_token", &token), ("email", "op@installer.jp"), ("password", PASSWORD), ("password_confirm", PASSWORD)])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(done.location(), Some("/clinics"));
+    assert_eq!(browser.get("/clinics").await.status, StatusCode::OK);
+
+    // The token is single-use: setup is gone once an account exists.
+    assert_eq!(app.browser().get("/setup").await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn signing_in_rotates_the_session_id_and_signing_out_destroys_it() {
+    let app = TestApp::spawn().await;
+    app.add_clinic(CLINIC_A, "さくら内科クリニック").await;
+    app.add_user("admin@clinic-a.jp", Role::ClinicAdmin, Some(CLINIC_A)).await;
+    let browser = app.browser();
+
+    let login_page = browser.get("/login").await;
+    let before = session_cookie(&login_page).expect("the login form starts a session for its CSRF token");
+    let signed_in = browser
+        .post("/login", &[("csrf", &login_page.csrf()), ("email", "Admin@Clinic-A.jp"), ("password", PASSWORD)])
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    let after = session_cookie(&signed_in).expect("sign-in sets the session cookie");
+    assert_ne!(before, after, "the session id must change at sign-in");
+    let cookie = signed_in.headers.get("set-cookie").unwrap().to_str().unwrap().to_lowercase();
+    assert!(cookie.contains("httponly") && cookie.contains("samesite=lax"), "{cookie}");
+
+    // Home leads a clinic admin to their clinic, which links to the passcode page.
+    let home = browser.get("/").await;
+    assert_eq!(home.location(), Some(format!("/clinics/{CLINIC_A}").as_str()));
+    let clinic = browser.get(&format!("/clinics/{CLINIC_A}")).await;
+    assert!(clinic.body.contains(&format!("href=\"/clinics/{CLINIC_A}/passcode\"")));
+
+    // A stolen copy of the cookie dies with sign-out.
+    let thief = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page_with = |cookie: String| thief.get(app.url(&format!("/clinics/{CLINIC_A}"))).header("cookie", cookie).send();
+    assert_eq!(page_with(after.clone()).await.unwrap().status(), StatusCode::OK);
+    let csrf = clinic.csrf();
+    let out = browser.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.location(), Some("/login"));
+    assert_eq!(page_with(after).await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.audit_count("sign_out").await, 1);
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_unknown_accounts_get_the_same_generic_answer() {
+    let app = TestApp::spawn().await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+
+    let wrong = app.browser().login("operator@installer.jp", "not the password!").await;
+    let unknown = app.browser().login("nobody@installer.jp", PASSWORD).await;
+    for page in [&wrong, &unknown] {
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        assert!(page.body.contains("メールアドレスまたはパスワードが正しくありません"));
+    }
+    // Same page apart from the echoed e-mail address and the CSRF token.
+    let strip = |p: &common::Page, email: &str| p.body.replace(email, "").replace(&p.csrf(), "");
+    assert_eq!(strip(&wrong, "operator@installer.jp"), strip(&unknown, "nobody@installer.jp"));
+    assert_eq!(app.audit_count("sign_in.failed").await, 2);
+}
+
+#[tokio::test]
+async fn repeated_failures_throttle_the_account_even_with_the_right_password() {
+    let app = TestApp::spawn().await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+    let browser = app.browser();
+    for _ in 0..3 {
+        assert_eq!(browser.login("operator@installer.jp", "guess guess guess").await.status, StatusCode::UNAUTHORIZED);
+    }
+    let throttled = browser.login("operator@installer.jp", PASSWORD).await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(throttled.headers.get("retry-after").is_some());
+    assert!(throttled.body.contains("ログインの試行が多すぎます"));
+
+    // After the delay the right password works again.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(browser.login("operator@installer.jp", PASSWORD).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn state_changing_forms_need_the_sessions_csrf_token() {
+    let app = TestApp::spawn().await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+    let browser = Browser::signed_in(&app, "operator@installer.jp").await;
+
+    let form = [("code", CLINIC_A), ("name", "さくら内科クリニック")];
+    let missing = browser.post("/clinics", &form).await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    let forged = browser.post("/clinics", &[("csrf", "0".repeat(64).as_str()), ("code", CLINIC_A), ("name", "x")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(portal::db::clinics::all(app.pool()).await.unwrap().is_empty(), "nothing may be written");
+
+    // A cross-site form post is refused before any handler, even with a valid token.
+    let csrf = browser.get("/clinics").await.csrf();
+    let cross_site = browser
+        .http
+        .post(app.url("/clinics"))
+        .header("origin", "https://evil.example")
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("csrf", csrf.as_str()), ("code", CLINIC_A), ("name", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+
+    // Logging in needs the token too (no login CSRF).
+    let login = app.browser().post("/login", &[("email", "operator@installer.jp"), ("password", PASSWORD)]).await;
+    assert_eq!(login.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn pages_need_a_signed_in_user_and_the_language_can_be_switched() {
+    let app = TestApp::spawn().await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+    assert_eq!(app.browser().get("/clinics").await.location(), Some("/login"));
+
+    let browser = Browser::signed_in(&app, "operator@installer.jp").await;
+    let ja = browser.get("/clinics").await;
+    assert!(ja.body.contains("<html lang=\"ja\">") && ja.body.contains("医療機関を登録"));
+    let switched = browser.post("/lang", &[("csrf", &ja.csrf()), ("lang", "en"), ("next", "/clinics")]).await;
+    assert_eq!(switched.location(), Some("/clinics"));
+    let en = browser.get("/clinics").await;
+    assert!(en.body.contains("<html lang=\"en\">") && en.body.contains("Register a clinic"));
+
+    // The return path is local only.
+    let evil = browser.post("/lang", &[("csrf", &en.csrf()), ("lang", "ja"), ("next", "//evil.example/")]).await;
+    assert_eq!(evil.location(), Some("/"));
+}
+
+#[tokio::test]
+async fn sessions_survive_a_restart() {
+    let app = TestApp::spawn().await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+    let browser = Browser::signed_in(&app, "operator@installer.jp").await;
+    let dir = app.stop().await;
+
+    let app = TestApp::spawn_in(dir).await;
+    let again = Browser { addr: app.addr, http: browser.http.clone() };
+    assert_eq!(again.get("/clinics").await.status, StatusCode::OK);
+}

@@ -1,0 +1,272 @@
+//! Shared test harness: starts the real portal on 127.0.0.1:0 with a fresh data directory,
+//! and drives it over HTTP like a browser (cookies, CSRF tokens) or a reader (bearer token).
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use portal::auth::Hasher;
+use portal::config::Config;
+use portal::db::audit::Actor;
+use portal::domain::{ClinicCode, Email, InstallType, Password, Role};
+use portal::services::{accounts, passcodes, readers};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const CLINIC_A: &str = "0110113719";
+pub const CLINIC_B: &str = "1310000003";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub state: portal::state::AppState,
+    pub setup_token: Option<String>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_in(dir).await
+    }
+
+    pub async fn spawn_in(dir: tempfile::TempDir) -> Self {
+        let mut config = Config::for_data_dir(dir.path());
+        config.passcode_pepper = None;
+        config.follow_interval_ms = 100;
+        config.last_seen_flush_s = 1;
+        let portal = portal::build(config).await.expect("build portal");
+        let state = portal.state().clone();
+        let setup_token = portal.setup_token();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(portal.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        Self { addr, dir, state, setup_token, stop: Some(stop), server: Some(server) }
+    }
+
+    /// Graceful shutdown; returns the data directory so a test can start again on it.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server result");
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn pool(&self) -> &sqlx::SqlitePool {
+        &self.state.pool
+    }
+
+    pub fn hasher(&self) -> &Hasher {
+        &self.state.hasher
+    }
+
+    pub async fn add_clinic(&self, code: &str, name: &str) -> i64 {
+        let code = ClinicCode::parse(code).expect("valid code");
+        let input = accounts::ClinicInput { code: &code, name, phone: "", address: "", contact_name: "" };
+        let id = accounts::create_clinic(self.pool(), &Actor::CommandLine, &input).await.expect("clinic");
+        self.state.sync_live().await;
+        id
+    }
+
+    pub async fn add_user(&self, email: &str, role: Role, clinic: Option<&str>) {
+        let email = Email::parse(email).expect("email");
+        let password = Password::parse(PASSWORD).expect("password");
+        let clinic = clinic.map(|c| ClinicCode::parse(c).expect("code"));
+        let input = accounts::UserInput { email: &email, password: &password, role, clinic: clinic.as_ref() };
+        accounts::create_user(self.pool(), self.hasher(), &Actor::CommandLine, &input).await.expect("user");
+    }
+
+    /// Enrolls a reader and returns its device token.
+    pub async fn add_reader(&self, clinic_id: i64, name: &str) -> String {
+        let enrolled = readers::enroll(self.pool(), &Actor::CommandLine, clinic_id, name, InstallType::Standalone, None)
+            .await
+            .expect("reader");
+        self.state.sync_live().await;
+        enrolled.token.expose().clone()
+    }
+
+    /// Issues a passcode as the command line would; returns the code.
+    pub async fn issue_passcode(&self, clinic_id: i64) -> String {
+        let issued = passcodes::issue(self.pool(), self.hasher(), &Actor::CommandLine, clinic_id, passcodes::Via::CommandLine, None)
+            .await
+            .expect("issue");
+        self.state.sync_live().await;
+        issued.code.expose().to_owned()
+    }
+
+    /// Clinic A with its admin, clinic B with its admin, an operator and an agent.
+    pub async fn with_two_clinics(&self) -> (i64, i64) {
+        let a = self.add_clinic(CLINIC_A, "さくら内科クリニック").await;
+        let b = self.add_clinic(CLINIC_B, "みどり歯科医院").await;
+        self.add_user("admin-a@clinic-a.jp", Role::ClinicAdmin, Some(CLINIC_A)).await;
+        self.add_user("admin-b@clinic-b.jp", Role::ClinicAdmin, Some(CLINIC_B)).await;
+        self.add_user("operator@installer.jp", Role::Operator, None).await;
+        self.add_user("agent@installer.jp", Role::Agent, None).await;
+        (a, b)
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(self.addr)
+    }
+
+    pub fn reader(&self, token: &str) -> ReaderClient {
+        ReaderClient { addr: self.addr, token: token.to_owned(), http: reqwest::Client::new() }
+    }
+
+    pub async fn audit_count(&self, action: &str) -> i64 {
+        portal::db::audit::count_action(self.pool(), action).await.expect("audit count")
+    }
+}
+
+/// A cookie-keeping client that does not follow redirects, so tests see each 303.
+pub struct Browser {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get("location").and_then(|v| v.to_str().ok())
+    }
+
+    pub fn csrf(&self) -> String {
+        extract_attr(&self.body, "name=\"csrf\" value=\"").expect("page has a CSRF token")
+    }
+
+    /// Text of the element with this id (simple markup only).
+    pub fn element_text(&self, id: &str) -> Option<String> {
+        let start = self.body.find(&format!("id=\"{id}\""))?;
+        let rest = &self.body[start..];
+        let open_end = rest.find('>')? + 1;
+        let close = rest[open_end..].find('<')?;
+        Some(rest[open_end..open_end + close].trim().to_owned())
+    }
+}
+
+fn extract_attr(body: &str, prefix: &str) -> Option<String> {
+    let start = body.find(prefix)? + prefix.len();
+    let end = body[start..].find('"')?;
+    Some(body[start..start + end].to_owned())
+}
+
+impl Browser {
+    pub fn new(addr: SocketAddr) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .expect("client");
+        Self { addr, http }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        let response = self.http.get(self.url(path)).send().await.expect("GET");
+        Self::page(response).await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        let response = self.http.post(self.url(path)).form(form).send().await.expect("POST");
+        Self::page(response).await
+    }
+
+    /// Fetches `page_path` for its CSRF token, then posts the form with it.
+    pub async fn submit(&self, page_path: &str, action: &str, form: &[(&str, &str)]) -> Page {
+        let csrf = self.get(page_path).await.csrf();
+        let mut fields = vec![("csrf", csrf.as_str())];
+        fields.extend_from_slice(form);
+        self.post(action, &fields).await
+    }
+
+    async fn page(response: reqwest::Response) -> Page {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("body");
+        Page { status, headers, body }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Page {
+        self.submit("/login", "/login", &[("email", email), ("password", password)]).await
+    }
+
+    /// Signs in and checks it worked.
+    pub async fn signed_in(app: &TestApp, email: &str) -> Self {
+        let browser = app.browser();
+        let page = browser.login(email, PASSWORD).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "sign-in of {email} failed: {}", page.body);
+        browser
+    }
+
+    /// Issues the clinic's passcode through the web UI; returns the page showing it.
+    pub async fn issue_passcode(&self, clinic: &str) -> Page {
+        let confirm = format!("/clinics/{clinic}/passcode/issue");
+        self.submit(&confirm, &format!("/clinics/{clinic}/passcode"), &[]).await
+    }
+}
+
+pub struct ReaderClient {
+    pub addr: SocketAddr,
+    pub token: String,
+    pub http: reqwest::Client,
+}
+
+impl ReaderClient {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn poll_request(&self, etag: Option<&str>, wait: Option<u64>) -> reqwest::RequestBuilder {
+        let path = match wait {
+            Some(w) => format!("/api/v1/reader/passcode?wait={w}"),
+            None => "/api/v1/reader/passcode".to_owned(),
+        };
+        let mut request = self.http.get(self.url(&path)).bearer_auth(&self.token).timeout(Duration::from_secs(90));
+        if let Some(etag) = etag {
+            request = request.header("if-none-match", etag);
+        }
+        request
+    }
+
+    pub async fn poll(&self, etag: Option<&str>) -> reqwest::Response {
+        self.poll_request(etag, None).send().await.expect("poll")
+    }
+
+    pub async fn verify(&self, passcode: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/v1/reader/verify"))
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({ "passcode": passcode }))
+            .send()
+            .await
+            .expect("verify")
+    }
+}
+
+/// A wrong code that differs from `code`.
+pub fn other_code(code: &str) -> String {
+    let n: u32 = code.parse().expect("four digits");
+    format!("{:04}", (n + 1) % 10_000)
+}
