@@ -1,0 +1,309 @@
+//! Reader API v1, as a card reader uses it: bearer token, ETag polls, long-polls, verify.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Browser, CLINIC_A, TestApp, other_code};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn clinic_with_reader() -> (TestApp, i64, String) {
+    let app = TestApp::spawn().await;
+    let (a, _) = app.with_two_clinics().await;
+    let token = app.add_reader(a, "受付1").await;
+    (app, a, token)
+}
+
+#[tokio::test]
+async fn missing_unknown_and_revoked_tokens_get_401_with_a_json_error() {
+    let (app, a, token) = clinic_with_reader().await;
+    let http = reqwest::Client::new();
+    let url = app.url("/api/v1/reader/passcode");
+
+    let missing = http.get(&url).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["error"], "missing_token");
+    assert!(body["message"].is_string());
+
+    let unknown = http.get(&url).bearer_auth("rdr_0000").send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.json::<Value>().await.unwrap()["error"], "invalid_token");
+
+    assert_eq!(app.reader(&token).poll(None).await.status(), StatusCode::OK);
+    let reader_id: i64 = sqlx::query_scalar("SELECT id FROM readers WHERE clinic_id = ?").bind(a).fetch_one(app.pool()).await.unwrap();
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    let csrf = operator.get(&format!("/clinics/{CLINIC_A}")).await.csrf();
+    let revoked = operator.post(&format!("/clinics/{CLINIC_A}/readers/{reader_id}/revoke"), &[("csrf", &csrf)]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+
+    let after = app.reader(&token).poll(None).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED, "a revoked token stops working at once");
+    assert_eq!(after.json::<Value>().await.unwrap()["error"], "invalid_token");
+    assert_eq!(app.reader(&token).verify("1234").await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_poll_reports_state_without_the_code_and_answers_304_to_a_matching_etag() {
+    let (app, a, token) = clinic_with_reader().await;
+    let reader = app.reader(&token);
+
+    let none = reader.poll(None).await;
+    assert_eq!(none.status(), StatusCode::OK);
+    let etag = none.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+    let body: Value = none.json().await.unwrap();
+    assert_eq!(body["generation"], 0);
+    assert_eq!(body["active"], false);
+    assert!(body["issued_at"].is_null());
+    assert!(body["poll_after_s"].as_u64().unwrap() >= 1);
+
+    let same = reader.poll(Some(&etag)).await;
+    assert_eq!(same.status(), StatusCode::NOT_MODIFIED);
+    assert!(same.bytes().await.unwrap().is_empty());
+
+    let code = app.issue_passcode(a).await;
+    let changed = reader.poll(Some(&etag)).await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_ne!(changed.headers().get("etag").unwrap().to_str().unwrap(), etag);
+    let text = changed.text().await.unwrap();
+    assert!(!text.contains(&code), "the reader never receives the code: {text}");
+    assert!(!text.contains("argon2"), "nor its hash");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["generation"], 1);
+    assert_eq!(body["active"], true);
+    let issued_at = body["issued_at"].as_str().unwrap();
+    assert!(time::OffsetDateTime::parse(issued_at, &time::format_description::well_known::Rfc3339).is_ok(), "{issued_at}");
+}
+
+#[tokio::test]
+async fn a_held_long_poll_is_woken_by_a_rotation() {
+    let (app, a, token) = clinic_with_reader().await;
+    let reader = app.reader(&token);
+    let etag = reader.poll(None).await.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+
+    let waiting = tokio::spawn(reader.poll_request(Some(&etag), Some(30)).send());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    admin.issue_passcode(CLINIC_A).await;
+    // Held for up to 30 s: a 200 with the new generation means the rotation woke it.
+    // (How fast is measured by bench/poll.sh, not asserted here.)
+    let response = waiting.await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap()["generation"], 1);
+
+    // The clinic page then shows the reader has picked the new generation up.
+    let _ = a;
+    let page = admin.get(&format!("/clinics/{CLINIC_A}/passcode")).await;
+    assert!(page.body.contains("✓"), "reader shown as up to date");
+}
+
+#[tokio::test]
+async fn a_long_poll_without_a_change_answers_304_after_the_wait() {
+    let (app, _, token) = clinic_with_reader().await;
+    let reader = app.reader(&token);
+    let etag = reader.poll(None).await.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+    let started = Instant::now();
+    let response = reader.poll_request(Some(&etag), Some(1)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
+    assert!(started.elapsed() >= Duration::from_millis(900), "held for the wait");
+
+    // A stale ETag with wait answers at once with the new state.
+    let stale = reader.poll_request(Some("\"g99-a\""), Some(30)).send().await.unwrap();
+    assert_eq!(stale.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn other_clinics_rotations_do_not_wake_a_reader() {
+    let (app, _, token) = clinic_with_reader().await;
+    let b = portal::db::clinics::by_code(app.pool(), common::CLINIC_B).await.unwrap().unwrap().id;
+    let reader = app.reader(&token);
+    let etag = reader.poll(None).await.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+    let waiting = tokio::spawn(reader.poll_request(Some(&etag), Some(2)).send());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.issue_passcode(b).await;
+    assert_eq!(waiting.await.unwrap().unwrap().status(), StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn bad_wait_values_are_refused_with_a_json_error() {
+    let (app, _, token) = clinic_with_reader().await;
+    for wait in ["0", "61", "abc", "-1", "1.5"] {
+        let response = reqwest::Client::new()
+            .get(app.url(&format!("/api/v1/reader/passcode?wait={wait}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "wait={wait}");
+        assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_wait");
+    }
+}
+
+#[tokio::test]
+async fn verify_accepts_the_right_code_and_refuses_anything_but_four_digits() {
+    let (app, a, token) = clinic_with_reader().await;
+    let reader = app.reader(&token);
+    let none: Value = reader.verify("1234").await.json().await.unwrap();
+    assert_eq!(none["ok"], false);
+    assert_eq!(none["reason"], "no_passcode");
+
+    let code = app.issue_passcode(a).await;
+    let ok: Value = reader.verify(&code).await.json().await.unwrap();
+    assert_eq!(ok, serde_json::json!({"ok": true, "generation": 1}));
+    let wrong: Value = reader.verify(&other_code(&code)).await.json().await.unwrap();
+    assert_eq!(wrong["ok"], false);
+    assert_eq!(wrong["reason"], "wrong_passcode");
+
+    let url = app.url("/api/v1/reader/verify");
+    let http = reqwest::Client::new();
+    for body in [
+        serde_json::json!({"passcode": "123"}),
+        serde_json::json!({"passcode": "12345"}),
+        serde_json::json!({"passcode": "12a4"}),
+        serde_json::json!({"passcode": "１２３４"}),
+        serde_json::json!({"passcode": 1234}),
+        serde_json::json!({"code": "1234"}),
+    ] {
+        let response = http.post(&url).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_passcode", "{body}");
+    }
+    let malformed = http
+        .post(&url)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{\"passcode\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.json::<Value>().await.unwrap()["error"], "invalid_json");
+    let not_json = http.post(&url).bearer_auth(&token).body("passcode=1234").send().await.unwrap();
+    assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(not_json.json::<Value>().await.unwrap()["error"].is_string());
+    let huge = http
+        .post(&url)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(format!("{{\"passcode\": \"{}\"}}", "1".repeat(200_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Malformed requests are not counted as guesses: the right code still works.
+    let ok: Value = reader.verify(&code).await.json().await.unwrap();
+    assert_eq!(ok["ok"], true);
+}
+
+#[tokio::test]
+async fn five_wrong_codes_lock_the_reader_with_retry_after() {
+    let (app, a, token) = clinic_with_reader().await;
+    let code = app.issue_passcode(a).await;
+    let wrong = other_code(&code);
+    let reader = app.reader(&token);
+    for left in (0..5).rev() {
+        let answer: Value = reader.verify(&wrong).await.json().await.unwrap();
+        assert_eq!(answer["ok"], false);
+        assert_eq!(answer["attempts_left"], left);
+    }
+    let locked = reader.verify(&code).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS, "even the right code waits out the lock");
+    let retry: u64 = locked.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    assert_eq!(locked.json::<Value>().await.unwrap()["error"], "reader_locked");
+
+    // Another reader of the clinic is not locked.
+    let other = app.add_reader(a, "受付2").await;
+    let ok: Value = app.reader(&other).verify(&code).await.json().await.unwrap();
+    assert_eq!(ok["ok"], true);
+
+    // Every attempt is recorded, never the digits.
+    let results: Vec<String> = sqlx::query_scalar("SELECT result FROM passcode_attempts ORDER BY id")
+        .fetch_all(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(results, ["rejected", "rejected", "rejected", "rejected", "rejected", "locked", "accepted"]);
+}
+
+#[tokio::test]
+async fn a_lock_grows_when_wrong_codes_continue_after_it() {
+    let (app, a, token) = clinic_with_reader().await;
+    let code = app.issue_passcode(a).await;
+    let reader = app.reader(&token);
+    for _ in 0..5 {
+        reader.verify(&other_code(&code)).await;
+    }
+    // Let the first lock run out without waiting 30 s.
+    let reader_id: i64 = sqlx::query_scalar("SELECT id FROM readers WHERE clinic_id = ?").bind(a).fetch_one(app.pool()).await.unwrap();
+    sqlx::query("UPDATE readers SET locked_until = 0 WHERE id = ?").bind(reader_id).execute(app.pool()).await.unwrap();
+    let again: Value = reader.verify(&other_code(&code)).await.json().await.unwrap();
+    assert_eq!(again["retry_after_s"], 60);
+    let locked = reader.verify(&code).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = locked.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!(retry > 30, "{retry}");
+}
+
+#[tokio::test]
+async fn ten_wrong_codes_across_the_clinic_disable_the_generation_until_reissued() {
+    let (app, a, token) = clinic_with_reader().await;
+    let token2 = app.add_reader(a, "受付2").await;
+    let code = app.issue_passcode(a).await;
+    let wrong = other_code(&code);
+    let etag = app.reader(&token).poll(None).await.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+    let mut last = Value::Null;
+    for t in [&token, &token2] {
+        for _ in 0..5 {
+            last = app.reader(t).verify(&wrong).await.json().await.unwrap();
+        }
+    }
+    assert_eq!(last["reason"], "passcode_disabled");
+    let token3 = app.add_reader(a, "受付3").await;
+    let refused: Value = app.reader(&token3).verify(&code).await.json().await.unwrap();
+    assert_eq!(refused["ok"], false);
+    assert_eq!(refused["reason"], "passcode_disabled");
+
+    let poll = app.reader(&token3).poll(Some(&etag)).await;
+    assert_eq!(poll.status(), StatusCode::OK, "readers learn the passcode is no longer active");
+    let body: Value = poll.json().await.unwrap();
+    assert_eq!(body["active"], false);
+    assert_eq!(body["generation"], 1);
+    assert_eq!(app.audit_count("passcode.disabled").await, 1);
+
+    let fresh = app.issue_passcode(a).await;
+    let ok: Value = app.reader(&token3).verify(&fresh).await.json().await.unwrap();
+    assert_eq!(ok["ok"], true);
+}
+
+#[tokio::test]
+async fn a_success_resets_the_clinic_wide_count() {
+    let (app, a, token) = clinic_with_reader().await;
+    let token2 = app.add_reader(a, "受付2").await;
+    let code = app.issue_passcode(a).await;
+    let wrong = other_code(&code);
+    for _ in 0..4 {
+        app.reader(&token).verify(&wrong).await;
+    }
+    app.reader(&token).verify(&code).await;
+    for _ in 0..4 {
+        app.reader(&token).verify(&wrong).await;
+        app.reader(&token2).verify(&wrong).await;
+    }
+    let still: Value = app.reader(&token2).verify(&code).await.json().await.unwrap();
+    assert_eq!(still["ok"], true, "9 consecutive failures after a success do not disable");
+}
+
+#[tokio::test]
+async fn last_poll_times_reach_the_database_in_batches_and_on_shutdown() {
+    let (app, a, token) = clinic_with_reader().await;
+    app.issue_passcode(a).await;
+    app.reader(&token).poll(None).await;
+    let dir = app.stop().await;
+    let pool = portal::db::connect(&format!("sqlite://{}", dir.path().join("portal.db").display())).await.unwrap();
+    let (seen, generation): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT last_seen_at, last_seen_generation FROM readers").fetch_one(&pool).await.unwrap();
+    assert!(seen.is_some());
+    assert_eq!(generation, Some(1));
+}
