@@ -103,13 +103,26 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
     let actor = audit::Actor::CommandLine;
     let result = match command {
         Command::Serve(_) => bail!("serve is not a set-up command"),
-        Command::Clinic(ClinicCommand::Add { code, name, phone, address, contact }) => {
+        Command::Clinic(ClinicCommand::Add {
+            code,
+            name,
+            phone,
+            address,
+            contact,
+        }) => {
             let code = ClinicCode::parse(&code).map_err(|e| anyhow::anyhow!("invalid 医療機関コード {code:?}: {e}"))?;
             let name = bounded_text(&name, 100).context("the clinic name must be 1 to 100 characters")?;
             let phone = optional_text(&phone, 30).context("the phone number is too long (30 characters at most)")?;
             let address = optional_text(&address, 200).context("the address is too long (200 characters at most)")?;
-            let contact = optional_text(&contact, 100).context("the contact name is too long (100 characters at most)")?;
-            let input = accounts::ClinicInput { code: &code, name: &name, phone: &phone, address: &address, contact_name: &contact };
+            let contact =
+                optional_text(&contact, 100).context("the contact name is too long (100 characters at most)")?;
+            let input = accounts::ClinicInput {
+                code: &code,
+                name: &name,
+                phone: &phone,
+                address: &address,
+                contact_name: &contact,
+            };
             accounts::create_clinic(&pool, &actor, &input).await?;
             println!("clinic {code} {name} added");
             Ok(())
@@ -122,17 +135,30 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
                 .transpose()?;
             let password = Password::parse(&read_password()?).map_err(|e| anyhow::anyhow!("{e}"))?;
             let hasher = Hasher::new(load_pepper(&config, &pool).await?)?;
-            let input = accounts::UserInput { email: &email, password: &password, role, clinic: clinic.as_ref() };
+            let input = accounts::UserInput {
+                email: &email,
+                password: &password,
+                role,
+                clinic: clinic.as_ref(),
+            };
             accounts::create_user(&pool, &hasher, &actor, &input).await?;
             println!("user {email} added as {}", role.as_db());
             Ok(())
         }
-        Command::Reader(ReaderCommand::Add { clinic, name, install_type }) => {
+        Command::Reader(ReaderCommand::Add {
+            clinic,
+            name,
+            install_type,
+        }) => {
             let clinic = find_clinic(&pool, &clinic).await?;
             let name = bounded_text(&name, 60).context("the reader name must be 1 to 60 characters")?;
-            let install_type = InstallType::parse(&install_type).context("--install-type must be standalone or shared")?;
+            let install_type =
+                InstallType::parse(&install_type).context("--install-type must be standalone or shared")?;
             let enrolled = readers::enroll(&pool, &actor, clinic.id, &name, install_type, None).await?;
-            println!("reader {} ({name}) enrolled for clinic {}; its device token (shown once):", enrolled.reader_id, clinic.code);
+            println!(
+                "reader {} ({name}) enrolled for clinic {}; its device token (shown once):",
+                enrolled.reader_id, clinic.code
+            );
             println!("{}", enrolled.token.expose());
             Ok(())
         }
@@ -160,7 +186,9 @@ async fn find_clinic(pool: &sqlx::SqlitePool, code: &str) -> anyhow::Result<db::
 }
 
 async fn load_pepper(config: &Config, pool: &sqlx::SqlitePool) -> anyhow::Result<crate::domain::Secret<Vec<u8>>> {
-    let has_passcodes: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passcodes)").fetch_one(pool).await?;
+    let has_passcodes: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passcodes)")
+        .fetch_one(pool)
+        .await?;
     pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, has_passcodes)
 }
 
@@ -171,7 +199,10 @@ fn read_password() -> anyhow::Result<String> {
         std::io::stderr().flush()?;
     }
     let mut line = String::new();
-    stdin.lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     if password.is_empty() {
         bail!("no password on standard input (pipe it in, e.g. `printf '%s\\n' \"$PASSWORD\" | portal user add ...`)");

@@ -91,7 +91,9 @@ impl Config {
 
     /// The URL to print for people at start-up.
     pub fn display_url(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.addr))
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
     }
 }
 

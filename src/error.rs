@@ -62,21 +62,36 @@ impl IntoResponse for AppError {
         }
         let (status, title_ja, title_en, detail) = match &self {
             Self::NotFound => (StatusCode::NOT_FOUND, "ページが見つかりません", "Page not found", None),
-            Self::Forbidden => (StatusCode::FORBIDDEN, "この操作は許可されていません", "You are not allowed to do this", None),
+            Self::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "この操作は許可されていません",
+                "You are not allowed to do this",
+                None,
+            ),
             Self::Csrf => (
                 StatusCode::FORBIDDEN,
                 "フォームの有効期限が切れました。ページを再読み込みしてもう一度お試しください",
                 "This form has expired. Reload the page and try again",
                 None,
             ),
-            Self::BadRequest(msg) => (StatusCode::BAD_REQUEST, "入力内容に誤りがあります", "The request could not be processed", Some(msg.as_str())),
+            Self::BadRequest(msg) => (
+                StatusCode::BAD_REQUEST,
+                "入力内容に誤りがあります",
+                "The request could not be processed",
+                Some(msg.as_str()),
+            ),
             Self::TooManyRequests { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "試行回数が多すぎます。しばらくしてからお試しください",
                 "Too many attempts. Please wait and try again",
                 None,
             ),
-            Self::Conflict(msg) => (StatusCode::CONFLICT, "他の変更と競合しました", "This conflicts with another change", Some(msg.as_str())),
+            Self::Conflict(msg) => (
+                StatusCode::CONFLICT,
+                "他の変更と競合しました",
+                "This conflicts with another change",
+                Some(msg.as_str()),
+            ),
             Self::SignInRequired => unreachable!("handled above"),
             Self::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
@@ -88,11 +103,20 @@ impl IntoResponse for AppError {
                 )
             }
         };
-        let page = ErrorPage { status: status.as_u16(), title_ja, title_en, detail };
-        let body = page.render().unwrap_or_else(|_| format!("{} {title_en}", status.as_u16()));
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title_ja,
+            title_en,
+            detail,
+        };
+        let body = page
+            .render()
+            .unwrap_or_else(|_| format!("{} {title_en}", status.as_u16()));
         let mut response = (status, Html(body)).into_response();
         if let Self::TooManyRequests { retry_after_s } = self {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
         }
         response
     }
@@ -115,7 +139,12 @@ struct ApiErrorBody<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_s: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after_s: None,
+        }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -147,7 +176,10 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ApiErrorBody { error: self.code, message: &self.message };
+        let body = ApiErrorBody {
+            error: self.code,
+            message: &self.message,
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response
@@ -155,7 +187,9 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Some(seconds) = self.retry_after_s {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

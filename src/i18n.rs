@@ -62,8 +62,16 @@ static CATALOG: LazyLock<HashMap<&'static str, (&'static str, &'static str)>> =
 
 /// (key, 日本語, English)
 const ENTRIES: &[(&str, &str, &str)] = &[
-    ("app.name", "目視モード サポートポータル", "Visual-check mode support portal"),
-    ("footer.text", "顔認証付きカードリーダーの目視確認モードを支援するポータルです。", "A portal supporting the visual-check mode of face-authentication card readers."),
+    (
+        "app.name",
+        "目視モード サポートポータル",
+        "Visual-check mode support portal",
+    ),
+    (
+        "footer.text",
+        "顔認証付きカードリーダーの目視確認モードを支援するポータルです。",
+        "A portal supporting the visual-check mode of face-authentication card readers.",
+    ),
     // Navigation
     ("nav.skip", "本文へ移動", "Skip to content"),
     ("nav.label", "メインメニュー", "Main menu"),
@@ -76,22 +84,58 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("form.email", "メールアドレス", "E-mail address"),
     ("form.password", "パスワード", "Password"),
     ("form.password_confirm", "パスワード(確認)", "Password (again)"),
-    ("form.password_rules", "パスワードは12文字以上128文字以内です。文字の種類の決まりはありません。長い文やフレーズがおすすめです。", "Passwords have 12 to 128 characters, with no rules about kinds of characters. A long phrase works well."),
-    ("form.password_mismatch", "確認用のパスワードが一致しません。", "The two passwords do not match."),
-    ("form.email_invalid", "メールアドレスの形式が正しくありません(例: name@example.jp)。", "Enter an e-mail address such as name@example.jp."),
+    (
+        "form.password_rules",
+        "パスワードは12文字以上128文字以内です。文字の種類の決まりはありません。長い文やフレーズがおすすめです。",
+        "Passwords have 12 to 128 characters, with no rules about kinds of characters. A long phrase works well.",
+    ),
+    (
+        "form.password_mismatch",
+        "確認用のパスワードが一致しません。",
+        "The two passwords do not match.",
+    ),
+    (
+        "form.email_invalid",
+        "メールアドレスの形式が正しくありません(例: name@example.jp)。",
+        "Enter an e-mail address such as name@example.jp.",
+    ),
     ("form.too_long", "入力が長すぎます。", "An entry is too long."),
     ("form.cancel", "キャンセル", "Cancel"),
     // Sign-in and setup
     ("login.title", "ログイン", "Sign in"),
     ("login.submit", "ログイン", "Sign in"),
-    ("login.help", "パスワードを忘れた場合は、ポータルの運用担当者にお問い合わせください。", "If you forgot your password, contact the portal's operator."),
-    ("login.failed", "メールアドレスまたはパスワードが正しくありません。", "The e-mail address or password is not correct."),
-    ("login.throttled", "ログインの試行が多すぎます。しばらく待ってからもう一度お試しください。", "Too many sign-in attempts. Please wait a little and try again."),
+    (
+        "login.help",
+        "パスワードを忘れた場合は、ポータルの運用担当者にお問い合わせください。",
+        "If you forgot your password, contact the portal's operator.",
+    ),
+    (
+        "login.failed",
+        "メールアドレスまたはパスワードが正しくありません。",
+        "The e-mail address or password is not correct.",
+    ),
+    (
+        "login.throttled",
+        "ログインの試行が多すぎます。しばらく待ってからもう一度お試しください。",
+        "Too many sign-in attempts. Please wait a little and try again.",
+    ),
     ("setup.title", "初期設定", "First-run setup"),
-    ("setup.intro", "まだアカウントがありません。サーバー起動時にコンソールへ表示されたセットアップ用トークンを入力し、最初の運用担当者アカウントを作成してください。", "No account exists yet. Enter the setup token printed on the server console at start-up and create the first operator account."),
+    (
+        "setup.intro",
+        "まだアカウントがありません。サーバー起動時にコンソールへ表示されたセットアップ用トークンを入力し、最初の運用担当者アカウントを作成してください。",
+        "No account exists yet. Enter the setup token printed on the server console at start-up and create the first operator account.",
+    ),
     ("setup.token", "セットアップ用トークン", "Setup token"),
-    ("setup.submit", "運用担当者アカウントを作成", "Create the operator account"),
-    ("setup.bad_token", "セットアップ用トークンが正しくありません。", "The setup token is not correct."),
+    (
+        "setup.submit",
+        "運用担当者アカウントを作成",
+        "Create the operator account",
+    ),
+    (
+        "setup.bad_token",
+        "セットアップ用トークンが正しくありません。",
+        "The setup token is not correct.",
+    ),
     // Roles and install types
     ("role.operator", "運用担当者", "Operator"),
     ("role.agent", "サポート担当者", "Support agent"),
@@ -101,28 +145,68 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("install.shared", "併設設置型", "Shared installation"),
     // Clinics
     ("clinics.title", "医療機関", "Clinics"),
-    ("clinics.none", "登録された医療機関はまだありません。", "No clinic has been registered yet."),
+    (
+        "clinics.none",
+        "登録された医療機関はまだありません。",
+        "No clinic has been registered yet.",
+    ),
     ("clinics.add", "医療機関を登録", "Register a clinic"),
     ("clinics.add_submit", "登録する", "Register"),
     ("clinic.code", "医療機関コード", "Medical institution code"),
-    ("clinic.code_hint", "10桁の数字(都道府県2桁・点数表1桁・医療機関番号7桁)。例: 0110113719", "10 digits: prefecture (2), fee table (1), institution number (7). Example: 0110113719"),
-    ("clinic.code_invalid", "医療機関コードが正しくありません", "The medical institution code is not valid"),
+    (
+        "clinic.code_hint",
+        "10桁の数字(都道府県2桁・点数表1桁・医療機関番号7桁)。例: 0110113719",
+        "10 digits: prefecture (2), fee table (1), institution number (7). Example: 0110113719",
+    ),
+    (
+        "clinic.code_invalid",
+        "医療機関コードが正しくありません",
+        "The medical institution code is not valid",
+    ),
     ("clinic.name", "医療機関名", "Clinic name"),
-    ("clinic.name_invalid", "医療機関名を100文字以内で入力してください。", "Enter the clinic name (100 characters at most)."),
+    (
+        "clinic.name_invalid",
+        "医療機関名を100文字以内で入力してください。",
+        "Enter the clinic name (100 characters at most).",
+    ),
     ("clinic.phone", "電話番号", "Phone"),
     ("clinic.address", "住所", "Address"),
     ("clinic.contact", "担当者名", "Contact person"),
     // Readers
-    ("readers.title", "顔認証付きカードリーダー", "Face-authentication card readers"),
-    ("readers.none", "登録されたカードリーダーはありません。", "No card reader is enrolled."),
+    (
+        "readers.title",
+        "顔認証付きカードリーダー",
+        "Face-authentication card readers",
+    ),
+    (
+        "readers.none",
+        "登録されたカードリーダーはありません。",
+        "No card reader is enrolled.",
+    ),
     ("readers.enroll", "カードリーダーを登録", "Enroll a card reader"),
-    ("readers.enroll_submit", "登録してトークンを発行", "Enroll and issue its token"),
+    (
+        "readers.enroll_submit",
+        "登録してトークンを発行",
+        "Enroll and issue its token",
+    ),
     ("reader.name", "カードリーダー名", "Reader name"),
     ("reader.name_placeholder", "例: 受付1", "e.g. Reception 1"),
-    ("reader.name_invalid", "カードリーダー名を60文字以内で入力してください。", "Enter a reader name (60 characters at most)."),
-    ("reader.name_taken", "同じ名前のカードリーダーがすでに登録されています。", "A reader with this name is already enrolled."),
+    (
+        "reader.name_invalid",
+        "カードリーダー名を60文字以内で入力してください。",
+        "Enter a reader name (60 characters at most).",
+    ),
+    (
+        "reader.name_taken",
+        "同じ名前のカードリーダーがすでに登録されています。",
+        "A reader with this name is already enrolled.",
+    ),
     ("reader.install_type", "設置形態", "Installation type"),
-    ("reader.install_invalid", "設置形態を選択してください。", "Choose the installation type."),
+    (
+        "reader.install_invalid",
+        "設置形態を選択してください。",
+        "Choose the installation type.",
+    ),
     ("reader.last_poll", "最終接続", "Last poll"),
     ("reader.picked_up", "パスコードの反映", "Passcode picked up"),
     ("reader.up_to_date", "最新", "Current"),
@@ -136,47 +220,143 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("reader.revoke", "無効化", "Revoke"),
     ("reader.reenroll", "トークン再発行", "Re-enroll"),
     ("token.title", "カードリーダーのトークン", "Card reader token"),
-    ("token.explain", "このトークンをカードリーダーの設定に入力してください。カードリーダーはこのトークンでポータルに接続し、有効なパスコードを自動で受け取ります。", "Enter this token in the card reader's settings. The reader uses it to connect to the portal and picks up the active passcode by itself."),
-    ("token.shown_once", "このトークンは今回だけ表示されます。画面を閉じると再表示できません。", "This token is shown only now. It cannot be shown again after you leave this page."),
+    (
+        "token.explain",
+        "このトークンをカードリーダーの設定に入力してください。カードリーダーはこのトークンでポータルに接続し、有効なパスコードを自動で受け取ります。",
+        "Enter this token in the card reader's settings. The reader uses it to connect to the portal and picks up the active passcode by itself.",
+    ),
+    (
+        "token.shown_once",
+        "このトークンは今回だけ表示されます。画面を閉じると再表示できません。",
+        "This token is shown only now. It cannot be shown again after you leave this page.",
+    ),
     // Passcodes
     ("passcode.title", "目視確認用パスコード", "Visual-check passcode"),
-    ("passcode.explain", "目視確認モードでは、職員がカードリーダーの《職員用ボタン》を押して4桁のパスコードを入力します。パスコードは医療機関管理者がここで発行します。", "In visual-check mode, staff press the reader's staff button and type a 4-digit passcode. The clinic admin issues that passcode here."),
+    (
+        "passcode.explain",
+        "目視確認モードでは、職員がカードリーダーの《職員用ボタン》を押して4桁のパスコードを入力します。パスコードは医療機関管理者がここで発行します。",
+        "In visual-check mode, staff press the reader's staff button and type a 4-digit passcode. The clinic admin issues that passcode here.",
+    ),
     ("passcode.generation", "世代", "Generation"),
     ("passcode.active", "有効", "Active"),
     ("passcode.issued_at", "発行日時", "Issued at"),
     ("passcode.issued_by", "発行者", "Issued by"),
-    ("passcode.issued_by_cli", "コマンドライン(運用担当者)", "Command line (operator)"),
+    (
+        "passcode.issued_by_cli",
+        "コマンドライン(運用担当者)",
+        "Command line (operator)",
+    ),
     ("passcode.none", "未発行", "Not issued"),
-    ("passcode.none_hint", "パスコードはまだ発行されていません。", "No passcode has been issued yet."),
-    ("passcode.disabled_title", "パスコードは停止されています", "The passcode has been disabled"),
-    ("passcode.disabled_reason", "カードリーダーで誤ったパスコードが10回続けて入力されたため、安全のため自動的に停止しました。", "Wrong passcodes were entered 10 times in a row at the readers, so it was disabled automatically for safety."),
-    ("passcode.disabled_action", "新しいパスコードを発行すると、再び目視確認モードを使えるようになります。", "Issue a new passcode to use visual-check mode again."),
+    (
+        "passcode.none_hint",
+        "パスコードはまだ発行されていません。",
+        "No passcode has been issued yet.",
+    ),
+    (
+        "passcode.disabled_title",
+        "パスコードは停止されています",
+        "The passcode has been disabled",
+    ),
+    (
+        "passcode.disabled_reason",
+        "カードリーダーで誤ったパスコードが10回続けて入力されたため、安全のため自動的に停止しました。",
+        "Wrong passcodes were entered 10 times in a row at the readers, so it was disabled automatically for safety.",
+    ),
+    (
+        "passcode.disabled_action",
+        "新しいパスコードを発行すると、再び目視確認モードを使えるようになります。",
+        "Issue a new passcode to use visual-check mode again.",
+    ),
     ("passcode.issue_button", "パスコードを発行する", "Issue a passcode"),
-    ("passcode.history_link", "パスコードの履歴と反映状況", "Passcode history and pick-up"),
-    ("passcode.issue_only_admin", "パスコードは、この医療機関の管理者だけが発行できます。", "Only this clinic's admins can issue its passcode."),
-    ("passcode.lockout_rule", "1台のカードリーダーで5回続けて誤入力すると一定時間入力できなくなり、医療機関全体で10回続けて誤入力するとパスコードが停止されます。", "Five wrong codes in a row lock a reader for a while; ten in a row across the clinic disable the passcode."),
-    ("passcode.pickup_title", "カードリーダーへの反映状況", "Pick-up by the card readers"),
-    ("passcode.pickup_hint", "カードリーダーは新しいパスコードを自動で受け取ります。オンライン資格確認PCの再起動は不要です。", "Readers pick up a new passcode by themselves; there is no need to restart the online eligibility PC."),
+    (
+        "passcode.history_link",
+        "パスコードの履歴と反映状況",
+        "Passcode history and pick-up",
+    ),
+    (
+        "passcode.issue_only_admin",
+        "パスコードは、この医療機関の管理者だけが発行できます。",
+        "Only this clinic's admins can issue its passcode.",
+    ),
+    (
+        "passcode.lockout_rule",
+        "1台のカードリーダーで5回続けて誤入力すると一定時間入力できなくなり、医療機関全体で10回続けて誤入力するとパスコードが停止されます。",
+        "Five wrong codes in a row lock a reader for a while; ten in a row across the clinic disable the passcode.",
+    ),
+    (
+        "passcode.pickup_title",
+        "カードリーダーへの反映状況",
+        "Pick-up by the card readers",
+    ),
+    (
+        "passcode.pickup_hint",
+        "カードリーダーは新しいパスコードを自動で受け取ります。オンライン資格確認PCの再起動は不要です。",
+        "Readers pick up a new passcode by themselves; there is no need to restart the online eligibility PC.",
+    ),
     ("passcode.history_title", "発行履歴", "Issue history"),
-    ("passcode.history_none", "発行履歴はありません。", "No passcode has been issued."),
+    (
+        "passcode.history_none",
+        "発行履歴はありません。",
+        "No passcode has been issued.",
+    ),
     ("passcode.state_current", "使用中", "In use"),
     ("passcode.state_superseded", "無効(再発行済み)", "Replaced"),
     ("passcode.state_disabled", "停止", "Disabled"),
-    ("passcode.confirm_title", "パスコードを発行しますか?", "Issue a new passcode?"),
-    ("passcode.confirm_invalidates", "新しいパスコードを発行すると、今のパスコードはすぐに使えなくなります。", "Issuing a new passcode makes the current one stop working at once."),
-    ("passcode.confirm_once", "新しいパスコードは一度だけ表示されます。メモの用意をしてください。", "The new passcode is shown only once. Have something to write it down."),
-    ("passcode.confirm_readers", "カードリーダーには自動で反映されます。", "The card readers pick it up automatically."),
+    (
+        "passcode.confirm_title",
+        "パスコードを発行しますか?",
+        "Issue a new passcode?",
+    ),
+    (
+        "passcode.confirm_invalidates",
+        "新しいパスコードを発行すると、今のパスコードはすぐに使えなくなります。",
+        "Issuing a new passcode makes the current one stop working at once.",
+    ),
+    (
+        "passcode.confirm_once",
+        "新しいパスコードは一度だけ表示されます。メモの用意をしてください。",
+        "The new passcode is shown only once. Have something to write it down.",
+    ),
+    (
+        "passcode.confirm_readers",
+        "カードリーダーには自動で反映されます。",
+        "The card readers pick it up automatically.",
+    ),
     ("passcode.confirm_submit", "発行", "Issue"),
     ("passcode.issued_title", "新しいパスコード", "Your new passcode"),
-    ("passcode.new_code_label", "新しい4桁のパスコード", "The new 4-digit passcode"),
-    ("passcode.shown_once", "このパスコードは二度と表示できません。", "This passcode cannot be shown again."),
-    ("passcode.write_down", "画面を閉じる前に必ずメモを取り、職員に伝えてください。忘れた場合は新しいパスコードを発行してください。", "Write it down before you leave this page and tell the staff. If it is forgotten, issue a new one."),
-    ("passcode.old_invalid", "以前のパスコードは使えなくなりました。", "The previous passcode no longer works."),
-    ("passcode.no_restart", "カードリーダーへは自動で反映されます。PCの再起動は不要です。", "The card readers pick it up by themselves; no PC restart is needed."),
+    (
+        "passcode.new_code_label",
+        "新しい4桁のパスコード",
+        "The new 4-digit passcode",
+    ),
+    (
+        "passcode.shown_once",
+        "このパスコードは二度と表示できません。",
+        "This passcode cannot be shown again.",
+    ),
+    (
+        "passcode.write_down",
+        "画面を閉じる前に必ずメモを取り、職員に伝えてください。忘れた場合は新しいパスコードを発行してください。",
+        "Write it down before you leave this page and tell the staff. If it is forgotten, issue a new one.",
+    ),
+    (
+        "passcode.old_invalid",
+        "以前のパスコードは使えなくなりました。",
+        "The previous passcode no longer works.",
+    ),
+    (
+        "passcode.no_restart",
+        "カードリーダーへは自動で反映されます。PCの再起動は不要です。",
+        "The card readers pick it up by themselves; no PC restart is needed.",
+    ),
     ("passcode.done", "メモしました", "I have written it down"),
     // Attempts and audit
     ("attempts.title", "パスコード入力の記録", "Passcode entries"),
-    ("attempts.none", "入力の記録はありません。", "No passcode has been entered yet."),
+    (
+        "attempts.none",
+        "入力の記録はありません。",
+        "No passcode has been entered yet.",
+    ),
     ("attempt.at", "日時", "Time"),
     ("attempt.result", "結果", "Result"),
     ("attempt.accepted", "一致", "Accepted"),
@@ -207,8 +387,16 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("user.role", "役割", "Role"),
     ("user.role_invalid", "役割を選択してください。", "Choose a role."),
     ("user.clinic", "医療機関", "Clinic"),
-    ("user.clinic_hint", "医療機関管理者の場合のみ選択します。", "Only for clinic admins."),
-    ("user.clinic_required", "医療機関管理者には医療機関を選択してください。", "Choose the clinic for a clinic admin."),
+    (
+        "user.clinic_hint",
+        "医療機関管理者の場合のみ選択します。",
+        "Only for clinic admins.",
+    ),
+    (
+        "user.clinic_required",
+        "医療機関管理者には医療機関を選択してください。",
+        "Choose the clinic for a clinic admin.",
+    ),
     ("user.created", "作成日時", "Created"),
     ("user.initial_password", "初期パスワード", "Initial password"),
 ];
@@ -222,7 +410,10 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for (key, ja, en) in ENTRIES {
             assert!(seen.insert(key), "duplicate key {key}");
-            assert!(!ja.trim().is_empty() && !en.trim().is_empty(), "{key} is missing a language");
+            assert!(
+                !ja.trim().is_empty() && !en.trim().is_empty(),
+                "{key} is missing a language"
+            );
         }
     }
 

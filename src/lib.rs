@@ -55,7 +55,9 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
     let pool = db::connect(&config.database_url).await?;
-    let has_passcodes: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passcodes)").fetch_one(&pool).await?;
+    let has_passcodes: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passcodes)")
+        .fetch_one(&pool)
+        .await?;
     let pepper = auth::pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, has_passcodes)?;
     let hasher = auth::Hasher::new(pepper)?;
     let sessions = SqliteStore::new(pool.clone());
@@ -76,7 +78,11 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
         setup_token: Mutex::new(setup_token),
         shutting_down,
     }));
-    Ok(Portal { state, shutdown, sessions })
+    Ok(Portal {
+        state,
+        shutdown,
+        sessions,
+    })
 }
 
 impl Portal {
@@ -86,7 +92,11 @@ impl Portal {
 
     /// The first-run setup token, while no account exists.
     pub fn setup_token(&self) -> Option<String> {
-        self.state.setup_token.lock().ok().and_then(|t| t.as_ref().map(|s| s.expose().clone()))
+        self.state
+            .setup_token
+            .lock()
+            .ok()
+            .and_then(|t| t.as_ref().map(|s| s.expose().clone()))
     }
 
     pub fn router(&self) -> Router {
@@ -124,7 +134,11 @@ impl Portal {
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish, answers held
     /// long-polls at once and writes the batched last-seen times.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let router = self.router();
         let background = self.spawn_background();
         let signal = self.shutdown.clone();
@@ -183,7 +197,9 @@ impl Portal {
                     let results = (
                         sessions.delete_expired().await.map_err(|e| anyhow::anyhow!("{e}")),
                         db::cache_events::prune(&state.pool).await.map_err(anyhow::Error::from),
-                        db::login_failures::prune(&state.pool, db::now() - 3600).await.map_err(anyhow::Error::from),
+                        db::login_failures::prune(&state.pool, db::now() - 3600)
+                            .await
+                            .map_err(anyhow::Error::from),
                     );
                     for result in [results.0, results.1, results.2] {
                         if let Err(e) = result {

@@ -62,7 +62,12 @@ impl PasscodeState {
             (true, Some(_)) => (false, Some("disabled")),
             (true, None) => (true, None),
         };
-        Self { generation: row.generation, issued_at: row.issued_at, active, inactive_reason }
+        Self {
+            generation: row.generation,
+            issued_at: row.issued_at,
+            active,
+            inactive_reason,
+        }
     }
 
     /// Changes whenever anything a reader can see changes.
@@ -128,7 +133,9 @@ impl Live {
         let mut cursor = self.cursor.lock().await;
         loop {
             let events = db::cache_events::after(pool, *cursor).await?;
-            let Some(last) = events.last().map(|e| e.id) else { return Ok(()) };
+            let Some(last) = events.last().map(|e| e.id) else {
+                return Ok(());
+            };
             for event in &events {
                 match event.kind() {
                     Some(Kind::Clinic) => self.refresh_clinic(pool, event.entity_id).await?,
@@ -141,7 +148,9 @@ impl Live {
     }
 
     async fn refresh_clinic(&self, pool: &SqlitePool, clinic_id: i64) -> anyhow::Result<()> {
-        let Some(row) = db::passcodes::state(pool, clinic_id).await? else { return Ok(()) };
+        let Some(row) = db::passcodes::state(pool, clinic_id).await? else {
+            return Ok(());
+        };
         let state = PasscodeState::from_row(&row);
         let mut clinics = write(&self.clinics);
         match clinics.get(&clinic_id) {
@@ -188,7 +197,11 @@ impl Live {
             .values()
             .filter(|e| e.dirty.swap(false, Ordering::AcqRel))
             .map(|e| {
-                (e.reader_id, e.last_seen_at.load(Ordering::Relaxed), e.seen_generation.load(Ordering::Relaxed))
+                (
+                    e.reader_id,
+                    e.last_seen_at.load(Ordering::Relaxed),
+                    e.seen_generation.load(Ordering::Relaxed),
+                )
             })
             .collect();
         if dirty.is_empty() {

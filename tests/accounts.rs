@@ -25,18 +25,45 @@ async fn a_fresh_portal_sends_people_to_first_run_setup_which_creates_the_operat
     assert_eq!(login.location(), Some("/setup"));
 
     let wrong = browser
-        .submit("/setup", "/setup", &[("setup_token", "nope"), ("email", "op@installer.jp"), ("password", PASSWORD), ("password_confirm", PASSWORD)])
+        .submit(
+            "/setup",
+            "/setup",
+            &[
+                ("setup_token", "nope"),
+                ("email", "op@installer.jp"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(wrong.body.contains("セットアップ用トークンが正しくありません"));
 
     let short = browser
-        .submit("/setup", "/setup", &[("setup_token", &token), ("email", "op@installer.jp"), ("password", "short"), ("password_confirm", "short")])
+        .submit(
+            "/setup",
+            "/setup",
+            &[
+                ("setup_token", &token),
+                ("email", "op@installer.jp"),
+                ("password", "short"),
+                ("password_confirm", "short"),
+            ],
+        )
         .await;
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let done = browser
-        .submit("/setup", "/setup", &[("setup_token", &token), ("email", "op@installer.jp"), ("password", PASSWORD), ("password_confirm", PASSWORD)])
+        .submit(
+            "/setup",
+            "/setup",
+            &[
+                ("setup_token", &token),
+                ("email", "op@installer.jp"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     assert_eq!(done.location(), Some("/clinics"));
@@ -50,19 +77,36 @@ async fn a_fresh_portal_sends_people_to_first_run_setup_which_creates_the_operat
 async fn signing_in_rotates_the_session_id_and_signing_out_destroys_it() {
     let app = TestApp::spawn().await;
     app.add_clinic(CLINIC_A, "さくら内科クリニック").await;
-    app.add_user("admin@clinic-a.jp", Role::ClinicAdmin, Some(CLINIC_A)).await;
+    app.add_user("admin@clinic-a.jp", Role::ClinicAdmin, Some(CLINIC_A))
+        .await;
     let browser = app.browser();
 
     let login_page = browser.get("/login").await;
     let before = session_cookie(&login_page).expect("the login form starts a session for its CSRF token");
     let signed_in = browser
-        .post("/login", &[("csrf", &login_page.csrf()), ("email", "Admin@Clinic-A.jp"), ("password", PASSWORD)])
+        .post(
+            "/login",
+            &[
+                ("csrf", &login_page.csrf()),
+                ("email", "Admin@Clinic-A.jp"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
     let after = session_cookie(&signed_in).expect("sign-in sets the session cookie");
     assert_ne!(before, after, "the session id must change at sign-in");
-    let cookie = signed_in.headers.get("set-cookie").unwrap().to_str().unwrap().to_lowercase();
-    assert!(cookie.contains("httponly") && cookie.contains("samesite=lax"), "{cookie}");
+    let cookie = signed_in
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        cookie.contains("httponly") && cookie.contains("samesite=lax"),
+        "{cookie}"
+    );
 
     // Home leads a clinic admin to their clinic, which links to the passcode page.
     let home = browser.get("/").await;
@@ -71,8 +115,16 @@ async fn signing_in_rotates_the_session_id_and_signing_out_destroys_it() {
     assert!(clinic.body.contains(&format!("href=\"/clinics/{CLINIC_A}/passcode\"")));
 
     // A stolen copy of the cookie dies with sign-out.
-    let thief = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let page_with = |cookie: String| thief.get(app.url(&format!("/clinics/{CLINIC_A}"))).header("cookie", cookie).send();
+    let thief = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page_with = |cookie: String| {
+        thief
+            .get(app.url(&format!("/clinics/{CLINIC_A}")))
+            .header("cookie", cookie)
+            .send()
+    };
     assert_eq!(page_with(after.clone()).await.unwrap().status(), StatusCode::OK);
     let csrf = clinic.csrf();
     let out = browser.post("/logout", &[("csrf", &csrf)]).await;
@@ -94,7 +146,10 @@ async fn wrong_passwords_and_unknown_accounts_get_the_same_generic_answer() {
     }
     // Same page apart from the echoed e-mail address and the CSRF token.
     let strip = |p: &common::Page, email: &str| p.body.replace(email, "").replace(&p.csrf(), "");
-    assert_eq!(strip(&wrong, "operator@installer.jp"), strip(&unknown, "nobody@installer.jp"));
+    assert_eq!(
+        strip(&wrong, "operator@installer.jp"),
+        strip(&unknown, "nobody@installer.jp")
+    );
     assert_eq!(app.audit_count("sign_in.failed").await, 2);
 }
 
@@ -104,7 +159,10 @@ async fn repeated_failures_throttle_the_account_even_with_the_right_password() {
     app.add_user("operator@installer.jp", Role::Operator, None).await;
     let browser = app.browser();
     for _ in 0..3 {
-        assert_eq!(browser.login("operator@installer.jp", "guess guess guess").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            browser.login("operator@installer.jp", "guess guess guess").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     let throttled = browser.login("operator@installer.jp", PASSWORD).await;
     assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
@@ -113,7 +171,10 @@ async fn repeated_failures_throttle_the_account_even_with_the_right_password() {
 
     // After the delay the right password works again.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(browser.login("operator@installer.jp", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.login("operator@installer.jp", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -125,9 +186,17 @@ async fn state_changing_forms_need_the_sessions_csrf_token() {
     let form = [("code", CLINIC_A), ("name", "さくら内科クリニック")];
     let missing = browser.post("/clinics", &form).await;
     assert_eq!(missing.status, StatusCode::FORBIDDEN);
-    let forged = browser.post("/clinics", &[("csrf", "0".repeat(64).as_str()), ("code", CLINIC_A), ("name", "x")]).await;
+    let forged = browser
+        .post(
+            "/clinics",
+            &[("csrf", "0".repeat(64).as_str()), ("code", CLINIC_A), ("name", "x")],
+        )
+        .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert!(portal::db::clinics::all(app.pool()).await.unwrap().is_empty(), "nothing may be written");
+    assert!(
+        portal::db::clinics::all(app.pool()).await.unwrap().is_empty(),
+        "nothing may be written"
+    );
 
     // A cross-site form post is refused before any handler, even with a valid token.
     let csrf = browser.get("/clinics").await.csrf();
@@ -143,7 +212,10 @@ async fn state_changing_forms_need_the_sessions_csrf_token() {
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
 
     // Logging in needs the token too (no login CSRF).
-    let login = app.browser().post("/login", &[("email", "operator@installer.jp"), ("password", PASSWORD)]).await;
+    let login = app
+        .browser()
+        .post("/login", &[("email", "operator@installer.jp"), ("password", PASSWORD)])
+        .await;
     assert_eq!(login.status, StatusCode::FORBIDDEN);
 }
 
@@ -156,13 +228,20 @@ async fn pages_need_a_signed_in_user_and_the_language_can_be_switched() {
     let browser = Browser::signed_in(&app, "operator@installer.jp").await;
     let ja = browser.get("/clinics").await;
     assert!(ja.body.contains("<html lang=\"ja\">") && ja.body.contains("医療機関を登録"));
-    let switched = browser.post("/lang", &[("csrf", &ja.csrf()), ("lang", "en"), ("next", "/clinics")]).await;
+    let switched = browser
+        .post("/lang", &[("csrf", &ja.csrf()), ("lang", "en"), ("next", "/clinics")])
+        .await;
     assert_eq!(switched.location(), Some("/clinics"));
     let en = browser.get("/clinics").await;
     assert!(en.body.contains("<html lang=\"en\">") && en.body.contains("Register a clinic"));
 
     // The return path is local only.
-    let evil = browser.post("/lang", &[("csrf", &en.csrf()), ("lang", "ja"), ("next", "//evil.example/")]).await;
+    let evil = browser
+        .post(
+            "/lang",
+            &[("csrf", &en.csrf()), ("lang", "ja"), ("next", "//evil.example/")],
+        )
+        .await;
     assert_eq!(evil.location(), Some("/"));
 }
 
@@ -174,6 +253,9 @@ async fn sessions_survive_a_restart() {
     let dir = app.stop().await;
 
     let app = TestApp::spawn_in(dir).await;
-    let again = Browser { addr: app.addr, http: browser.http.clone() };
+    let again = Browser {
+        addr: app.addr,
+        http: browser.http.clone(),
+    };
     assert_eq!(again.get("/clinics").await.status, StatusCode::OK);
 }

@@ -27,20 +27,32 @@ async fn a_clinic_admin_issues_a_code_that_is_shown_once_and_never_again() {
 
     let issued = admin.issue_passcode(CLINIC_A).await;
     assert_eq!(issued.status, StatusCode::OK);
-    let code = issued.element_text("new-passcode").expect("the code is in #new-passcode");
+    let code = issued
+        .element_text("new-passcode")
+        .expect("the code is in #new-passcode");
     assert!(code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()), "{code:?}");
     assert!(issued.body.contains("二度と表示できません"));
     let cache = issued.headers.get("cache-control").unwrap().to_str().unwrap();
     assert!(cache.contains("no-store"), "{cache}");
-    assert!(issued.location().is_none(), "the code is rendered, never redirected to a URL");
+    assert!(
+        issued.location().is_none(),
+        "the code is rendered, never redirected to a URL"
+    );
 
     // Opening the pages again never shows it.
-    for path in [format!("/clinics/{CLINIC_A}/passcode"), format!("/clinics/{CLINIC_A}"), "/".to_owned()] {
+    for path in [
+        format!("/clinics/{CLINIC_A}/passcode"),
+        format!("/clinics/{CLINIC_A}"),
+        "/".to_owned(),
+    ] {
         let page = admin.get(&path).await;
         assert!(!page.body.contains("id=\"new-passcode\""), "{path}");
     }
     let page = admin.get(&format!("/clinics/{CLINIC_A}/passcode")).await;
-    assert!(page.body.contains("admin-a@clinic-a.jp"), "the history names who issued it");
+    assert!(
+        page.body.contains("admin-a@clinic-a.jp"),
+        "the history names who issued it"
+    );
     assert_eq!(app.audit_count("passcode.issued").await, 1);
 }
 
@@ -51,12 +63,20 @@ async fn rotating_the_passcode_rejects_the_old_one_at_once() {
     let reader = app.reader(&token);
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
 
-    let first = admin.issue_passcode(CLINIC_A).await.element_text("new-passcode").unwrap();
+    let first = admin
+        .issue_passcode(CLINIC_A)
+        .await
+        .element_text("new-passcode")
+        .unwrap();
     let ok: serde_json::Value = reader.verify(&first).await.json().await.unwrap();
     assert_eq!(ok["ok"], true);
     assert_eq!(ok["generation"], 1);
 
-    let second = admin.issue_passcode(CLINIC_A).await.element_text("new-passcode").unwrap();
+    let second = admin
+        .issue_passcode(CLINIC_A)
+        .await
+        .element_text("new-passcode")
+        .unwrap();
     assert_ne!(first, second, "a new code never equals the one it replaces");
     let old: serde_json::Value = reader.verify(&first).await.json().await.unwrap();
     assert_eq!(old["ok"], false);
@@ -77,11 +97,12 @@ async fn consecutive_codes_always_differ() {
     }
     let current = portal::db::passcodes::current(app.pool(), a).await.unwrap().unwrap();
     assert_eq!(current.generation, 26);
-    let superseded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE clinic_id = ? AND superseded_at IS NOT NULL")
-        .bind(a)
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let superseded: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE clinic_id = ? AND superseded_at IS NOT NULL")
+            .bind(a)
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
     assert_eq!(superseded, 25, "exactly one current generation");
 }
 
@@ -89,18 +110,23 @@ async fn consecutive_codes_always_differ() {
 /// tokens); a stored plain code would stand alone or beside short text.
 fn stands_alone_in(haystack: &[u8], code: &str) -> bool {
     let needle = code.as_bytes();
-    let is_token_char = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'$' || b == b'=' || b == b'_';
-    haystack.windows(4).enumerate().filter(|(_, w)| *w == needle).any(|(i, _)| {
-        let mut start = i;
-        while start > 0 && is_token_char(haystack[start - 1]) {
-            start -= 1;
-        }
-        let mut end = i + 4;
-        while end < haystack.len() && is_token_char(haystack[end]) {
-            end += 1;
-        }
-        end - start < 16
-    })
+    let is_token_char =
+        |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'$' || b == b'=' || b == b'_';
+    haystack
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == needle)
+        .any(|(i, _)| {
+            let mut start = i;
+            while start > 0 && is_token_char(haystack[start - 1]) {
+                start -= 1;
+            }
+            let mut end = i + 4;
+            while end < haystack.len() && is_token_char(haystack[end]) {
+                end += 1;
+            }
+            end - start < 16
+        })
 }
 
 #[tokio::test]
@@ -108,7 +134,11 @@ async fn the_code_is_absent_from_the_database_files() {
     let (app, a, _) = setup().await;
     let token = app.add_reader(a, "受付1").await;
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
-    let code = admin.issue_passcode(CLINIC_A).await.element_text("new-passcode").unwrap();
+    let code = admin
+        .issue_passcode(CLINIC_A)
+        .await
+        .element_text("new-passcode")
+        .unwrap();
     // Verify it (right and wrong) so attempts are written too.
     app.reader(&token).verify(&code).await;
     app.reader(&token).verify(&other_code(&code)).await;
@@ -128,7 +158,10 @@ async fn the_code_is_absent_from_the_database_files() {
         }
     }
     assert!(!bytes.is_empty());
-    assert!(!stands_alone_in(&bytes, &code), "the plain code {code} is stored somewhere");
+    assert!(
+        !stands_alone_in(&bytes, &code),
+        "the plain code {code} is stored somewhere"
+    );
     // The detector itself finds a plainly stored code.
     assert!(stands_alone_in(b"\x15\x01admin1234\x00", "1234"));
 }
@@ -145,9 +178,14 @@ async fn other_clinics_passcode_pages_are_not_found_and_audited() {
         assert_eq!(admin_a.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
     let csrf = admin_a.get(&format!("/clinics/{CLINIC_A}")).await.csrf();
-    let post = admin_a.post(&format!("/clinics/{CLINIC_B}/passcode"), &[("csrf", &csrf)]).await;
+    let post = admin_a
+        .post(&format!("/clinics/{CLINIC_B}/passcode"), &[("csrf", &csrf)])
+        .await;
     assert_eq!(post.status, StatusCode::NOT_FOUND);
-    assert!(portal::db::passcodes::current(app.pool(), b).await.unwrap().is_none(), "nothing issued for B");
+    assert!(
+        portal::db::passcodes::current(app.pool(), b).await.unwrap().is_none(),
+        "nothing issued for B"
+    );
     assert_eq!(app.audit_count("access.denied").await, 4);
 }
 
@@ -160,7 +198,9 @@ async fn only_the_clinics_own_admin_issues_on_the_web() {
         assert_eq!(page.status, StatusCode::OK, "{email} may see the history");
         assert!(!page.body.contains("/passcode/issue\""), "{email} gets no issue button");
         let csrf = page.csrf();
-        let post = browser.post(&format!("/clinics/{CLINIC_A}/passcode"), &[("csrf", &csrf)]).await;
+        let post = browser
+            .post(&format!("/clinics/{CLINIC_A}/passcode"), &[("csrf", &csrf)])
+            .await;
         assert_eq!(post.status, StatusCode::FORBIDDEN, "{email}");
     }
     assert!(portal::db::passcodes::current(app.pool(), a).await.unwrap().is_none());
@@ -183,7 +223,11 @@ async fn the_admin_sees_why_a_passcode_was_disabled() {
     assert!(page.body.contains("10回続けて"));
 
     // Issuing a new one brings the clinic back.
-    let fresh = admin.issue_passcode(CLINIC_A).await.element_text("new-passcode").unwrap();
+    let fresh = admin
+        .issue_passcode(CLINIC_A)
+        .await
+        .element_text("new-passcode")
+        .unwrap();
     app.state.sync_live().await;
     let third = app.add_reader(a, "受付3").await;
     let answer: serde_json::Value = app.reader(&third).verify(&fresh).await.json().await.unwrap();

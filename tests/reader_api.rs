@@ -32,16 +32,32 @@ async fn missing_unknown_and_revoked_tokens_get_401_with_a_json_error() {
     assert_eq!(unknown.json::<Value>().await.unwrap()["error"], "invalid_token");
 
     assert_eq!(app.reader(&token).poll(None).await.status(), StatusCode::OK);
-    let reader_id: i64 = sqlx::query_scalar("SELECT id FROM readers WHERE clinic_id = ?").bind(a).fetch_one(app.pool()).await.unwrap();
+    let reader_id: i64 = sqlx::query_scalar("SELECT id FROM readers WHERE clinic_id = ?")
+        .bind(a)
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
     let operator = Browser::signed_in(&app, "operator@installer.jp").await;
     let csrf = operator.get(&format!("/clinics/{CLINIC_A}")).await.csrf();
-    let revoked = operator.post(&format!("/clinics/{CLINIC_A}/readers/{reader_id}/revoke"), &[("csrf", &csrf)]).await;
+    let revoked = operator
+        .post(
+            &format!("/clinics/{CLINIC_A}/readers/{reader_id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
 
     let after = app.reader(&token).poll(None).await;
-    assert_eq!(after.status(), StatusCode::UNAUTHORIZED, "a revoked token stops working at once");
+    assert_eq!(
+        after.status(),
+        StatusCode::UNAUTHORIZED,
+        "a revoked token stops working at once"
+    );
     assert_eq!(after.json::<Value>().await.unwrap()["error"], "invalid_token");
-    assert_eq!(app.reader(&token).verify("1234").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.reader(&token).verify("1234").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -73,14 +89,25 @@ async fn the_poll_reports_state_without_the_code_and_answers_304_to_a_matching_e
     assert_eq!(body["generation"], 1);
     assert_eq!(body["active"], true);
     let issued_at = body["issued_at"].as_str().unwrap();
-    assert!(time::OffsetDateTime::parse(issued_at, &time::format_description::well_known::Rfc3339).is_ok(), "{issued_at}");
+    assert!(
+        time::OffsetDateTime::parse(issued_at, &time::format_description::well_known::Rfc3339).is_ok(),
+        "{issued_at}"
+    );
 }
 
 #[tokio::test]
 async fn a_held_long_poll_is_woken_by_a_rotation() {
     let (app, a, token) = clinic_with_reader().await;
     let reader = app.reader(&token);
-    let etag = reader.poll(None).await.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+    let etag = reader
+        .poll(None)
+        .await
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
 
     let waiting = tokio::spawn(reader.poll_request(Some(&etag), Some(30)).send());
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -102,7 +129,15 @@ async fn a_held_long_poll_is_woken_by_a_rotation() {
 async fn a_long_poll_without_a_change_answers_304_after_the_wait() {
     let (app, _, token) = clinic_with_reader().await;
     let reader = app.reader(&token);
-    let etag = reader.poll(None).await.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+    let etag = reader
+        .poll(None)
+        .await
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     let started = Instant::now();
     let response = reader.poll_request(Some(&etag), Some(1)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
@@ -116,9 +151,21 @@ async fn a_long_poll_without_a_change_answers_304_after_the_wait() {
 #[tokio::test]
 async fn other_clinics_rotations_do_not_wake_a_reader() {
     let (app, _, token) = clinic_with_reader().await;
-    let b = portal::db::clinics::by_code(app.pool(), common::CLINIC_B).await.unwrap().unwrap().id;
+    let b = portal::db::clinics::by_code(app.pool(), common::CLINIC_B)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let reader = app.reader(&token);
-    let etag = reader.poll(None).await.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+    let etag = reader
+        .poll(None)
+        .await
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     let waiting = tokio::spawn(reader.poll_request(Some(&etag), Some(2)).send());
     tokio::time::sleep(Duration::from_millis(200)).await;
     app.issue_passcode(b).await;
@@ -167,7 +214,11 @@ async fn verify_accepts_the_right_code_and_refuses_anything_but_four_digits() {
     ] {
         let response = http.post(&url).bearer_auth(&token).json(&body).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
-        assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_passcode", "{body}");
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["error"],
+            "invalid_passcode",
+            "{body}"
+        );
     }
     let malformed = http
         .post(&url)
@@ -179,7 +230,13 @@ async fn verify_accepts_the_right_code_and_refuses_anything_but_four_digits() {
         .unwrap();
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
     assert_eq!(malformed.json::<Value>().await.unwrap()["error"], "invalid_json");
-    let not_json = http.post(&url).bearer_auth(&token).body("passcode=1234").send().await.unwrap();
+    let not_json = http
+        .post(&url)
+        .bearer_auth(&token)
+        .body("passcode=1234")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(not_json.json::<Value>().await.unwrap()["error"].is_string());
     let huge = http
@@ -209,8 +266,19 @@ async fn five_wrong_codes_lock_the_reader_with_retry_after() {
         assert_eq!(answer["attempts_left"], left);
     }
     let locked = reader.verify(&code).await;
-    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS, "even the right code waits out the lock");
-    let retry: u64 = locked.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert_eq!(
+        locked.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right code waits out the lock"
+    );
+    let retry: u64 = locked
+        .headers()
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=30).contains(&retry), "{retry}");
     assert_eq!(locked.json::<Value>().await.unwrap()["error"], "reader_locked");
 
@@ -224,7 +292,12 @@ async fn five_wrong_codes_lock_the_reader_with_retry_after() {
         .fetch_all(app.pool())
         .await
         .unwrap();
-    assert_eq!(results, ["rejected", "rejected", "rejected", "rejected", "rejected", "locked", "accepted"]);
+    assert_eq!(
+        results,
+        [
+            "rejected", "rejected", "rejected", "rejected", "rejected", "locked", "accepted"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -236,13 +309,28 @@ async fn a_lock_grows_when_wrong_codes_continue_after_it() {
         reader.verify(&other_code(&code)).await;
     }
     // Let the first lock run out without waiting 30 s.
-    let reader_id: i64 = sqlx::query_scalar("SELECT id FROM readers WHERE clinic_id = ?").bind(a).fetch_one(app.pool()).await.unwrap();
-    sqlx::query("UPDATE readers SET locked_until = 0 WHERE id = ?").bind(reader_id).execute(app.pool()).await.unwrap();
+    let reader_id: i64 = sqlx::query_scalar("SELECT id FROM readers WHERE clinic_id = ?")
+        .bind(a)
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE readers SET locked_until = 0 WHERE id = ?")
+        .bind(reader_id)
+        .execute(app.pool())
+        .await
+        .unwrap();
     let again: Value = reader.verify(&other_code(&code)).await.json().await.unwrap();
     assert_eq!(again["retry_after_s"], 60);
     let locked = reader.verify(&code).await;
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = locked.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    let retry: u64 = locked
+        .headers()
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry > 30, "{retry}");
 }
 
@@ -252,7 +340,16 @@ async fn ten_wrong_codes_across_the_clinic_disable_the_generation_until_reissued
     let token2 = app.add_reader(a, "受付2").await;
     let code = app.issue_passcode(a).await;
     let wrong = other_code(&code);
-    let etag = app.reader(&token).poll(None).await.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+    let etag = app
+        .reader(&token)
+        .poll(None)
+        .await
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     let mut last = Value::Null;
     for t in [&token, &token2] {
         for _ in 0..5 {
@@ -266,7 +363,11 @@ async fn ten_wrong_codes_across_the_clinic_disable_the_generation_until_reissued
     assert_eq!(refused["reason"], "passcode_disabled");
 
     let poll = app.reader(&token3).poll(Some(&etag)).await;
-    assert_eq!(poll.status(), StatusCode::OK, "readers learn the passcode is no longer active");
+    assert_eq!(
+        poll.status(),
+        StatusCode::OK,
+        "readers learn the passcode is no longer active"
+    );
     let body: Value = poll.json().await.unwrap();
     assert_eq!(body["active"], false);
     assert_eq!(body["generation"], 1);
@@ -292,7 +393,10 @@ async fn a_success_resets_the_clinic_wide_count() {
         app.reader(&token2).verify(&wrong).await;
     }
     let still: Value = app.reader(&token2).verify(&code).await.json().await.unwrap();
-    assert_eq!(still["ok"], true, "9 consecutive failures after a success do not disable");
+    assert_eq!(
+        still["ok"], true,
+        "9 consecutive failures after a success do not disable"
+    );
 }
 
 #[tokio::test]
@@ -301,9 +405,14 @@ async fn last_poll_times_reach_the_database_in_batches_and_on_shutdown() {
     app.issue_passcode(a).await;
     app.reader(&token).poll(None).await;
     let dir = app.stop().await;
-    let pool = portal::db::connect(&format!("sqlite://{}", dir.path().join("portal.db").display())).await.unwrap();
+    let pool = portal::db::connect(&format!("sqlite://{}", dir.path().join("portal.db").display()))
+        .await
+        .unwrap();
     let (seen, generation): (Option<i64>, Option<i64>) =
-        sqlx::query_as("SELECT last_seen_at, last_seen_generation FROM readers").fetch_one(&pool).await.unwrap();
+        sqlx::query_as("SELECT last_seen_at, last_seen_generation FROM readers")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert!(seen.is_some());
     assert_eq!(generation, Some(1));
 }

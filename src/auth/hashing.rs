@@ -36,7 +36,11 @@ impl Hasher {
             .to_string();
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
-            inner: Arc::new(Inner { pepper, permits: Semaphore::new(workers), dummy_hash }),
+            inner: Arc::new(Inner {
+                pepper,
+                permits: Semaphore::new(workers),
+                dummy_hash,
+            }),
         })
     }
 
@@ -69,8 +73,12 @@ impl Hasher {
         };
         let ok = self
             .run(move |_| {
-                let Ok(hash) = PasswordHash::new(&stored) else { return false };
-                Argon2::default().verify_password(typed.expose().as_bytes(), &hash).is_ok()
+                let Ok(hash) = PasswordHash::new(&stored) else {
+                    return false;
+                };
+                Argon2::default()
+                    .verify_password(typed.expose().as_bytes(), &hash)
+                    .is_ok()
             })
             .await?;
         Ok(ok && real)

@@ -26,8 +26,7 @@ pub fn load_or_create(
     let path = data_dir.join(FILE_NAME);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
-            let bytes = hex::decode(text.trim())
-                .with_context(|| format!("{} is not valid hex", path.display()))?;
+            let bytes = hex::decode(text.trim()).with_context(|| format!("{} is not valid hex", path.display()))?;
             if bytes.len() < 32 {
                 bail!("{} is too short (expected 32 bytes of hex)", path.display());
             }
@@ -81,7 +80,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(FILE_NAME)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(dir.path().join(FILE_NAME))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

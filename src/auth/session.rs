@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
@@ -34,11 +34,17 @@ pub struct SignedIn {
 
 impl SignedIn {
     pub fn actor(&self) -> Actor {
-        Actor { role: self.role, clinic_id: self.clinic_id }
+        Actor {
+            role: self.role,
+            clinic_id: self.clinic_id,
+        }
     }
 
     pub fn audit_actor(&self) -> audit::Actor {
-        audit::Actor::User { id: self.id, email: self.email.clone() }
+        audit::Actor::User {
+            id: self.id,
+            email: self.email.clone(),
+        }
     }
 }
 
@@ -63,14 +69,25 @@ impl FromRequestParts<AppState> for Ctx {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_string());
-        let path = parts.uri.path_and_query().map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
         let user = load_user(&session, state).await?;
-        Ok(Self { lang, session, user, ip, path })
+        Ok(Self {
+            lang,
+            session,
+            user,
+            ip,
+            path,
+        })
     }
 }
 
 async fn load_user(session: &Session, state: &AppState) -> Result<Option<SignedIn>, AppError> {
-    let Some(user_id) = session.get::<i64>(USER_KEY).await? else { return Ok(None) };
+    let Some(user_id) = session.get::<i64>(USER_KEY).await? else {
+        return Ok(None);
+    };
     let signed_in_at = session.get::<i64>(SIGNED_IN_AT_KEY).await?.unwrap_or(0);
     if db::now() - signed_in_at > ABSOLUTE_TIMEOUT_S {
         session.flush().await?;
@@ -89,7 +106,13 @@ async fn load_user(session: &Session, state: &AppState) -> Result<Option<SignedI
         Some(id) => db::clinics::by_id(&state.pool, id).await?.map(|c| c.code),
         None => None,
     };
-    Ok(Some(SignedIn { id: user.id, email: user.email, role, clinic_id: user.clinic_id, clinic_code }))
+    Ok(Some(SignedIn {
+        id: user.id,
+        email: user.email,
+        role,
+        clinic_id: user.clinic_id,
+        clinic_code,
+    }))
 }
 
 impl Ctx {

@@ -16,9 +16,17 @@ pub struct Limits {
     pub max_delay_s: i64,
 }
 
-pub const ACCOUNT: Limits = Limits { free: 3, per_hour: 100, max_delay_s: 300 };
+pub const ACCOUNT: Limits = Limits {
+    free: 3,
+    per_hour: 100,
+    max_delay_s: 300,
+};
 /// One address may serve a whole clinic behind NAT, so it gets more room.
-pub const ADDRESS: Limits = Limits { free: 10, per_hour: 500, max_delay_s: 300 };
+pub const ADDRESS: Limits = Limits {
+    free: 10,
+    per_hour: 500,
+    max_delay_s: 300,
+};
 
 /// Seconds to wait before the next attempt may be checked, if any.
 pub fn wait_s(limits: Limits, failures: i64, last: Option<i64>, oldest: Option<i64>, now: i64) -> Option<u64> {

@@ -47,12 +47,10 @@ impl Event {
 }
 
 pub async fn after(db: impl SqliteExecutor<'_>, last_id: i64) -> sqlx::Result<Vec<Event>> {
-    sqlx::query_as::<_, Event>(
-        "SELECT id, kind, entity_id FROM cache_events WHERE id > ? ORDER BY id LIMIT 1000",
-    )
-    .bind(last_id)
-    .fetch_all(db)
-    .await
+    sqlx::query_as::<_, Event>("SELECT id, kind, entity_id FROM cache_events WHERE id > ? ORDER BY id LIMIT 1000")
+        .bind(last_id)
+        .fetch_all(db)
+        .await
 }
 
 pub async fn last_id(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {

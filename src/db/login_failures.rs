@@ -12,7 +12,11 @@ pub async fn record(db: impl SqliteExecutor<'_>, key: &str, at: i64) -> sqlx::Re
 }
 
 /// Failures for `key` since `since`: (count, most recent, oldest).
-pub async fn since(db: impl SqliteExecutor<'_>, key: &str, since: i64) -> sqlx::Result<(i64, Option<i64>, Option<i64>)> {
+pub async fn since(
+    db: impl SqliteExecutor<'_>,
+    key: &str,
+    since: i64,
+) -> sqlx::Result<(i64, Option<i64>, Option<i64>)> {
     sqlx::query_as(
         "SELECT COUNT(*), MAX(failed_at), MIN(failed_at) FROM login_failures WHERE key = ? AND failed_at >= ?",
     )

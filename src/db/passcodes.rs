@@ -131,16 +131,14 @@ pub async fn record_attempt(
     generation: Option<i64>,
     result: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO passcode_attempts (clinic_id, reader_id, generation, at, result) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(clinic_id)
-    .bind(reader_id)
-    .bind(generation)
-    .bind(super::now())
-    .bind(result)
-    .execute(db)
-    .await?;
+    sqlx::query("INSERT INTO passcode_attempts (clinic_id, reader_id, generation, at, result) VALUES (?, ?, ?, ?, ?)")
+        .bind(clinic_id)
+        .bind(reader_id)
+        .bind(generation)
+        .bind(super::now())
+        .bind(result)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

@@ -54,13 +54,12 @@ pub async fn for_clinic(db: impl SqliteExecutor<'_>, clinic_id: i64) -> sqlx::Re
 
 /// Revokes the token at once; returns false when the reader was already revoked.
 pub async fn revoke(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<bool> {
-    let result = sqlx::query(
-        "UPDATE readers SET token_hash = NULL, revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-    )
-    .bind(super::now())
-    .bind(id)
-    .execute(db)
-    .await?;
+    let result =
+        sqlx::query("UPDATE readers SET token_hash = NULL, revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(super::now())
+            .bind(id)
+            .execute(db)
+            .await?;
     Ok(result.rows_affected() == 1)
 }
 

@@ -22,11 +22,7 @@ pub enum ClinicCodeError {
 impl ClinicCode {
     pub fn parse(input: &str) -> Result<Self, ClinicCodeError> {
         // People paste codes with spaces or hyphens, e.g. "01 1 0113719".
-        let digits: String = input
-            .trim()
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-'))
-            .collect();
+        let digits: String = input.trim().chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         if !digits.chars().all(|c| c.is_ascii_digit()) {
             return Err(ClinicCodeError::NotDigits);
         }

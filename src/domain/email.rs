@@ -19,7 +19,11 @@ impl Email {
             && matches!(email.split_once('@'), Some((local, domain))
                 if !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
                     && !domain.ends_with('.') && !domain.contains('@'));
-        if valid { Ok(Self(email)) } else { Err(EmailError::Invalid) }
+        if valid {
+            Ok(Self(email))
+        } else {
+            Err(EmailError::Invalid)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -44,7 +48,16 @@ mod tests {
 
     #[test]
     fn refuses_malformed_addresses() {
-        for bad in ["", "admin", "@clinic.jp", "admin@", "admin@clinic", "a b@clinic.jp", "a@b@c.jp", "a@.jp"] {
+        for bad in [
+            "",
+            "admin",
+            "@clinic.jp",
+            "admin@",
+            "admin@clinic",
+            "a b@clinic.jp",
+            "a@b@c.jp",
+            "a@.jp",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -28,19 +28,30 @@ impl ReaderLockout {
     pub fn after_failure(self, now: i64) -> Self {
         let failed_attempts = self.failed_attempts + 1;
         if failed_attempts < READER_FAILURES_BEFORE_LOCK {
-            return Self { failed_attempts, ..self };
+            return Self {
+                failed_attempts,
+                ..self
+            };
         }
         let lockouts = self.lockouts + 1;
         let exponent = u32::try_from(lockouts - 1).unwrap_or(u32::MAX).min(10);
         let duration = (FIRST_LOCK_S << exponent).min(LONGEST_LOCK_S);
-        Self { failed_attempts, lockouts, locked_until: Some(now + duration) }
+        Self {
+            failed_attempts,
+            lockouts,
+            locked_until: Some(now + duration),
+        }
     }
 
     pub fn attempts_left(self) -> i64 {
         (READER_FAILURES_BEFORE_LOCK - self.failed_attempts).max(0)
     }
 
-    pub const CLEAR: Self = Self { failed_attempts: 0, lockouts: 0, locked_until: None };
+    pub const CLEAR: Self = Self {
+        failed_attempts: 0,
+        lockouts: 0,
+        locked_until: None,
+    };
 }
 
 #[cfg(test)]

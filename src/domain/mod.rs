@@ -23,8 +23,7 @@ pub use secret::Secret;
 pub fn bounded_text(input: &str, max_chars: usize) -> Option<String> {
     let trimmed = input.trim();
     let count = trimmed.chars().count();
-    (count > 0 && count <= max_chars && !trimmed.chars().any(char::is_control))
-        .then(|| trimmed.to_owned())
+    (count > 0 && count <= max_chars && !trimmed.chars().any(char::is_control)).then(|| trimmed.to_owned())
 }
 
 /// Like [`bounded_text`] but empty is allowed.

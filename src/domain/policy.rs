@@ -51,9 +51,18 @@ impl Actor {
 mod tests {
     use super::*;
 
-    const OPERATOR: Actor = Actor { role: Role::Operator, clinic_id: None };
-    const AGENT: Actor = Actor { role: Role::Agent, clinic_id: None };
-    const ADMIN_OF_1: Actor = Actor { role: Role::ClinicAdmin, clinic_id: Some(1) };
+    const OPERATOR: Actor = Actor {
+        role: Role::Operator,
+        clinic_id: None,
+    };
+    const AGENT: Actor = Actor {
+        role: Role::Agent,
+        clinic_id: None,
+    };
+    const ADMIN_OF_1: Actor = Actor {
+        role: Role::ClinicAdmin,
+        clinic_id: Some(1),
+    };
 
     #[test]
     fn clinic_admins_see_only_their_clinic() {

@@ -39,7 +39,11 @@ pub async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respo
     if needs_setup(&state).await? {
         return Ok(Redirect::to("/setup").into_response());
     }
-    render(&LoginPage { page: Page::new(&ctx).await?, email: String::new(), error: None })
+    render(&LoginPage {
+        page: Page::new(&ctx).await?,
+        email: String::new(),
+        error: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -64,17 +68,28 @@ pub async fn login(
     let typed_email = form.email.trim().to_lowercase();
     let account_key = throttle::account_key(&typed_email);
     let address_key = throttle::address_key(ctx.ip().unwrap_or("unknown"));
-    let limits = [(account_key.as_str(), throttle::ACCOUNT), (address_key.as_str(), throttle::ADDRESS)];
+    let limits = [
+        (account_key.as_str(), throttle::ACCOUNT),
+        (address_key.as_str(), throttle::ADDRESS),
+    ];
 
     if let Some(wait) = throttle::check(&state.pool, &limits).await? {
         let detail = format!("{typed_email} throttled for {wait}s");
         audit::record(
             &state.pool,
-            audit::Entry { actor: &audit::Actor::Anonymous, action: "sign_in.throttled", clinic_id: None, detail: &detail, ip: ctx.ip() },
+            audit::Entry {
+                actor: &audit::Actor::Anonymous,
+                action: "sign_in.throttled",
+                clinic_id: None,
+                detail: &detail,
+                ip: ctx.ip(),
+            },
         )
         .await?;
         let mut response = login_failed(&ctx, &form.email, StatusCode::TOO_MANY_REQUESTS, "login.throttled").await?;
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
         return Ok(response);
     }
 
@@ -82,15 +97,28 @@ pub async fn login(
         Ok(email) => db::users::by_email(&state.pool, email.as_str()).await?,
         Err(_) => None,
     };
-    let password = if form.password.len() <= MAX_PASSWORD_BYTES { form.password.as_str() } else { "" };
+    let password = if form.password.len() <= MAX_PASSWORD_BYTES {
+        form.password.as_str()
+    } else {
+        ""
+    };
     // Always one argon2 verification, against a dummy hash when there is no such account.
-    let verified = state.hasher.verify_password(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let verified = state
+        .hasher
+        .verify_password(password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .await?;
     let user = user.filter(|u| verified && u.disabled_at.is_none());
     let Some(user) = user else {
         throttle::record_failure(&state.pool, &[&account_key, &address_key]).await?;
         audit::record(
             &state.pool,
-            audit::Entry { actor: &audit::Actor::Anonymous, action: "sign_in.failed", clinic_id: None, detail: &typed_email, ip: ctx.ip() },
+            audit::Entry {
+                actor: &audit::Actor::Anonymous,
+                action: "sign_in.failed",
+                clinic_id: None,
+                detail: &typed_email,
+                ip: ctx.ip(),
+            },
         )
         .await?;
         return login_failed(&ctx, &form.email, StatusCode::UNAUTHORIZED, "login.failed").await;
@@ -98,10 +126,19 @@ pub async fn login(
 
     db::login_failures::clear(&state.pool, &account_key).await?;
     ctx.sign_in(user.id).await?;
-    let actor = audit::Actor::User { id: user.id, email: user.email.clone() };
+    let actor = audit::Actor::User {
+        id: user.id,
+        email: user.email.clone(),
+    };
     audit::record(
         &state.pool,
-        audit::Entry { actor: &actor, action: "sign_in", clinic_id: user.clinic_id, detail: "", ip: ctx.ip() },
+        audit::Entry {
+            actor: &actor,
+            action: "sign_in",
+            clinic_id: user.clinic_id,
+            detail: "",
+            ip: ctx.ip(),
+        },
     )
     .await?;
     Ok(Redirect::to("/").into_response())
@@ -109,7 +146,11 @@ pub async fn login(
 
 /// One generic message whatever went wrong, so the page never tells whether an account exists.
 async fn login_failed(ctx: &Ctx, email: &str, status: StatusCode, error: &'static str) -> Result<Response, AppError> {
-    let page = LoginPage { page: Page::new(ctx).await?, email: email.trim().to_owned(), error: Some(error) };
+    let page = LoginPage {
+        page: Page::new(ctx).await?,
+        email: email.trim().to_owned(),
+        error: Some(error),
+    };
     let mut response = render(&page)?;
     *response.status_mut() = status;
     Ok(response)
@@ -121,12 +162,22 @@ pub struct CsrfOnly {
     csrf: String,
 }
 
-pub async fn logout(State(state): State<AppState>, ctx: Ctx, HtmlForm(form): HtmlForm<CsrfOnly>) -> Result<Redirect, AppError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<CsrfOnly>,
+) -> Result<Redirect, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     if let Some(user) = &ctx.user {
         audit::record(
             &state.pool,
-            audit::Entry { actor: &user.audit_actor(), action: "sign_out", clinic_id: user.clinic_id, detail: "", ip: ctx.ip() },
+            audit::Entry {
+                actor: &user.audit_actor(),
+                action: "sign_out",
+                clinic_id: user.clinic_id,
+                detail: "",
+                ip: ctx.ip(),
+            },
         )
         .await?;
     }
@@ -162,7 +213,11 @@ pub async fn setup_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respo
     if !needs_setup(&state).await? {
         return Err(AppError::NotFound);
     }
-    render(&SetupPage { page: Page::new(&ctx).await?, email: String::new(), error: None })
+    render(&SetupPage {
+        page: Page::new(&ctx).await?,
+        email: String::new(),
+        error: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -189,13 +244,22 @@ pub async fn setup(
     if !needs_setup(&state).await? {
         return Err(AppError::NotFound);
     }
-    let expected = state.setup_token.lock().ok().and_then(|t| t.clone()).ok_or(AppError::NotFound)?;
+    let expected = state
+        .setup_token
+        .lock()
+        .ok()
+        .and_then(|t| t.clone())
+        .ok_or(AppError::NotFound)?;
     let address_key = throttle::address_key(ctx.ip().unwrap_or("unknown"));
     if let Some(wait) = throttle::check(&state.pool, &[(address_key.as_str(), throttle::ACCOUNT)]).await? {
         return Err(AppError::TooManyRequests { retry_after_s: wait });
     }
     let invalid = |error: String| async {
-        let page = SetupPage { page: Page::new(&ctx).await?, email: form.email.trim().to_owned(), error: Some(error) };
+        let page = SetupPage {
+            page: Page::new(&ctx).await?,
+            email: form.email.trim().to_owned(),
+            error: Some(error),
+        };
         let mut response = render(&page)?;
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         Ok::<_, AppError>(response)
@@ -219,7 +283,12 @@ pub async fn setup(
     let Some(taken) = state.setup_token.lock().ok().and_then(|mut t| t.take()) else {
         return Err(AppError::NotFound);
     };
-    let input = UserInput { email: &email, password: &password, role: Role::Operator, clinic: None };
+    let input = UserInput {
+        email: &email,
+        password: &password,
+        role: Role::Operator,
+        clinic: None,
+    };
     let created = accounts::create_user(&state.pool, &state.hasher, &audit::Actor::Anonymous, &input).await;
     if created.is_err()
         && let Ok(mut token) = state.setup_token.lock()

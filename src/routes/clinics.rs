@@ -46,7 +46,12 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
         return Err(AppError::Forbidden);
     }
     let clinics = db::clinics::all(&state.pool).await?;
-    render(&ListPage { page: Page::new(&ctx).await?, clinics, form: ClinicForm::default(), error: None })
+    render(&ListPage {
+        page: Page::new(&ctx).await?,
+        clinics,
+        form: ClinicForm::default(),
+        error: None,
+    })
 }
 
 pub async fn create(
@@ -69,7 +74,13 @@ pub async fn create(
     })();
     let result = match parsed {
         Ok((code, name, phone, address, contact_name)) => {
-            let input = ClinicInput { code: &code, name: &name, phone: &phone, address: &address, contact_name: &contact_name };
+            let input = ClinicInput {
+                code: &code,
+                name: &name,
+                phone: &phone,
+                address: &address,
+                contact_name: &contact_name,
+            };
             match accounts::create_clinic(&state.pool, &user.audit_actor(), &input).await {
                 Ok(_) => Ok(code),
                 Err(AccountError::Internal(e)) => return Err(AppError::Internal(e)),
@@ -85,7 +96,12 @@ pub async fn create(
         }
         Err(error) => {
             let clinics = db::clinics::all(&state.pool).await?;
-            let page = ListPage { page: Page::new(&ctx).await?, clinics, form, error: Some(error) };
+            let page = ListPage {
+                page: Page::new(&ctx).await?,
+                clinics,
+                form,
+                error: Some(error),
+            };
             let mut response = render(&page)?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(response)
@@ -168,7 +184,11 @@ pub async fn render_show(
         enroll_error,
         clinic,
     };
-    let status = if page.enroll_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if page.enroll_error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let mut response = render(&page)?;
     *response.status_mut() = status;
     Ok(response)

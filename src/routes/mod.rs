@@ -64,7 +64,12 @@ pub struct Page {
 
 impl Page {
     pub async fn new(ctx: &Ctx) -> Result<Self, AppError> {
-        Ok(Self { lang: ctx.lang, csrf: ctx.csrf_token().await?, user: ctx.user.clone(), path: ctx.path.clone() })
+        Ok(Self {
+            lang: ctx.lang,
+            csrf: ctx.csrf_token().await?,
+            user: ctx.user.clone(),
+            path: ctx.path.clone(),
+        })
     }
 
     /// The UI string for `key` in this page's language.
@@ -100,7 +105,11 @@ impl Page {
 
     fn label(&self, prefix: &str, value: &str) -> String {
         let key = format!("{prefix}.{value}");
-        if i18n::has(&key) { self.t(&key).to_owned() } else { value.to_owned() }
+        if i18n::has(&key) {
+            self.t(&key).to_owned()
+        } else {
+            value.to_owned()
+        }
     }
 
     pub fn jst(&self, unix: &i64) -> String {
@@ -133,7 +142,9 @@ pub fn render_no_store(template: &impl Template) -> Result<Response, AppError> {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, max-age=0"));
-    response.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+        .headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(response)
 }
 
@@ -161,7 +172,9 @@ pub async fn authorize_clinic(
 ) -> Result<(SignedIn, db::clinics::Clinic), AppError> {
     let user = ctx.require_user()?.clone();
     let code = ClinicCode::parse(code).map_err(|_| AppError::NotFound)?;
-    let clinic = db::clinics::by_code(&state.pool, code.as_str()).await?.ok_or(AppError::NotFound)?;
+    let clinic = db::clinics::by_code(&state.pool, code.as_str())
+        .await?
+        .ok_or(AppError::NotFound)?;
     let actor = user.actor();
     if allowed(actor, clinic.id) {
         return Ok((user, clinic));
@@ -169,9 +182,19 @@ pub async fn authorize_clinic(
     let detail = format!("{} {}", code, ctx.path);
     audit::record(
         &state.pool,
-        audit::Entry { actor: &user.audit_actor(), action: "access.denied", clinic_id: Some(clinic.id), detail: &detail, ip: ctx.ip() },
+        audit::Entry {
+            actor: &user.audit_actor(),
+            action: "access.denied",
+            clinic_id: Some(clinic.id),
+            detail: &detail,
+            ip: ctx.ip(),
+        },
     )
     .await?;
     tracing::warn!(user = user.id, clinic = %code, path = %ctx.path, "access denied");
-    if actor.can_view_clinic(clinic.id) { Err(AppError::Forbidden) } else { Err(AppError::NotFound) }
+    if actor.can_view_clinic(clinic.id) {
+        Err(AppError::Forbidden)
+    } else {
+        Err(AppError::NotFound)
+    }
 }

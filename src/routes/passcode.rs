@@ -52,7 +52,11 @@ struct ConfirmPage {
 pub async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(code): Path<String>) -> Result<Response, AppError> {
     let (_, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_issue_passcode).await?;
     let has_current = db::passcodes::current(&state.pool, clinic.id).await?.is_some();
-    render(&ConfirmPage { page: Page::new(&ctx).await?, clinic, has_current })
+    render(&ConfirmPage {
+        page: Page::new(&ctx).await?,
+        clinic,
+        has_current,
+    })
 }
 
 #[derive(Template)]

@@ -34,8 +34,18 @@ struct TokenPage {
     token: String,
 }
 
-async fn show_token(ctx: &Ctx, clinic: db::clinics::Clinic, reader_name: String, enrolled: Enrolled) -> Result<Response, AppError> {
-    let page = TokenPage { page: Page::new(ctx).await?, clinic, reader_name, token: enrolled.token.expose().clone() };
+async fn show_token(
+    ctx: &Ctx,
+    clinic: db::clinics::Clinic,
+    reader_name: String,
+    enrolled: Enrolled,
+) -> Result<Response, AppError> {
+    let page = TokenPage {
+        page: Page::new(ctx).await?,
+        clinic,
+        reader_name,
+        token: enrolled.token.expose().clone(),
+    };
     render_no_store(&page)
 }
 
@@ -48,12 +58,35 @@ pub async fn enroll(
     ctx.check_csrf(&form.csrf).await?;
     let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_manage_readers).await?;
     let Some(name) = bounded_text(&form.name, 60) else {
-        return render_show(&state, &ctx, &user, clinic, Some(ctx.t("reader.name_invalid").to_owned())).await;
+        return render_show(
+            &state,
+            &ctx,
+            &user,
+            clinic,
+            Some(ctx.t("reader.name_invalid").to_owned()),
+        )
+        .await;
     };
     let Some(install_type) = InstallType::parse(&form.install_type) else {
-        return render_show(&state, &ctx, &user, clinic, Some(ctx.t("reader.install_invalid").to_owned())).await;
+        return render_show(
+            &state,
+            &ctx,
+            &user,
+            clinic,
+            Some(ctx.t("reader.install_invalid").to_owned()),
+        )
+        .await;
     };
-    match readers::enroll(&state.pool, &user.audit_actor(), clinic.id, &name, install_type, ctx.ip()).await {
+    match readers::enroll(
+        &state.pool,
+        &user.audit_actor(),
+        clinic.id,
+        &name,
+        install_type,
+        ctx.ip(),
+    )
+    .await
+    {
         Ok(enrolled) => {
             state.sync_live().await;
             show_token(&ctx, clinic, name, enrolled).await
@@ -101,7 +134,10 @@ pub async fn reenroll(
     match readers::reenroll(&state.pool, &user.audit_actor(), clinic.id, reader_id, ctx.ip()).await {
         Ok(enrolled) => {
             state.sync_live().await;
-            let name = db::readers::by_id(&state.pool, reader_id).await?.map(|r| r.name).unwrap_or_default();
+            let name = db::readers::by_id(&state.pool, reader_id)
+                .await?
+                .map(|r| r.name)
+                .unwrap_or_default();
             show_token(&ctx, clinic, name, enrolled).await
         }
         Err(ReaderError::Internal(e)) => Err(AppError::Internal(e)),

@@ -59,8 +59,18 @@ async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, error: Option<
         })
         .collect();
     let clinics = db::clinics::all(&state.pool).await?;
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let mut response = render(&ListPage { page: Page::new(ctx).await?, users, clinics, form, error })?;
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut response = render(&ListPage {
+        page: Page::new(ctx).await?,
+        users,
+        clinics,
+        form,
+        error,
+    })?;
     *response.status_mut() = status;
     Ok(response)
 }
@@ -72,7 +82,11 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
     render_list(&state, &ctx, UserForm::default(), None).await
 }
 
-pub async fn create(State(state): State<AppState>, ctx: Ctx, HtmlForm(mut form): HtmlForm<UserForm>) -> Result<Response, AppError> {
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(mut form): HtmlForm<UserForm>,
+) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let user = ctx.require_user()?;
     if !user.actor().can_manage_users() {
@@ -95,7 +109,12 @@ pub async fn create(State(state): State<AppState>, ctx: Ctx, HtmlForm(mut form):
         Ok(parsed) => parsed,
         Err(message) => return render_list(&state, &ctx, form, Some(message.to_owned())).await,
     };
-    let input = UserInput { email: &email, password: &password, role, clinic: clinic.as_ref() };
+    let input = UserInput {
+        email: &email,
+        password: &password,
+        role,
+        clinic: clinic.as_ref(),
+    };
     match accounts::create_user(&state.pool, &state.hasher, &user.audit_actor(), &input).await {
         Ok(_) => Ok(Redirect::to("/users").into_response()),
         Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),

@@ -59,7 +59,13 @@ pub async fn create_clinic(
     let detail = format!("{} {}", input.code, input.name);
     audit::record(
         &mut *tx,
-        audit::Entry { actor, action: "clinic.created", clinic_id: Some(id), detail: &detail, ip: None },
+        audit::Entry {
+            actor,
+            action: "clinic.created",
+            clinic_id: Some(id),
+            detail: &detail,
+            ip: None,
+        },
     )
     .await?;
     db::cache_events::append(&mut *tx, db::cache_events::Kind::Clinic, id).await?;
@@ -101,8 +107,17 @@ pub async fn create_user(
         Err(e) => return Err(e.into()),
     };
     let detail = format!("{} as {}", input.email, input.role.as_db());
-    audit::record(&mut *tx, audit::Entry { actor, action: "user.created", clinic_id, detail: &detail, ip: None })
-        .await?;
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor,
+            action: "user.created",
+            clinic_id,
+            detail: &detail,
+            ip: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }

@@ -4,8 +4,8 @@ use sqlx::SqlitePool;
 
 use crate::auth::Hasher;
 use crate::db::{self, audit, cache_events::Kind};
-use crate::domain::lockout::{self, ReaderLockout};
 use crate::domain::Passcode;
+use crate::domain::lockout::{self, ReaderLockout};
 
 pub struct Issued {
     pub code: Passcode,
@@ -54,12 +54,28 @@ pub async fn issue(
         };
         db::passcodes::insert(
             &mut *tx,
-            &db::passcodes::NewPasscode { clinic_id, generation, code_hash: &hash, issued_at: now, issued_by, issued_via },
+            &db::passcodes::NewPasscode {
+                clinic_id,
+                generation,
+                code_hash: &hash,
+                issued_at: now,
+                issued_by,
+                issued_via,
+            },
         )
         .await?;
         let detail = format!("generation {generation} via {issued_via}");
-        audit::record(&mut *tx, audit::Entry { actor, action: "passcode.issued", clinic_id: Some(clinic_id), detail: &detail, ip })
-            .await?;
+        audit::record(
+            &mut *tx,
+            audit::Entry {
+                actor,
+                action: "passcode.issued",
+                clinic_id: Some(clinic_id),
+                detail: &detail,
+                ip,
+            },
+        )
+        .await?;
         db::cache_events::append(&mut *tx, Kind::Clinic, clinic_id).await?;
         tx.commit().await?;
         return Ok(Issued { code, generation });
@@ -69,11 +85,22 @@ pub async fn issue(
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verification {
-    Accepted { generation: i64 },
-    Rejected { generation: i64, attempts_left: i64, locked_for_s: Option<u64>, passcode_disabled: bool },
+    Accepted {
+        generation: i64,
+    },
+    Rejected {
+        generation: i64,
+        attempts_left: i64,
+        locked_for_s: Option<u64>,
+        passcode_disabled: bool,
+    },
     NoneIssued,
-    Disabled { generation: i64 },
-    Locked { retry_after_s: u64 },
+    Disabled {
+        generation: i64,
+    },
+    Locked {
+        retry_after_s: u64,
+    },
 }
 
 impl Verification {
@@ -114,7 +141,9 @@ pub async fn verify(
     let outcome = match (&now_current, lock.locked_for_s(now), matches) {
         (_, Some(retry_after_s), _) => Verification::Locked { retry_after_s },
         (None, None, _) => Verification::NoneIssued,
-        (Some(p), None, _) if p.disabled_at.is_some() => Verification::Disabled { generation: p.generation },
+        (Some(p), None, _) if p.disabled_at.is_some() => Verification::Disabled {
+            generation: p.generation,
+        },
         // Rotated (or disabled) while we hashed: check once more against the new code.
         (Some(p), None, _) if Some(p.id) != current.as_ref().map(|c| c.id) || matches.is_none() => {
             drop(tx);
@@ -123,7 +152,9 @@ pub async fn verify(
         (Some(p), None, Some(true)) => {
             set_lockout(&mut tx, reader_id, ReaderLockout::CLEAR).await?;
             db::passcodes::set_failures(&mut *tx, p.id, 0).await?;
-            Verification::Accepted { generation: p.generation }
+            Verification::Accepted {
+                generation: p.generation,
+            }
         }
         (Some(p), None, _) => {
             let lock = lock.after_failure(now);
@@ -133,11 +164,20 @@ pub async fn verify(
             let passcode_disabled = clinic_failures >= lockout::CLINIC_FAILURES_BEFORE_DISABLE;
             if passcode_disabled {
                 db::passcodes::disable(&mut *tx, p.id, now, "too_many_failures").await?;
-                let detail = format!("generation {} after {clinic_failures} consecutive wrong codes", p.generation);
+                let detail = format!(
+                    "generation {} after {clinic_failures} consecutive wrong codes",
+                    p.generation
+                );
                 let actor = audit::Actor::Reader { id: reader_id };
                 audit::record(
                     &mut *tx,
-                    audit::Entry { actor: &actor, action: "passcode.disabled", clinic_id: Some(clinic_id), detail: &detail, ip: None },
+                    audit::Entry {
+                        actor: &actor,
+                        action: "passcode.disabled",
+                        clinic_id: Some(clinic_id),
+                        detail: &detail,
+                        ip: None,
+                    },
                 )
                 .await?;
                 db::cache_events::append(&mut *tx, Kind::Clinic, clinic_id).await?;
@@ -156,7 +196,11 @@ pub async fn verify(
 }
 
 fn to_domain(row: db::readers::Lockout) -> ReaderLockout {
-    ReaderLockout { failed_attempts: row.failed_attempts, lockouts: row.lockouts, locked_until: row.locked_until }
+    ReaderLockout {
+        failed_attempts: row.failed_attempts,
+        lockouts: row.lockouts,
+        locked_until: row.locked_until,
+    }
 }
 
 async fn set_lockout(

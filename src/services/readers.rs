@@ -45,8 +45,17 @@ pub async fn enroll(
         Err(e) => return Err(e.into()),
     };
     let detail = format!("reader {reader_id} {name} ({})", install_type.as_db());
-    audit::record(&mut *tx, audit::Entry { actor, action: "reader.enrolled", clinic_id: Some(clinic_id), detail: &detail, ip })
-        .await?;
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor,
+            action: "reader.enrolled",
+            clinic_id: Some(clinic_id),
+            detail: &detail,
+            ip,
+        },
+    )
+    .await?;
     db::cache_events::append(&mut *tx, Kind::Reader, reader_id).await?;
     tx.commit().await?;
     Ok(Enrolled { reader_id, token })
@@ -61,13 +70,26 @@ pub async fn revoke(
     ip: Option<&str>,
 ) -> Result<bool, ReaderError> {
     let mut tx = db::begin_write(pool).await?;
-    let reader = db::readers::by_id(&mut *tx, reader_id).await?.filter(|r| r.clinic_id == clinic_id);
-    let Some(reader) = reader else { return Err(ReaderError::NotFound) };
+    let reader = db::readers::by_id(&mut *tx, reader_id)
+        .await?
+        .filter(|r| r.clinic_id == clinic_id);
+    let Some(reader) = reader else {
+        return Err(ReaderError::NotFound);
+    };
     let revoked = db::readers::revoke(&mut *tx, reader_id).await?;
     if revoked {
         let detail = format!("reader {reader_id} {}", reader.name);
-        audit::record(&mut *tx, audit::Entry { actor, action: "reader.revoked", clinic_id: Some(clinic_id), detail: &detail, ip })
-            .await?;
+        audit::record(
+            &mut *tx,
+            audit::Entry {
+                actor,
+                action: "reader.revoked",
+                clinic_id: Some(clinic_id),
+                detail: &detail,
+                ip,
+            },
+        )
+        .await?;
         db::cache_events::append(&mut *tx, Kind::Reader, reader_id).await?;
     }
     tx.commit().await?;
@@ -84,12 +106,25 @@ pub async fn reenroll(
     let token = device_token::generate()?;
     let hash = device_token::hash(token.expose());
     let mut tx = db::begin_write(pool).await?;
-    let reader = db::readers::by_id(&mut *tx, reader_id).await?.filter(|r| r.clinic_id == clinic_id);
-    let Some(reader) = reader else { return Err(ReaderError::NotFound) };
+    let reader = db::readers::by_id(&mut *tx, reader_id)
+        .await?
+        .filter(|r| r.clinic_id == clinic_id);
+    let Some(reader) = reader else {
+        return Err(ReaderError::NotFound);
+    };
     db::readers::reenroll(&mut *tx, reader_id, &hash).await?;
     let detail = format!("reader {reader_id} {}", reader.name);
-    audit::record(&mut *tx, audit::Entry { actor, action: "reader.reenrolled", clinic_id: Some(clinic_id), detail: &detail, ip })
-        .await?;
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor,
+            action: "reader.reenrolled",
+            clinic_id: Some(clinic_id),
+            detail: &detail,
+            ip,
+        },
+    )
+    .await?;
     db::cache_events::append(&mut *tx, Kind::Reader, reader_id).await?;
     tx.commit().await?;
     Ok(Enrolled { reader_id, token })

@@ -47,7 +47,14 @@ impl TestApp {
         let server = tokio::spawn(portal.serve(listener, async move {
             let _ = stopped.await;
         }));
-        Self { addr, dir, state, setup_token, stop: Some(stop), server: Some(server) }
+        Self {
+            addr,
+            dir,
+            state,
+            setup_token,
+            stop: Some(stop),
+            server: Some(server),
+        }
     }
 
     /// Graceful shutdown; returns the data directory so a test can start again on it.
@@ -76,8 +83,16 @@ impl TestApp {
 
     pub async fn add_clinic(&self, code: &str, name: &str) -> i64 {
         let code = ClinicCode::parse(code).expect("valid code");
-        let input = accounts::ClinicInput { code: &code, name, phone: "", address: "", contact_name: "" };
-        let id = accounts::create_clinic(self.pool(), &Actor::CommandLine, &input).await.expect("clinic");
+        let input = accounts::ClinicInput {
+            code: &code,
+            name,
+            phone: "",
+            address: "",
+            contact_name: "",
+        };
+        let id = accounts::create_clinic(self.pool(), &Actor::CommandLine, &input)
+            .await
+            .expect("clinic");
         self.state.sync_live().await;
         id
     }
@@ -86,24 +101,45 @@ impl TestApp {
         let email = Email::parse(email).expect("email");
         let password = Password::parse(PASSWORD).expect("password");
         let clinic = clinic.map(|c| ClinicCode::parse(c).expect("code"));
-        let input = accounts::UserInput { email: &email, password: &password, role, clinic: clinic.as_ref() };
-        accounts::create_user(self.pool(), self.hasher(), &Actor::CommandLine, &input).await.expect("user");
+        let input = accounts::UserInput {
+            email: &email,
+            password: &password,
+            role,
+            clinic: clinic.as_ref(),
+        };
+        accounts::create_user(self.pool(), self.hasher(), &Actor::CommandLine, &input)
+            .await
+            .expect("user");
     }
 
     /// Enrolls a reader and returns its device token.
     pub async fn add_reader(&self, clinic_id: i64, name: &str) -> String {
-        let enrolled = readers::enroll(self.pool(), &Actor::CommandLine, clinic_id, name, InstallType::Standalone, None)
-            .await
-            .expect("reader");
+        let enrolled = readers::enroll(
+            self.pool(),
+            &Actor::CommandLine,
+            clinic_id,
+            name,
+            InstallType::Standalone,
+            None,
+        )
+        .await
+        .expect("reader");
         self.state.sync_live().await;
         enrolled.token.expose().clone()
     }
 
     /// Issues a passcode as the command line would; returns the code.
     pub async fn issue_passcode(&self, clinic_id: i64) -> String {
-        let issued = passcodes::issue(self.pool(), self.hasher(), &Actor::CommandLine, clinic_id, passcodes::Via::CommandLine, None)
-            .await
-            .expect("issue");
+        let issued = passcodes::issue(
+            self.pool(),
+            self.hasher(),
+            &Actor::CommandLine,
+            clinic_id,
+            passcodes::Via::CommandLine,
+            None,
+        )
+        .await
+        .expect("issue");
         self.state.sync_live().await;
         issued.code.expose().to_owned()
     }
@@ -112,8 +148,10 @@ impl TestApp {
     pub async fn with_two_clinics(&self) -> (i64, i64) {
         let a = self.add_clinic(CLINIC_A, "さくら内科クリニック").await;
         let b = self.add_clinic(CLINIC_B, "みどり歯科医院").await;
-        self.add_user("admin-a@clinic-a.jp", Role::ClinicAdmin, Some(CLINIC_A)).await;
-        self.add_user("admin-b@clinic-b.jp", Role::ClinicAdmin, Some(CLINIC_B)).await;
+        self.add_user("admin-a@clinic-a.jp", Role::ClinicAdmin, Some(CLINIC_A))
+            .await;
+        self.add_user("admin-b@clinic-b.jp", Role::ClinicAdmin, Some(CLINIC_B))
+            .await;
         self.add_user("operator@installer.jp", Role::Operator, None).await;
         self.add_user("agent@installer.jp", Role::Agent, None).await;
         (a, b)
@@ -124,11 +162,17 @@ impl TestApp {
     }
 
     pub fn reader(&self, token: &str) -> ReaderClient {
-        ReaderClient { addr: self.addr, token: token.to_owned(), http: reqwest::Client::new() }
+        ReaderClient {
+            addr: self.addr,
+            token: token.to_owned(),
+            http: reqwest::Client::new(),
+        }
     }
 
     pub async fn audit_count(&self, action: &str) -> i64 {
-        portal::db::audit::count_action(self.pool(), action).await.expect("audit count")
+        portal::db::audit::count_action(self.pool(), action)
+            .await
+            .expect("audit count")
     }
 }
 
@@ -209,14 +253,20 @@ impl Browser {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Page {
-        self.submit("/login", "/login", &[("email", email), ("password", password)]).await
+        self.submit("/login", "/login", &[("email", email), ("password", password)])
+            .await
     }
 
     /// Signs in and checks it worked.
     pub async fn signed_in(app: &TestApp, email: &str) -> Self {
         let browser = app.browser();
         let page = browser.login(email, PASSWORD).await;
-        assert_eq!(page.status, StatusCode::SEE_OTHER, "sign-in of {email} failed: {}", page.body);
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "sign-in of {email} failed: {}",
+            page.body
+        );
         browser
     }
 
@@ -243,7 +293,11 @@ impl ReaderClient {
             Some(w) => format!("/api/v1/reader/passcode?wait={w}"),
             None => "/api/v1/reader/passcode".to_owned(),
         };
-        let mut request = self.http.get(self.url(&path)).bearer_auth(&self.token).timeout(Duration::from_secs(90));
+        let mut request = self
+            .http
+            .get(self.url(&path))
+            .bearer_auth(&self.token)
+            .timeout(Duration::from_secs(90));
         if let Some(etag) = etag {
             request = request.header("if-none-match", etag);
         }

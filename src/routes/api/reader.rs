@@ -4,18 +4,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::device_token;
+use crate::domain::Passcode;
 use crate::error::ApiError;
 use crate::live::{PasscodeState, ReaderEntry};
-use crate::domain::Passcode;
 use crate::services::passcodes::{self, Verification};
 use crate::state::AppState;
 
@@ -28,7 +28,10 @@ impl FromRequestParts<AppState> for AuthenticatedReader {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let Some(header) = header else {
-            return Err(ApiError::unauthorized("missing_token", "send Authorization: Bearer <device token>"));
+            return Err(ApiError::unauthorized(
+                "missing_token",
+                "send Authorization: Bearer <device token>",
+            ));
         };
         let token = header
             .strip_prefix("Bearer ")
@@ -79,7 +82,9 @@ fn with_etag(mut response: Response, etag: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(etag) {
         response.headers_mut().insert(header::ETAG, value);
     }
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
 
@@ -119,12 +124,25 @@ pub async fn passcode(
         Ok(Query(PollQuery { wait: None })) => None,
         Ok(Query(PollQuery { wait: Some(w) })) => match w.parse::<u64>() {
             Ok(n @ 1..=60) => Some(n),
-            _ => return Err(ApiError::bad_request("invalid_wait", "wait must be a whole number of seconds from 1 to 60")),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_wait",
+                    "wait must be a whole number of seconds from 1 to 60",
+                ));
+            }
         },
-        Err(_) => return Err(ApiError::bad_request("invalid_query", "the query string could not be parsed")),
+        Err(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "the query string could not be parsed",
+            ));
+        }
     };
     let Some(mut rx) = state.live.subscribe(reader.clinic_id) else {
-        return Err(ApiError::unauthorized("invalid_token", "the device token is unknown or has been revoked"));
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "the device token is unknown or has been revoked",
+        ));
     };
     let current = rx.borrow_and_update().clone();
     let etag = current.etag();
@@ -133,11 +151,17 @@ pub async fn passcode(
     if !etag_matches(&headers, &etag) {
         return Ok(full(&current, poll_after_s));
     }
-    let Some(wait) = wait else { return Ok(not_modified(&etag)) };
+    let Some(wait) = wait else {
+        return Ok(not_modified(&etag));
+    };
 
     let Ok(_permit) = Arc::clone(&state.long_polls).try_acquire_owned() else {
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_waiting", "too many readers are waiting; poll again later")
-            .with_retry_after(5 + u64::from(poll_hint(10))));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_waiting",
+            "too many readers are waiting; poll again later",
+        )
+        .with_retry_after(5 + u64::from(poll_hint(10))));
     };
     let mut shutting_down = state.shutting_down.clone();
     let deadline = tokio::time::sleep(Duration::from_secs(wait));
@@ -179,7 +203,13 @@ struct VerifyAnswer {
 
 impl VerifyAnswer {
     fn refused(generation: i64, reason: &'static str) -> Self {
-        Self { ok: false, generation, reason: Some(reason), attempts_left: None, retry_after_s: None }
+        Self {
+            ok: false,
+            generation,
+            reason: Some(reason),
+            attempts_left: None,
+            retry_after_s: None,
+        }
     }
 }
 
@@ -190,10 +220,15 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
             "unsupported_media_type",
             "send Content-Type: application/json",
         ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
-        }
-        _ => ApiError::bad_request("invalid_json", "the body must be a JSON object like {\"passcode\": \"1234\"}"),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is too large",
+        ),
+        _ => ApiError::bad_request(
+            "invalid_json",
+            "the body must be a JSON object like {\"passcode\": \"1234\"}",
+        ),
     }
 }
 
@@ -208,21 +243,39 @@ pub async fn verify(
         Some(serde_json::Value::String(s)) => Passcode::parse(&s).ok(),
         _ => None,
     }
-    .ok_or_else(|| ApiError::bad_request("invalid_passcode", "passcode must be a string of exactly four digits 0-9"))?;
+    .ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_passcode",
+            "passcode must be a string of exactly four digits 0-9",
+        )
+    })?;
 
     let outcome = passcodes::verify(&state.pool, &state.hasher, reader.clinic_id, reader.reader_id, &code).await?;
     let answer = match outcome {
-        Verification::Accepted { generation } => {
-            VerifyAnswer { ok: true, generation, reason: None, attempts_left: None, retry_after_s: None }
-        }
-        Verification::Rejected { generation, attempts_left, locked_for_s, passcode_disabled } => {
+        Verification::Accepted { generation } => VerifyAnswer {
+            ok: true,
+            generation,
+            reason: None,
+            attempts_left: None,
+            retry_after_s: None,
+        },
+        Verification::Rejected {
+            generation,
+            attempts_left,
+            locked_for_s,
+            passcode_disabled,
+        } => {
             if passcode_disabled {
                 state.sync_live().await;
             }
             VerifyAnswer {
                 ok: false,
                 generation,
-                reason: Some(if passcode_disabled { "passcode_disabled" } else { "wrong_passcode" }),
+                reason: Some(if passcode_disabled {
+                    "passcode_disabled"
+                } else {
+                    "wrong_passcode"
+                }),
                 attempts_left: Some(attempts_left),
                 retry_after_s: locked_for_s,
             }

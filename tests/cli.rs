@@ -1,0 +1,309 @@
+//! The `portal` command line, run as the real binary against a data directory.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::{CLINIC_A, TestApp};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn portal(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portal"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("PORTAL_PASSCODE_PEPPER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run portal");
+    if let Some(input) = stdin {
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().expect("portal output")
+}
+
+fn last_line(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn an_operator_sets_up_a_clinic_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let added = portal(
+        d,
+        &["clinic", "add", "--code", CLINIC_A, "--name", "さくら内科クリニック"],
+        None,
+    );
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+
+    let user = portal(
+        d,
+        &[
+            "user",
+            "add",
+            "--email",
+            "admin@clinic-a.jp",
+            "--role",
+            "clinic-admin",
+            "--clinic",
+            CLINIC_A,
+        ],
+        Some("a long enough password\n"),
+    );
+    assert!(user.status.success(), "{}", String::from_utf8_lossy(&user.stderr));
+
+    let reader = portal(
+        d,
+        &[
+            "reader",
+            "add",
+            "--clinic",
+            CLINIC_A,
+            "--name",
+            "受付1",
+            "--install-type",
+            "shared",
+        ],
+        None,
+    );
+    assert!(reader.status.success());
+    let token = last_line(&reader);
+    assert!(token.starts_with("rdr_") && token.len() == 68, "{token}");
+
+    let issued = portal(d, &["passcode", "issue", "--clinic", CLINIC_A], None);
+    assert!(issued.status.success());
+    let code = last_line(&issued);
+    assert!(code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+    let pepper = std::fs::metadata(d.join("passcode-pepper")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(pepper.permissions().mode() & 0o777, 0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = pepper;
+}
+
+#[test]
+fn bad_input_is_one_clear_line_and_a_nonzero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases: [(&[&str], Option<&str>, &str); 6] = [
+        (
+            &["clinic", "add", "--code", "0110113718", "--name", "x"],
+            None,
+            "check digit",
+        ),
+        (
+            &["reader", "add", "--clinic", CLINIC_A, "--name", "受付1"],
+            None,
+            "no clinic has",
+        ),
+        (&["passcode", "issue", "--clinic", "123"], None, "10 digits"),
+        (
+            &["user", "add", "--email", "op@installer.jp", "--role", "operator"],
+            Some("short\n"),
+            "at least 12",
+        ),
+        (
+            &["user", "add", "--email", "op@installer.jp", "--role", "boss"],
+            Some("long enough password\n"),
+            "--role",
+        ),
+        (
+            &["user", "add", "--email", "admin@x.jp", "--role", "clinic-admin"],
+            Some("long enough password\n"),
+            "--clinic",
+        ),
+    ];
+    for (args, stdin, expected) in cases {
+        let output = portal(d, args, stdin);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    let added = portal(d, &["clinic", "add", "--code", CLINIC_A, "--name", "x"], None);
+    assert!(added.status.success());
+    let twice = portal(d, &["clinic", "add", "--code", CLINIC_A, "--name", "x"], None);
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("already exists"));
+}
+
+#[tokio::test]
+async fn command_line_changes_reach_the_running_server_within_its_follow_interval() {
+    let app = TestApp::spawn().await;
+    let d = app.dir.path().to_owned();
+    let clinic = tokio::task::spawn_blocking({
+        let d = d.clone();
+        move || {
+            portal(
+                &d,
+                &["clinic", "add", "--code", CLINIC_A, "--name", "さくら内科クリニック"],
+                None,
+            )
+        }
+    });
+    assert!(clinic.await.unwrap().status.success());
+    let reader = tokio::task::spawn_blocking({
+        let d = d.clone();
+        move || portal(&d, &["reader", "add", "--clinic", CLINIC_A, "--name", "受付1"], None)
+    });
+    let token = last_line(&reader.await.unwrap());
+
+    // The server never saw the reader being added, yet it learns the token from the event tail.
+    let client = app.reader(&token);
+    let mut first = client.poll(None).await;
+    for _ in 0..50 {
+        if first.status() == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        first = client.poll(None).await;
+    }
+    assert_eq!(first.status(), StatusCode::OK);
+    let etag = first.headers().get("etag").unwrap().to_str().unwrap().to_owned();
+
+    let waiting = tokio::spawn(client.poll_request(Some(&etag), Some(30)).send());
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let issued = tokio::task::spawn_blocking(move || portal(&d, &["passcode", "issue", "--clinic", CLINIC_A], None))
+        .await
+        .unwrap();
+    let code = last_line(&issued);
+    let woken = waiting.await.unwrap().unwrap();
+    assert_eq!(
+        woken.status(),
+        StatusCode::OK,
+        "the held long-poll is woken by the CLI's issue"
+    );
+    assert_eq!(woken.json::<Value>().await.unwrap()["generation"], 1);
+
+    // The code issued by the CLI verifies in the server (same pepper file).
+    let answer: Value = client.verify(&code).await.json().await.unwrap();
+    assert_eq!(answer["ok"], true);
+    assert_eq!(
+        portal::db::audit::count_action(app.pool(), "passcode.issued")
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[test]
+fn the_server_logs_never_contain_an_issued_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(
+        portal(d, &["clinic", "add", "--code", CLINIC_A, "--name", "さくら"], None)
+            .status
+            .success()
+    );
+    assert!(
+        portal(
+            d,
+            &[
+                "user",
+                "add",
+                "--email",
+                "admin@clinic-a.jp",
+                "--role",
+                "clinic-admin",
+                "--clinic",
+                CLINIC_A
+            ],
+            Some("a long enough password\n")
+        )
+        .status
+        .success()
+    );
+    let token = last_line(&portal(
+        d,
+        &["reader", "add", "--clinic", CLINIC_A, "--name", "受付1"],
+        None,
+    ));
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let log_path = d.join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_portal"))
+        .arg("--data-dir")
+        .arg(d)
+        .args(["serve", "--addr", &addr.to_string()])
+        .env("RUST_LOG", "debug")
+        .env("NO_COLOR", "1")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let codes = runtime.block_on(async {
+        let browser = common::Browser::new(addr);
+        for _ in 0..100 {
+            if reqwest::get(format!("http://{addr}/healthz")).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            browser
+                .login("admin@clinic-a.jp", "a long enough password")
+                .await
+                .status,
+            StatusCode::SEE_OTHER
+        );
+        let reader = common::ReaderClient {
+            addr,
+            token: token.clone(),
+            http: reqwest::Client::new(),
+        };
+        let mut codes = Vec::new();
+        for _ in 0..3 {
+            let code = browser
+                .issue_passcode(CLINIC_A)
+                .await
+                .element_text("new-passcode")
+                .unwrap();
+            reader.verify(&code).await;
+            reader.verify(&common::other_code(&code)).await;
+            codes.push(code);
+        }
+        codes
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(logs.contains("passcode issued"), "the issue itself is logged: {logs}");
+    // A code would show as a run of exactly four digits; timestamps can contain the year.
+    let runs: Vec<&str> = logs
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|r| r.len() == 4)
+        .collect();
+    for code in &codes {
+        if code.starts_with("20") {
+            continue;
+        }
+        assert!(!runs.contains(&code.as_str()), "code {code} appears in the logs");
+    }
+    assert!(!logs.contains(&token), "nor does the device token");
+}

@@ -1,0 +1,303 @@
+//! Clinics, readers and accounts through the web UI, with authorization per role.
+
+mod common;
+
+use common::{Browser, CLINIC_A, CLINIC_B, TestApp};
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn an_operator_registers_clinics_and_invalid_codes_are_refused_with_the_reason() {
+    let app = TestApp::spawn().await;
+    app.add_user("operator@installer.jp", portal::domain::Role::Operator, None)
+        .await;
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+
+    let bad = operator
+        .submit(
+            "/clinics",
+            "/clinics",
+            &[("code", "0110113718"), ("name", "さくら内科クリニック")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.body.contains("check digit"), "{}", bad.body);
+    assert!(
+        bad.body.contains("value=\"さくら内科クリニック\""),
+        "the form keeps what was typed"
+    );
+    let short = operator
+        .submit("/clinics", "/clinics", &[("code", "01101137"), ("name", "x")])
+        .await;
+    assert!(short.body.contains("10 digits"));
+
+    let created = operator
+        .submit(
+            "/clinics",
+            "/clinics",
+            &[
+                ("code", "01-1-0113719"),
+                ("name", "さくら内科クリニック"),
+                ("phone", "011-000-0000"),
+            ],
+        )
+        .await;
+    assert_eq!(created.location(), Some(format!("/clinics/{CLINIC_A}").as_str()));
+    let page = operator.get(&format!("/clinics/{CLINIC_A}")).await;
+    assert!(page.body.contains("さくら内科クリニック") && page.body.contains("011-000-0000"));
+
+    let duplicate = operator
+        .submit("/clinics", "/clinics", &[("code", CLINIC_A), ("name", "もう一つ")])
+        .await;
+    assert_eq!(duplicate.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(duplicate.body.contains("already exists"));
+    assert_eq!(portal::db::clinics::all(app.pool()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn clinic_admins_and_agents_cannot_manage_clinics_or_accounts() {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    for email in ["admin-a@clinic-a.jp", "agent@installer.jp"] {
+        let browser = Browser::signed_in(&app, email).await;
+        let csrf = browser.get(&format!("/clinics/{CLINIC_A}")).await.csrf();
+        let post = browser
+            .post("/clinics", &[("csrf", &csrf), ("code", "2712345673"), ("name", "x")])
+            .await;
+        assert_eq!(post.status, StatusCode::FORBIDDEN, "{email}");
+        assert_eq!(browser.get("/users").await.status, StatusCode::FORBIDDEN, "{email}");
+        let post = browser
+            .post(
+                "/users",
+                &[
+                    ("csrf", &csrf),
+                    ("email", "x@y.jp"),
+                    ("role", "operator"),
+                    ("password", common::PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(post.status, StatusCode::FORBIDDEN, "{email}");
+    }
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    assert_eq!(
+        admin.get("/clinics").await.status,
+        StatusCode::FORBIDDEN,
+        "admins do not list other clinics"
+    );
+    let agent = Browser::signed_in(&app, "agent@installer.jp").await;
+    let list = agent.get("/clinics").await;
+    assert!(list.body.contains(CLINIC_A) && list.body.contains(CLINIC_B));
+}
+
+#[tokio::test]
+async fn a_clinic_admin_enrolls_a_reader_whose_token_is_shown_once_and_works() {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let clinic_page = format!("/clinics/{CLINIC_A}");
+    let enrolled = admin
+        .submit(
+            &clinic_page,
+            &format!("/clinics/{CLINIC_A}/readers"),
+            &[("name", "受付1"), ("install_type", "shared")],
+        )
+        .await;
+    assert_eq!(enrolled.status, StatusCode::OK);
+    assert!(
+        enrolled
+            .headers
+            .get("cache-control")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("no-store")
+    );
+    let token = enrolled.element_text("device-token").expect("token shown");
+    assert!(token.starts_with("rdr_") && token.len() >= 36);
+    assert_eq!(app.reader(&token).poll(None).await.status(), StatusCode::OK);
+
+    let page = admin.get(&clinic_page).await;
+    assert!(page.body.contains("受付1") && page.body.contains("併設設置型"));
+    assert!(!page.body.contains(&token), "the token is never shown again");
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT token_hash FROM readers")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 32, "only the SHA-256 is stored");
+
+    let dup = admin
+        .submit(
+            &clinic_page,
+            &format!("/clinics/{CLINIC_A}/readers"),
+            &[("name", "受付1"), ("install_type", "standalone")],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let bad_type = admin
+        .submit(
+            &clinic_page,
+            &format!("/clinics/{CLINIC_A}/readers"),
+            &[("name", "受付2"), ("install_type", "wireless")],
+        )
+        .await;
+    assert_eq!(bad_type.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Re-enrolling replaces the token: the old one stops working at once.
+    let reader_id: i64 = sqlx::query_scalar("SELECT id FROM readers")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    let again = admin
+        .submit(
+            &clinic_page,
+            &format!("/clinics/{CLINIC_A}/readers/{reader_id}/reenroll"),
+            &[],
+        )
+        .await;
+    let new_token = again.element_text("device-token").unwrap();
+    assert_ne!(new_token, token);
+    assert_eq!(app.reader(&token).poll(None).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.reader(&new_token).poll(None).await.status(), StatusCode::OK);
+    assert_eq!(app.audit_count("reader.reenrolled").await, 1);
+}
+
+#[tokio::test]
+async fn readers_of_another_clinic_cannot_be_touched() {
+    let app = TestApp::spawn().await;
+    let (_, b) = app.with_two_clinics().await;
+    let token_b = app.add_reader(b, "受付1").await;
+    let reader_b: i64 = sqlx::query_scalar("SELECT id FROM readers")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    let admin_a = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let csrf = admin_a.get(&format!("/clinics/{CLINIC_A}")).await.csrf();
+
+    // Through B's URL: not found. Through A's URL with B's reader id: not found either.
+    for path in [
+        format!("/clinics/{CLINIC_B}/readers/{reader_b}/revoke"),
+        format!("/clinics/{CLINIC_A}/readers/{reader_b}/revoke"),
+        format!("/clinics/{CLINIC_A}/readers/{reader_b}/reenroll"),
+    ] {
+        assert_eq!(
+            admin_a.post(&path, &[("csrf", &csrf)]).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    assert_eq!(app.reader(&token_b).poll(None).await.status(), StatusCode::OK);
+
+    // An agent sees readers but does not manage them.
+    let agent = Browser::signed_in(&app, "agent@installer.jp").await;
+    let csrf = agent.get(&format!("/clinics/{CLINIC_B}")).await.csrf();
+    let post = agent
+        .post(
+            &format!("/clinics/{CLINIC_B}/readers/{reader_b}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.reader(&token_b).poll(None).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_operator_creates_accounts_and_a_new_clinic_admin_can_sign_in() {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+
+    let missing_clinic = operator
+        .submit(
+            "/users",
+            "/users",
+            &[
+                ("email", "new@clinic-a.jp"),
+                ("role", "clinic-admin"),
+                ("clinic", ""),
+                ("password", common::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(missing_clinic.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        !missing_clinic.body.contains(common::PASSWORD),
+        "passwords are never echoed"
+    );
+    let short = operator
+        .submit(
+            "/users",
+            "/users",
+            &[
+                ("email", "new@clinic-a.jp"),
+                ("role", "clinic-admin"),
+                ("clinic", CLINIC_A),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let created = operator
+        .submit(
+            "/users",
+            "/users",
+            &[
+                ("email", "new@clinic-a.jp"),
+                ("role", "clinic-admin"),
+                ("clinic", CLINIC_A),
+                ("password", common::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(created.location(), Some("/users"));
+    let newcomer = Browser::signed_in(&app, "new@clinic-a.jp").await;
+    assert_eq!(
+        newcomer.get("/").await.location(),
+        Some(format!("/clinics/{CLINIC_A}").as_str())
+    );
+    assert_eq!(
+        newcomer.get(&format!("/clinics/{CLINIC_B}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_clinic_urls_are_not_found_pages() {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    for path in [
+        "/clinics/2712345673",
+        "/clinics/not-a-code/passcode",
+        "/clinics/0110113718",
+        "/nope",
+    ] {
+        let page = operator.get(path).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    let page = operator.get("/clinics/2712345673").await;
+    assert!(page.body.contains("ページが見つかりません") && page.body.contains("Page not found"));
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(app.url("/healthz")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        http.get(app.url("/readyz")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    app.state.pool.close().await;
+    assert_eq!(
+        http.get(app.url("/readyz")).send().await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        http.get(app.url("/healthz")).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+}
