@@ -111,7 +111,7 @@ impl Portal {
             .with_always_save(true);
         let mut router = Router::new()
             .merge(routes::page_routes().layer(sessions))
-            .nest("/api/v1", routes::api_routes())
+            .merge(routes::api_routes())
             .merge(routes::health_routes())
             .nest_service("/static", ServeDir::new(static_dir()))
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))

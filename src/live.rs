@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use axum::http::HeaderValue;
 use sqlx::SqlitePool;
 use tokio::sync::watch;
 
@@ -37,11 +38,18 @@ impl ReaderEntry {
         }
     }
 
-    /// Notes that the reader now knows `generation`; written to the database later.
+    /// Notes that the reader now knows `generation`; written to the database later. Stores
+    /// only on change (at most once a second), so thousands of polls a second do not keep
+    /// bouncing this cache line between cores.
     pub fn saw(&self, generation: i64) {
-        self.last_seen_at.store(db::now(), Ordering::Relaxed);
-        self.seen_generation.store(generation, Ordering::Relaxed);
-        self.dirty.store(true, Ordering::Release);
+        let now = db::now();
+        let stale_time = self.last_seen_at.load(Ordering::Relaxed) != now;
+        let stale_generation = self.seen_generation.load(Ordering::Relaxed) != generation;
+        if stale_time || stale_generation {
+            self.last_seen_at.store(now, Ordering::Relaxed);
+            self.seen_generation.store(generation, Ordering::Relaxed);
+            self.dirty.store(true, Ordering::Release);
+        }
     }
 }
 
@@ -53,6 +61,8 @@ pub struct PasscodeState {
     pub active: bool,
     /// Why not active: `none_issued` or `disabled`.
     pub inactive_reason: Option<&'static str>,
+    /// Computed once per change, not per poll.
+    etag: HeaderValue,
 }
 
 impl PasscodeState {
@@ -62,17 +72,20 @@ impl PasscodeState {
             (true, Some(_)) => (false, Some("disabled")),
             (true, None) => (true, None),
         };
+        let etag = format!("\"g{}-{}\"", row.generation, if active { "a" } else { "i" });
+        let etag = HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"invalid\""));
         Self {
             generation: row.generation,
             issued_at: row.issued_at,
             active,
             inactive_reason,
+            etag,
         }
     }
 
     /// Changes whenever anything a reader can see changes.
-    pub fn etag(&self) -> String {
-        format!("\"g{}-{}\"", self.generation, if self.active { "a" } else { "i" })
+    pub fn etag(&self) -> &HeaderValue {
+        &self.etag
     }
 }
 
@@ -112,6 +125,13 @@ impl Live {
     /// The reader holding this token, if it is enrolled and not revoked.
     pub fn reader(&self, hash: &TokenHash) -> Option<Arc<ReaderEntry>> {
         read(&self.tokens).by_hash.get(hash).cloned()
+    }
+
+    /// The clinic's passcode state now; `None` for an unknown clinic.
+    pub fn current(&self, clinic_id: i64) -> Option<PasscodeState> {
+        read(&self.clinics)
+            .get(&clinic_id)
+            .map(|sender| sender.borrow().clone())
     }
 
     /// A receiver for the clinic's passcode state; `None` for an unknown clinic.

@@ -42,10 +42,12 @@ pub fn page_routes() -> Router<AppState> {
         .route("/users", get(users::list).post(users::create))
 }
 
+/// The JSON API. Routes carry the full `/api/v1` path and are merged rather than nested:
+/// nesting adds a router hop and a path rewrite to every reader poll.
 pub fn api_routes() -> Router<AppState> {
     Router::new()
-        .route("/reader/passcode", get(api::reader::passcode))
-        .route("/reader/verify", post(api::reader::verify))
+        .route("/api/v1/reader/passcode", get(api::reader::passcode))
+        .route("/api/v1/reader/verify", post(api::reader::verify))
 }
 
 pub fn health_routes() -> Router<AppState> {

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -68,27 +68,40 @@ fn rfc3339(unix: i64) -> Option<String> {
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
 }
 
-fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == etag || t == "*")
+/// The request's `If-None-Match` values (taking them alone avoids cloning every header).
+pub struct IfNoneMatch(Vec<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts.headers.get_all(header::IF_NONE_MATCH).iter().cloned().collect(),
+        ))
+    }
 }
 
-fn with_etag(mut response: Response, etag: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(etag) {
-        response.headers_mut().insert(header::ETAG, value);
+impl IfNoneMatch {
+    fn matches(&self, etag: &HeaderValue) -> bool {
+        let etag = etag.as_bytes();
+        self.0
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t.as_bytes() == etag || t == "*")
     }
+}
+
+fn with_etag(mut response: Response, etag: &HeaderValue) -> Response {
+    response.headers_mut().insert(header::ETAG, etag.clone());
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
 
-fn not_modified(etag: &str) -> Response {
+fn not_modified(etag: &HeaderValue) -> Response {
     with_etag(StatusCode::NOT_MODIFIED.into_response(), etag)
 }
 
@@ -110,7 +123,7 @@ fn full(state: &PasscodeState, poll_after_s: u32) -> Response {
         inactive_reason: state.inactive_reason,
         poll_after_s: poll_hint(poll_after_s),
     };
-    with_etag(Json(body).into_response(), &state.etag())
+    with_etag(Json(body).into_response(), state.etag())
 }
 
 /// `GET /api/v1/reader/passcode[?wait=N]`
@@ -118,7 +131,7 @@ pub async fn passcode(
     State(state): State<AppState>,
     AuthenticatedReader(reader): AuthenticatedReader,
     query: Result<Query<PollQuery>, QueryRejection>,
-    headers: HeaderMap,
+    if_none_match: IfNoneMatch,
 ) -> Result<Response, ApiError> {
     let wait = match query {
         Ok(Query(PollQuery { wait: None })) => None,
@@ -138,21 +151,15 @@ pub async fn passcode(
             ));
         }
     };
-    let Some(mut rx) = state.live.subscribe(reader.clinic_id) else {
-        return Err(ApiError::unauthorized(
-            "invalid_token",
-            "the device token is unknown or has been revoked",
-        ));
-    };
-    let current = rx.borrow_and_update().clone();
-    let etag = current.etag();
+    let revoked = || ApiError::unauthorized("invalid_token", "the device token is unknown or has been revoked");
     let poll_after_s = state.config.poll_after_s;
+    let current = state.live.current(reader.clinic_id).ok_or_else(revoked)?;
     reader.saw(current.generation);
-    if !etag_matches(&headers, &etag) {
+    if !if_none_match.matches(current.etag()) {
         return Ok(full(&current, poll_after_s));
     }
     let Some(wait) = wait else {
-        return Ok(not_modified(&etag));
+        return Ok(not_modified(current.etag()));
     };
 
     let Ok(_permit) = Arc::clone(&state.long_polls).try_acquire_owned() else {
@@ -163,23 +170,26 @@ pub async fn passcode(
         )
         .with_retry_after(5 + u64::from(poll_hint(10))));
     };
+    // Subscribing after the first look: a change in between shows as a different state here.
+    let mut rx = state.live.subscribe(reader.clinic_id).ok_or_else(revoked)?;
+    let etag = current.etag();
     let mut shutting_down = state.shutting_down.clone();
     let deadline = tokio::time::sleep(Duration::from_secs(wait));
     tokio::pin!(deadline);
     loop {
+        let now = rx.borrow_and_update().clone();
+        if now.etag() != etag {
+            reader.saw(now.generation);
+            return Ok(full(&now, poll_after_s));
+        }
         tokio::select! {
             changed = rx.changed() => {
                 if changed.is_err() {
-                    return Ok(not_modified(&etag));
-                }
-                let now = rx.borrow_and_update().clone();
-                if now.etag() != etag {
-                    reader.saw(now.generation);
-                    return Ok(full(&now, poll_after_s));
+                    return Ok(not_modified(etag));
                 }
             }
-            () = &mut deadline => return Ok(not_modified(&etag)),
-            _ = shutting_down.wait_for(|down| *down) => return Ok(not_modified(&etag)),
+            () = &mut deadline => return Ok(not_modified(etag)),
+            _ = shutting_down.wait_for(|down| *down) => return Ok(not_modified(etag)),
         }
     }
 }

@@ -1,0 +1,123 @@
+//! Benchmark client (used by bench/poll.sh): holds N long-polls on one clinic, rotates its
+//! passcode through the web UI as the clinic admin, and prints how long each held poll took
+//! to see the new generation.
+//!
+//! cargo run --release --example longpoll -- <addr> <token> <email> <password> <clinic> <n>
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [addr, token, email, password, clinic, n] = args.as_slice() else {
+        anyhow::bail!("usage: longpoll <addr> <token> <email> <password> <clinic> <n>");
+    };
+    let n: usize = n.parse()?;
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::builder().pool_max_idle_per_host(n + 10).build()?;
+
+    let first = http
+        .get(format!("{base}/api/v1/reader/passcode"))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    let etag = first
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+
+    let start_gate = Arc::new(tokio::sync::Barrier::new(n + 1));
+    let mut waiting = Vec::with_capacity(n);
+    for _ in 0..n {
+        let http = http.clone();
+        let (base, token, etag, gate) = (base.clone(), token.clone(), etag.clone(), Arc::clone(&start_gate));
+        waiting.push(tokio::spawn(async move {
+            let request = http
+                .get(format!("{base}/api/v1/reader/passcode?wait=60"))
+                .bearer_auth(&token)
+                .header("if-none-match", &etag)
+                .send();
+            gate.wait().await;
+            let response = request.await;
+            (Instant::now(), response.map(|r| r.status()))
+        }));
+    }
+    start_gate.wait().await;
+    // Let every request reach the server and park.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let browser = reqwest::Client::builder().cookie_store(true).build()?;
+    let login_page = browser.get(format!("{base}/login")).send().await?.text().await?;
+    let csrf = csrf_of(&login_page)?;
+    browser
+        .post(format!("{base}/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", email.as_str()),
+            ("password", password.as_str()),
+        ])
+        .send()
+        .await?;
+    let confirm = browser
+        .get(format!("{base}/clinics/{clinic}/passcode/issue"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let csrf = csrf_of(&confirm)?;
+    let sent = Instant::now();
+    let issued = browser
+        .post(format!("{base}/clinics/{clinic}/passcode"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await?;
+    let answered = Instant::now();
+    anyhow::ensure!(issued.status() == StatusCode::OK, "issue failed: {}", issued.status());
+
+    let mut latencies = Vec::with_capacity(n);
+    let mut failed = 0;
+    for task in waiting {
+        match task.await? {
+            (at, Ok(StatusCode::OK)) => latencies.push(at.saturating_duration_since(sent)),
+            _ => failed += 1,
+        }
+    }
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1))
+            .map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "long-polls held: {n}, woken with the new generation: {}, failed: {failed}",
+        latencies.len()
+    );
+    println!(
+        "issue request (argon2 hash + commit + fan-out): {:.1} ms",
+        (answered - sent).as_secs_f64() * 1000.0
+    );
+    println!(
+        "time from issue request to each reader's answer: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        pct(0.50),
+        pct(0.99),
+        pct(1.0)
+    );
+    Ok(())
+}
+
+fn csrf_of(body: &str) -> anyhow::Result<String> {
+    let marker = "name=\"csrf\" value=\"";
+    let start = body
+        .find(marker)
+        .ok_or_else(|| anyhow::anyhow!("no CSRF token in page"))?
+        + marker.len();
+    let end = body[start..]
+        .find('"')
+        .ok_or_else(|| anyhow::anyhow!("bad CSRF token"))?;
+    Ok(body[start..start + end].to_owned())
+}
