@@ -380,6 +380,8 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("audit.access.denied", "権限のないアクセス", "Access denied"),
     ("audit.sign_in", "ログイン", "Signed in"),
     ("audit.sign_out", "ログアウト", "Signed out"),
+    ("audit.sign_in.failed", "ログイン失敗", "Sign-in failed"),
+    ("audit.sign_in.throttled", "ログイン制限", "Sign-in throttled"),
     // Accounts
     ("users.title", "アカウント", "Accounts"),
     ("users.add", "アカウントを作成", "Create an account"),
@@ -399,6 +401,15 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     ("user.created", "作成日時", "Created"),
     ("user.initial_password", "初期パスワード", "Initial password"),
+    ("user.disabled", "無効", "Disabled"),
+    ("user.disable", "無効にする", "Disable"),
+    ("user.enable", "有効にする", "Enable"),
+    ("user.reset_password", "パスワード再設定", "Reset password"),
+    ("user.new_password", "新しいパスワード", "New password"),
+    ("user.reset_password_submit", "再設定する", "Set password"),
+    ("audit.user.disabled", "アカウント無効化", "Account disabled"),
+    ("audit.user.enabled", "アカウント有効化", "Account enabled"),
+    ("audit.user.password_reset", "パスワード再設定", "Password reset"),
 ];
 
 #[cfg(test)]

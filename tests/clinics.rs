@@ -301,3 +301,89 @@ async fn health_and_readiness() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn an_operator_disables_an_account_whose_session_then_stops_and_resets_passwords() {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    assert_eq!(admin.get(&format!("/clinics/{CLINIC_A}")).await.status, StatusCode::OK);
+    let admin_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin-a@clinic-a.jp'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+
+    let disabled = operator
+        .submit("/users", &format!("/users/{admin_id}/disable"), &[])
+        .await;
+    assert_eq!(disabled.location(), Some("/users"));
+    assert_eq!(
+        admin.get(&format!("/clinics/{CLINIC_A}")).await.location(),
+        Some("/login"),
+        "signed out at once"
+    );
+    assert_eq!(
+        app.browser()
+            .login("admin-a@clinic-a.jp", common::PASSWORD)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    operator
+        .submit("/users", &format!("/users/{admin_id}/enable"), &[])
+        .await;
+    let short = operator
+        .submit(
+            "/users",
+            &format!("/users/{admin_id}/password"),
+            &[("password", "short")],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reset = operator
+        .submit(
+            "/users",
+            &format!("/users/{admin_id}/password"),
+            &[("password", "a brand new pass phrase")],
+        )
+        .await;
+    assert_eq!(reset.location(), Some("/users"));
+    assert_eq!(
+        app.browser()
+            .login("admin-a@clinic-a.jp", common::PASSWORD)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.browser()
+            .login("admin-a@clinic-a.jp", "a brand new pass phrase")
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(app.audit_count("user.password_reset").await, 1);
+
+    // Operators cannot lock themselves out, and others cannot manage accounts at all.
+    let me: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'operator@installer.jp'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    let self_disable = operator.submit("/users", &format!("/users/{me}/disable"), &[]).await;
+    assert_eq!(self_disable.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let agent = Browser::signed_in(&app, "agent@installer.jp").await;
+    let csrf = agent.get("/clinics").await.csrf();
+    assert_eq!(
+        agent
+            .post(&format!("/users/{admin_id}/disable"), &[("csrf", &csrf)])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        operator.submit("/users", "/users/9999/disable", &[]).await.status,
+        StatusCode::NOT_FOUND
+    );
+}

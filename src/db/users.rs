@@ -68,3 +68,22 @@ pub async fn all(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<Listed>> {
     .fetch_all(db)
     .await
 }
+
+/// Disables (with a time) or re-enables an account; returns false when no such user exists.
+pub async fn set_disabled(db: impl SqliteExecutor<'_>, id: i64, disabled_at: Option<i64>) -> sqlx::Result<bool> {
+    let result = sqlx::query("UPDATE users SET disabled_at = ? WHERE id = ?")
+        .bind(disabled_at)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn set_password_hash(db: impl SqliteExecutor<'_>, id: i64, password_hash: &str) -> sqlx::Result<bool> {
+    let result = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        .bind(password_hash)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -40,6 +40,9 @@ pub fn page_routes() -> Router<AppState> {
         .route("/clinics/{code}/readers/{id}/revoke", post(readers::revoke))
         .route("/clinics/{code}/readers/{id}/reenroll", post(readers::reenroll))
         .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}/disable", post(users::disable))
+        .route("/users/{id}/enable", post(users::enable))
+        .route("/users/{id}/password", post(users::reset_password))
 }
 
 /// The JSON API. Routes carry the full `/api/v1` path and are merged rather than nested:

@@ -1,7 +1,7 @@
 //! Accounts, managed by operators.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -29,6 +29,7 @@ pub struct UserForm {
 }
 
 pub struct UserView {
+    pub id: i64,
     pub email: String,
     pub role_key: &'static str,
     pub clinic_code: Option<String>,
@@ -40,6 +41,7 @@ pub struct UserView {
 #[template(path = "users/list.html")]
 struct ListPage {
     page: Page,
+    me: i64,
     users: Vec<UserView>,
     clinics: Vec<db::clinics::Clinic>,
     form: UserForm,
@@ -52,6 +54,7 @@ async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, error: Option<
         .into_iter()
         .map(|u| UserView {
             role_key: Role::from_db(&u.role).map_or("role.unknown", Role::label_key),
+            id: u.id,
             email: u.email,
             clinic_code: u.clinic_code,
             created_at: u.created_at,
@@ -64,8 +67,10 @@ async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, error: Option<
     } else {
         StatusCode::OK
     };
+    let me = ctx.require_user()?.id;
     let mut response = render(&ListPage {
         page: Page::new(ctx).await?,
+        me,
         users,
         clinics,
         form,
@@ -120,4 +125,75 @@ pub async fn create(
         Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),
         Err(e) => render_list(&state, &ctx, form, Some(e.to_string())).await,
     }
+}
+
+#[derive(Deserialize)]
+pub struct AccountActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn operator(ctx: &Ctx) -> Result<&crate::auth::SignedIn, AppError> {
+    let user = ctx.require_user()?;
+    if user.actor().can_manage_users() {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+async fn account_result(state: &AppState, ctx: &Ctx, result: Result<(), AccountError>) -> Result<Response, AppError> {
+    match result {
+        Ok(()) => Ok(Redirect::to("/users").into_response()),
+        Err(AccountError::UnknownUser) => Err(AppError::NotFound),
+        Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),
+        Err(e) => render_list(state, ctx, UserForm::default(), Some(e.to_string())).await,
+    }
+}
+
+pub async fn disable(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(user_id): Path<i64>,
+    HtmlForm(form): HtmlForm<AccountActionForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let actor = operator(&ctx)?.audit_actor();
+    let result = accounts::set_disabled(&state.pool, &actor, user_id, true).await;
+    account_result(&state, &ctx, result).await
+}
+
+pub async fn enable(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(user_id): Path<i64>,
+    HtmlForm(form): HtmlForm<AccountActionForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let actor = operator(&ctx)?.audit_actor();
+    let result = accounts::set_disabled(&state.pool, &actor, user_id, false).await;
+    account_result(&state, &ctx, result).await
+}
+
+pub async fn reset_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(user_id): Path<i64>,
+    HtmlForm(form): HtmlForm<AccountActionForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let actor = operator(&ctx)?.audit_actor();
+    let Ok(password) = Password::parse(&form.password) else {
+        return render_list(
+            &state,
+            &ctx,
+            UserForm::default(),
+            Some(ctx.t("form.password_rules").to_owned()),
+        )
+        .await;
+    };
+    let result = accounts::reset_password(&state.pool, &state.hasher, &actor, user_id, &password).await;
+    account_result(&state, &ctx, result).await
 }

@@ -18,6 +18,10 @@ pub enum AccountError {
     ClinicRequired,
     #[error("only clinic admins belong to a clinic")]
     ClinicNotAllowed,
+    #[error("no such account")]
+    UnknownUser,
+    #[error("you cannot disable your own account")]
+    SelfDisable,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -120,4 +124,68 @@ pub async fn create_user(
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Disables or re-enables an account. A disabled user's sessions stop working at their next
+/// request (the user is re-loaded on every request).
+pub async fn set_disabled(
+    pool: &SqlitePool,
+    actor: &audit::Actor,
+    user_id: i64,
+    disabled: bool,
+) -> Result<(), AccountError> {
+    if let audit::Actor::User { id, .. } = actor
+        && *id == user_id
+        && disabled
+    {
+        return Err(AccountError::SelfDisable);
+    }
+    let mut tx = db::begin_write(pool).await?;
+    let user = db::users::by_id(&mut *tx, user_id)
+        .await?
+        .ok_or(AccountError::UnknownUser)?;
+    db::users::set_disabled(&mut *tx, user_id, disabled.then(db::now)).await?;
+    let action = if disabled { "user.disabled" } else { "user.enabled" };
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor,
+            action,
+            clinic_id: user.clinic_id,
+            detail: &user.email,
+            ip: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets a new password chosen by an operator (for example when a clinic admin forgot theirs).
+pub async fn reset_password(
+    pool: &SqlitePool,
+    hasher: &Hasher,
+    actor: &audit::Actor,
+    user_id: i64,
+    password: &Password,
+) -> Result<(), AccountError> {
+    let hash = hasher.hash_password(password).await?;
+    let mut tx = db::begin_write(pool).await?;
+    let user = db::users::by_id(&mut *tx, user_id)
+        .await?
+        .ok_or(AccountError::UnknownUser)?;
+    db::users::set_password_hash(&mut *tx, user_id, &hash).await?;
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor,
+            action: "user.password_reset",
+            clinic_id: user.clinic_id,
+            detail: &user.email,
+            ip: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
