@@ -416,3 +416,55 @@ async fn last_poll_times_reach_the_database_in_batches_and_on_shutdown() {
     assert!(seen.is_some());
     assert_eq!(generation, Some(1));
 }
+
+#[tokio::test]
+async fn beyond_the_long_poll_limit_readers_get_503_with_retry_after() {
+    let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), |config| config.max_long_polls = 1).await;
+    let (a, _) = app.with_two_clinics().await;
+    let token = app.add_reader(a, "受付1").await;
+    let reader = app.reader(&token);
+    let etag = reader
+        .poll(None)
+        .await
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let held = tokio::spawn(reader.poll_request(Some(&etag), Some(5)).send());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let refused = reader.poll_request(Some(&etag), Some(5)).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.headers().get("retry-after").is_some());
+    assert_eq!(refused.json::<Value>().await.unwrap()["error"], "too_many_waiting");
+    // Short polls are not limited.
+    assert_eq!(reader.poll(Some(&etag)).await.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(held.await.unwrap().unwrap().status(), StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn shutdown_answers_held_long_polls_at_once() {
+    let (app, _, token) = clinic_with_reader().await;
+    let reader = app.reader(&token);
+    let etag = reader
+        .poll(None)
+        .await
+        .headers()
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let held = tokio::spawn(reader.poll_request(Some(&etag), Some(60)).send());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A hang guard, not a speed check: without the shutdown signal this would wait 60 s.
+    let stopped = tokio::time::timeout(Duration::from_secs(30), async {
+        app.stop().await;
+        held.await.unwrap().unwrap()
+    })
+    .await
+    .expect("shutdown must not wait for held long-polls");
+    assert_eq!(stopped.status(), StatusCode::NOT_MODIFIED);
+}

@@ -34,10 +34,16 @@ impl TestApp {
     }
 
     pub async fn spawn_in(dir: tempfile::TempDir) -> Self {
+        Self::spawn_with(dir, |_| {}).await
+    }
+
+    /// Starts with the test defaults, then `adjust` (for limits a test wants to reach).
+    pub async fn spawn_with(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_data_dir(dir.path());
         config.passcode_pepper = None;
         config.follow_interval_ms = 100;
         config.last_seen_flush_s = 1;
+        adjust(&mut config);
         let portal = portal::build(config).await.expect("build portal");
         let state = portal.state().clone();
         let setup_token = portal.setup_token();
