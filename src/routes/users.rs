@@ -159,10 +159,7 @@ pub async fn disable(
     Path(user_id): Path<i64>,
     HtmlForm(form): HtmlForm<AccountActionForm>,
 ) -> Result<Response, AppError> {
-    ctx.check_csrf(&form.csrf).await?;
-    let actor = operator(&ctx)?.audit_actor();
-    let result = accounts::set_disabled(&state.pool, &actor, user_id, true).await;
-    account_result(&state, &ctx, result).await
+    set_disabled(&state, &ctx, user_id, &form, true).await
 }
 
 pub async fn enable(
@@ -171,10 +168,20 @@ pub async fn enable(
     Path(user_id): Path<i64>,
     HtmlForm(form): HtmlForm<AccountActionForm>,
 ) -> Result<Response, AppError> {
+    set_disabled(&state, &ctx, user_id, &form, false).await
+}
+
+async fn set_disabled(
+    state: &AppState,
+    ctx: &Ctx,
+    user_id: i64,
+    form: &AccountActionForm,
+    disabled: bool,
+) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
-    let actor = operator(&ctx)?.audit_actor();
-    let result = accounts::set_disabled(&state.pool, &actor, user_id, false).await;
-    account_result(&state, &ctx, result).await
+    let actor = operator(ctx)?.audit_actor();
+    let result = accounts::set_disabled(&state.pool, &actor, user_id, disabled).await;
+    account_result(state, ctx, result).await
 }
 
 pub async fn reset_password(

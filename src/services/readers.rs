@@ -45,18 +45,7 @@ pub async fn enroll(
         Err(e) => return Err(e.into()),
     };
     let detail = format!("reader {reader_id} {name} ({})", install_type.as_db());
-    audit::record(
-        &mut *tx,
-        audit::Entry {
-            actor,
-            action: "reader.enrolled",
-            clinic_id: Some(clinic_id),
-            detail: &detail,
-            ip,
-        },
-    )
-    .await?;
-    db::cache_events::append(&mut *tx, Kind::Reader, reader_id).await?;
+    record_change(&mut tx, actor, "reader.enrolled", clinic_id, reader_id, &detail, ip).await?;
     tx.commit().await?;
     Ok(Enrolled { reader_id, token })
 }
@@ -70,32 +59,17 @@ pub async fn revoke(
     ip: Option<&str>,
 ) -> Result<bool, ReaderError> {
     let mut tx = db::begin_write(pool).await?;
-    let reader = db::readers::by_id(&mut *tx, reader_id)
-        .await?
-        .filter(|r| r.clinic_id == clinic_id);
-    let Some(reader) = reader else {
-        return Err(ReaderError::NotFound);
-    };
+    let reader = reader_in_clinic(&mut tx, clinic_id, reader_id).await?;
     let revoked = db::readers::revoke(&mut *tx, reader_id).await?;
     if revoked {
         let detail = format!("reader {reader_id} {}", reader.name);
-        audit::record(
-            &mut *tx,
-            audit::Entry {
-                actor,
-                action: "reader.revoked",
-                clinic_id: Some(clinic_id),
-                detail: &detail,
-                ip,
-            },
-        )
-        .await?;
-        db::cache_events::append(&mut *tx, Kind::Reader, reader_id).await?;
+        record_change(&mut tx, actor, "reader.revoked", clinic_id, reader_id, &detail, ip).await?;
     }
     tx.commit().await?;
     Ok(revoked)
 }
 
+/// Gives the reader a new token; the old one stops working at once.
 pub async fn reenroll(
     pool: &SqlitePool,
     actor: &audit::Actor,
@@ -106,26 +80,40 @@ pub async fn reenroll(
     let token = device_token::generate()?;
     let hash = device_token::hash(token.expose());
     let mut tx = db::begin_write(pool).await?;
-    let reader = db::readers::by_id(&mut *tx, reader_id)
-        .await?
-        .filter(|r| r.clinic_id == clinic_id);
-    let Some(reader) = reader else {
-        return Err(ReaderError::NotFound);
-    };
+    let reader = reader_in_clinic(&mut tx, clinic_id, reader_id).await?;
     db::readers::reenroll(&mut *tx, reader_id, &hash).await?;
     let detail = format!("reader {reader_id} {}", reader.name);
-    audit::record(
-        &mut *tx,
-        audit::Entry {
-            actor,
-            action: "reader.reenrolled",
-            clinic_id: Some(clinic_id),
-            detail: &detail,
-            ip,
-        },
-    )
-    .await?;
-    db::cache_events::append(&mut *tx, Kind::Reader, reader_id).await?;
+    record_change(&mut tx, actor, "reader.reenrolled", clinic_id, reader_id, &detail, ip).await?;
     tx.commit().await?;
     Ok(Enrolled { reader_id, token })
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+
+async fn reader_in_clinic(tx: &mut Tx, clinic_id: i64, reader_id: i64) -> Result<db::readers::Reader, ReaderError> {
+    db::readers::by_id(&mut **tx, reader_id)
+        .await?
+        .filter(|r| r.clinic_id == clinic_id)
+        .ok_or(ReaderError::NotFound)
+}
+
+/// The audit entry and the cache event every reader change writes with it.
+async fn record_change(
+    tx: &mut Tx,
+    actor: &audit::Actor,
+    action: &str,
+    clinic_id: i64,
+    reader_id: i64,
+    detail: &str,
+    ip: Option<&str>,
+) -> sqlx::Result<()> {
+    let entry = audit::Entry {
+        actor,
+        action,
+        clinic_id: Some(clinic_id),
+        detail,
+        ip,
+    };
+    audit::record(&mut **tx, entry).await?;
+    db::cache_events::append(&mut **tx, Kind::Reader, reader_id).await
 }
