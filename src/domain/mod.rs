@@ -1,8 +1,10 @@
 //! Domain types and rules with no I/O. Input is parsed into these types at the edge, so code
 //! past the edge never handles an unchecked passcode, 医療機関コード or e-mail address.
 
+pub mod business_time;
 mod clinic_code;
 mod email;
+pub mod holidays;
 mod install_type;
 pub mod lockout;
 mod passcode;
