@@ -12,6 +12,7 @@ mod password;
 pub mod policy;
 mod role;
 mod secret;
+pub mod ticket;
 
 pub use clinic_code::{ClinicCode, ClinicCodeError};
 pub use email::{Email, EmailError};
