@@ -7,6 +7,7 @@ pub mod clinics;
 pub mod login_failures;
 pub mod passcodes;
 pub mod readers;
+pub mod tickets;
 pub mod users;
 
 use std::str::FromStr;

@@ -4,3 +4,4 @@
 pub mod accounts;
 pub mod passcodes;
 pub mod readers;
+pub mod tickets;

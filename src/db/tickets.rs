@@ -1,0 +1,400 @@
+//! Tickets, their timeline, categories, desk closures and the search index.
+
+use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteExecutor};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Category {
+    pub id: i64,
+    pub slug: String,
+    pub name_ja: String,
+    pub name_en: String,
+    pub retired_at: Option<i64>,
+}
+
+pub async fn categories(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<Category>> {
+    sqlx::query_as::<_, Category>(
+        "SELECT id, slug, name_ja, name_en, retired_at FROM ticket_categories ORDER BY position, id",
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn category_by_slug(db: impl SqliteExecutor<'_>, slug: &str) -> sqlx::Result<Option<Category>> {
+    sqlx::query_as::<_, Category>("SELECT id, slug, name_ja, name_en, retired_at FROM ticket_categories WHERE slug = ?")
+        .bind(slug)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn insert_category(db: impl SqliteExecutor<'_>, slug: &str, name_ja: &str, name_en: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("INSERT INTO ticket_categories (slug, name_ja, name_en) VALUES (?, ?, ?) RETURNING id")
+        .bind(slug)
+        .bind(name_ja)
+        .bind(name_en)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn set_category_retired(db: impl SqliteExecutor<'_>, slug: &str, retired_at: Option<i64>) -> sqlx::Result<bool> {
+    let result = sqlx::query("UPDATE ticket_categories SET retired_at = ? WHERE slug = ?")
+        .bind(retired_at)
+        .bind(slug)
+        .execute(db)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct ClosureRow {
+    pub id: i64,
+    pub label: String,
+    pub start_date: String,
+    pub end_date: String,
+    pub yearly: bool,
+}
+
+pub async fn closures(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<ClosureRow>> {
+    sqlx::query_as::<_, ClosureRow>("SELECT id, label, start_date, end_date, yearly FROM desk_closures ORDER BY start_date")
+        .fetch_all(db)
+        .await
+}
+
+/// A ticket with the names it refers to.
+#[derive(Clone, Debug, FromRow)]
+pub struct Ticket {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub clinic_code: String,
+    pub clinic_name: String,
+    pub reader_id: Option<i64>,
+    pub reader_name: Option<String>,
+    pub caller_name: String,
+    pub callback_phone: String,
+    pub channel: String,
+    pub category_id: i64,
+    pub category_slug: String,
+    pub category_ja: String,
+    pub category_en: String,
+    pub priority: String,
+    pub summary: String,
+    pub description: String,
+    pub status: String,
+    pub assignee_id: Option<i64>,
+    pub assignee_email: Option<String>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub first_response_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub paused_at: Option<i64>,
+    pub paused_minutes: i64,
+    pub response_due_at: i64,
+    pub resolution_due_at: i64,
+    pub merged_into: Option<i64>,
+}
+
+const TICKET_SELECT: &str = "SELECT t.id, t.clinic_id, c.code AS clinic_code, c.name AS clinic_name, t.reader_id,
+        r.name AS reader_name, t.caller_name, t.callback_phone, t.channel, t.category_id, k.slug AS category_slug,
+        k.name_ja AS category_ja, k.name_en AS category_en, t.priority, t.summary, t.description, t.status,
+        t.assignee_id, u.email AS assignee_email, t.version, t.created_at, t.updated_at, t.first_response_at,
+        t.resolved_at, t.closed_at, t.paused_at, t.paused_minutes, t.response_due_at, t.resolution_due_at,
+        t.merged_into
+     FROM tickets t
+     JOIN clinics c ON c.id = t.clinic_id
+     JOIN ticket_categories k ON k.id = t.category_id
+     LEFT JOIN readers r ON r.id = t.reader_id
+     LEFT JOIN users u ON u.id = t.assignee_id";
+
+pub async fn by_id(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Ticket>> {
+    sqlx::query_as::<_, Ticket>(&format!("{TICKET_SELECT} WHERE t.id = ?"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub struct NewTicket<'a> {
+    pub clinic_id: i64,
+    pub reader_id: Option<i64>,
+    pub caller_name: &'a str,
+    pub callback_phone: &'a str,
+    pub channel: &'a str,
+    pub category_id: i64,
+    pub priority: &'a str,
+    pub summary: &'a str,
+    pub description: &'a str,
+    pub status: &'a str,
+    pub assignee_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub created_at: i64,
+    pub first_response_at: Option<i64>,
+    pub response_due_at: i64,
+    pub resolution_due_at: i64,
+}
+
+pub async fn insert(db: impl SqliteExecutor<'_>, t: &NewTicket<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO tickets (clinic_id, reader_id, caller_name, callback_phone, channel, category_id, priority,
+             summary, description, status, assignee_id, created_by, created_at, updated_at, first_response_at,
+             response_due_at, resolution_due_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(t.clinic_id)
+    .bind(t.reader_id)
+    .bind(t.caller_name)
+    .bind(t.callback_phone)
+    .bind(t.channel)
+    .bind(t.category_id)
+    .bind(t.priority)
+    .bind(t.summary)
+    .bind(t.description)
+    .bind(t.status)
+    .bind(t.assignee_id)
+    .bind(t.created_by)
+    .bind(t.created_at)
+    .bind(t.created_at)
+    .bind(t.first_response_at)
+    .bind(t.response_due_at)
+    .bind(t.resolution_due_at)
+    .fetch_one(db)
+    .await
+}
+
+/// Writes the mutable fields if the ticket is still at `expected_version`; bumps the version.
+/// Returns false when someone else changed it first.
+pub async fn save(db: impl SqliteExecutor<'_>, t: &Ticket, expected_version: i64, now: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE tickets SET status = ?, assignee_id = ?, priority = ?, category_id = ?, first_response_at = ?,
+             resolved_at = ?, closed_at = ?, paused_at = ?, paused_minutes = ?, response_due_at = ?,
+             resolution_due_at = ?, merged_into = ?, version = version + 1, updated_at = ?
+         WHERE id = ? AND version = ?",
+    )
+    .bind(&t.status)
+    .bind(t.assignee_id)
+    .bind(&t.priority)
+    .bind(t.category_id)
+    .bind(t.first_response_at)
+    .bind(t.resolved_at)
+    .bind(t.closed_at)
+    .bind(t.paused_at)
+    .bind(t.paused_minutes)
+    .bind(t.response_due_at)
+    .bind(t.resolution_due_at)
+    .bind(t.merged_into)
+    .bind(now)
+    .bind(t.id)
+    .bind(expected_version)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub struct NewEvent<'a> {
+    pub ticket_id: i64,
+    pub actor_id: Option<i64>,
+    pub actor: &'a str,
+    pub kind: &'a str,
+    pub visibility: &'a str,
+    pub body: &'a str,
+    pub field: Option<&'a str>,
+    pub old_value: Option<&'a str>,
+    pub new_value: Option<&'a str>,
+    pub call_started_at: Option<i64>,
+    pub call_duration_s: Option<i64>,
+}
+
+impl<'a> NewEvent<'a> {
+    pub fn new(ticket_id: i64, actor_id: Option<i64>, actor: &'a str, kind: &'a str, visibility: &'a str) -> Self {
+        Self {
+            ticket_id,
+            actor_id,
+            actor,
+            kind,
+            visibility,
+            body: "",
+            field: None,
+            old_value: None,
+            new_value: None,
+            call_started_at: None,
+            call_duration_s: None,
+        }
+    }
+}
+
+pub async fn insert_event(db: impl SqliteExecutor<'_>, e: &NewEvent<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO ticket_events (ticket_id, at, actor_id, actor, kind, visibility, body, field, old_value,
+             new_value, call_started_at, call_duration_s)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(e.ticket_id)
+    .bind(super::now())
+    .bind(e.actor_id)
+    .bind(e.actor)
+    .bind(e.kind)
+    .bind(e.visibility)
+    .bind(e.body)
+    .bind(e.field)
+    .bind(e.old_value)
+    .bind(e.new_value)
+    .bind(e.call_started_at)
+    .bind(e.call_duration_s)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Event {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub kind: String,
+    pub visibility: String,
+    pub body: String,
+    pub field: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub call_started_at: Option<i64>,
+    pub call_duration_s: Option<i64>,
+}
+
+/// The timeline of a ticket and of every ticket merged into it, oldest first.
+pub async fn timeline(db: impl SqliteExecutor<'_>, ticket_id: i64, clinic_visible_only: bool) -> sqlx::Result<Vec<Event>> {
+    sqlx::query_as::<_, Event>(
+        "SELECT id, ticket_id, at, actor, kind, visibility, body, field, old_value, new_value, call_started_at,
+                call_duration_s
+         FROM ticket_events
+         WHERE (ticket_id = ? OR ticket_id IN (SELECT id FROM tickets WHERE merged_into = ?))
+           AND (? = 0 OR visibility = 'clinic')
+         ORDER BY at, id",
+    )
+    .bind(ticket_id)
+    .bind(ticket_id)
+    .bind(clinic_visible_only)
+    .fetch_all(db)
+    .await
+}
+
+/// Rebuilds the ticket's search text (number, clinic, caller, summary, description, notes).
+pub async fn reindex(tx: &mut sqlx::SqliteConnection, ticket_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM ticket_search WHERE rowid = ?").bind(ticket_id).execute(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO ticket_search (rowid, body)
+         SELECT t.id, printf('SUP-%06d', t.id) || ' ' || c.code || ' ' || c.name || ' ' || c.phone || ' ' ||
+                t.caller_name || ' ' || t.callback_phone || ' ' || t.summary || ' ' || t.description || ' ' ||
+                COALESCE((SELECT group_concat(e.body, ' ') FROM ticket_events e WHERE e.ticket_id = t.id), '')
+         FROM tickets t JOIN clinics c ON c.id = t.clinic_id WHERE t.id = ?",
+    )
+    .bind(ticket_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// What a ticket list may be narrowed by.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub q: Vec<String>,
+    pub statuses: Vec<String>,
+    pub open_only: bool,
+    pub assignee_id: Option<i64>,
+    pub unassigned: bool,
+    pub clinic_id: Option<i64>,
+    pub category_id: Option<i64>,
+    pub priority: Option<String>,
+    pub overdue_at: Option<i64>,
+    pub created_from: Option<i64>,
+    pub created_to: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Sort {
+    #[default]
+    Newest,
+    Oldest,
+    Due,
+    Priority,
+    Updated,
+}
+
+fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
+    qb.push(" WHERE 1 = 1");
+    for term in &f.q {
+        // LIKE on the trigram index; terms of one or two characters fall back to a scan.
+        let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        qb.push(" AND t.id IN (SELECT rowid FROM ticket_search WHERE body LIKE ")
+            .push_bind(format!("%{escaped}%"))
+            .push(" ESCAPE '\\')");
+    }
+    if !f.statuses.is_empty() {
+        qb.push(" AND t.status IN (");
+        let mut list = qb.separated(", ");
+        for s in &f.statuses {
+            list.push_bind(s.clone());
+        }
+        qb.push(")");
+    }
+    if f.open_only {
+        qb.push(" AND t.status NOT IN ('resolved', 'closed')");
+    }
+    if let Some(id) = f.assignee_id {
+        qb.push(" AND t.assignee_id = ").push_bind(id);
+    }
+    if f.unassigned {
+        qb.push(" AND t.assignee_id IS NULL");
+    }
+    if let Some(id) = f.clinic_id {
+        qb.push(" AND t.clinic_id = ").push_bind(id);
+    }
+    if let Some(id) = f.category_id {
+        qb.push(" AND t.category_id = ").push_bind(id);
+    }
+    if let Some(p) = &f.priority {
+        qb.push(" AND t.priority = ").push_bind(p.clone());
+    }
+    if let Some(now) = f.overdue_at {
+        // Waiting on the clinic stops the clock, so those are never overdue.
+        qb.push(" AND t.status IN ('new', 'in_progress', 'on_hold') AND (t.resolution_due_at < ")
+            .push_bind(now)
+            .push(" OR (t.first_response_at IS NULL AND t.response_due_at < ")
+            .push_bind(now)
+            .push("))");
+    }
+    if let Some(from) = f.created_from {
+        qb.push(" AND t.created_at >= ").push_bind(from);
+    }
+    if let Some(to) = f.created_to {
+        qb.push(" AND t.created_at < ").push_bind(to);
+    }
+}
+
+pub async fn search(
+    db: impl SqliteExecutor<'_>,
+    filter: &Filter,
+    sort: Sort,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<Vec<Ticket>> {
+    let mut qb = QueryBuilder::<Sqlite>::new(TICKET_SELECT);
+    push_filter(&mut qb, filter);
+    qb.push(match sort {
+        Sort::Newest => " ORDER BY t.id DESC",
+        Sort::Oldest => " ORDER BY t.id",
+        Sort::Due => " ORDER BY t.resolution_due_at, t.id",
+        Sort::Priority => {
+            " ORDER BY CASE t.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, \
+             t.resolution_due_at"
+        }
+        Sort::Updated => " ORDER BY t.updated_at DESC, t.id DESC",
+    });
+    qb.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+    qb.build_query_as::<Ticket>().fetch_all(db).await
+}
+
+pub async fn count(db: impl SqliteExecutor<'_>, filter: &Filter) -> sqlx::Result<i64> {
+    let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM tickets t");
+    push_filter(&mut qb, filter);
+    qb.build_query_scalar::<i64>().fetch_one(db).await
+}
