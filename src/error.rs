@@ -23,6 +23,8 @@ pub enum AppError {
     TooManyRequests { retry_after_s: u64 },
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -90,6 +92,12 @@ impl IntoResponse for AppError {
                 StatusCode::CONFLICT,
                 "他の変更と競合しました",
                 "This conflicts with another change",
+                Some(msg.as_str()),
+            ),
+            Self::Unprocessable(msg) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "この操作はできません",
+                "This cannot be done",
                 Some(msg.as_str()),
             ),
             Self::SignInRequired => unreachable!("handled above"),

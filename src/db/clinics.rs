@@ -66,3 +66,22 @@ pub async fn next_generation(db: impl SqliteExecutor<'_>, clinic_id: i64) -> sql
     .fetch_one(db)
     .await
 }
+
+/// Clinics matching a code, a partial name or a phone number (hyphens ignored).
+pub async fn search(db: impl SqliteExecutor<'_>, q: &str, limit: i64) -> sqlx::Result<Vec<Clinic>> {
+    let q = q.trim();
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    sqlx::query_as::<_, Clinic>(&format!(
+        "SELECT {COLUMNS} FROM clinics
+         WHERE code = ?1 OR name LIKE ?2 ESCAPE '\\' OR (?3 <> '' AND REPLACE(REPLACE(phone, '-', ''), ' ', '') LIKE ?4)
+         ORDER BY code = ?1 DESC, name LIMIT ?5"
+    ))
+    .bind(&digits)
+    .bind(format!("%{escaped}%"))
+    .bind(&digits)
+    .bind(format!("%{digits}%"))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

@@ -87,3 +87,12 @@ pub async fn set_password_hash(db: impl SqliteExecutor<'_>, id: i64, password_ha
         .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// Active agents and operators: who tickets can be assigned to.
+pub async fn desk_members(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT id, email FROM users WHERE role IN ('agent', 'operator') AND disabled_at IS NULL ORDER BY email",
+    )
+    .fetch_all(db)
+    .await
+}

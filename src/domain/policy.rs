@@ -45,6 +45,16 @@ impl Actor {
     pub fn can_manage_users(self) -> bool {
         self.role == Role::Operator
     }
+
+    /// The support desk: logging calls, working tickets.
+    pub fn can_use_desk(self) -> bool {
+        matches!(self.role, Role::Operator | Role::Agent)
+    }
+
+    /// Clinic admins open and follow their own clinic's requests.
+    pub fn can_request_help(self, clinic_id: i64) -> bool {
+        self.is_admin_of(clinic_id)
+    }
 }
 
 #[cfg(test)]

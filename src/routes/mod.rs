@@ -3,9 +3,11 @@
 mod account;
 mod api;
 mod clinics;
+mod desk;
 mod health;
 mod passcode;
 mod readers;
+mod requests;
 mod users;
 
 use askama::Template;
@@ -39,6 +41,17 @@ pub fn page_routes() -> Router<AppState> {
         .route("/clinics/{code}/readers", post(readers::enroll))
         .route("/clinics/{code}/readers/{id}/revoke", post(readers::revoke))
         .route("/clinics/{code}/readers/{id}/reenroll", post(readers::reenroll))
+        .route("/desk", get(desk::home))
+        .route("/desk/tickets", get(desk::list))
+        .route("/desk/tickets/{number}", get(desk::show))
+        .route("/desk/tickets/{number}/update", post(desk::update))
+        .route("/desk/tickets/{number}/entries", post(desk::add_entry))
+        .route("/desk/tickets/{number}/merge", post(desk::merge))
+        .route("/desk/calls/new", get(desk::new_call))
+        .route("/desk/calls", post(desk::log_call))
+        .route("/clinics/{code}/requests", get(requests::list).post(requests::create))
+        .route("/clinics/{code}/requests/{number}", get(requests::show))
+        .route("/clinics/{code}/requests/{number}/reply", post(requests::reply))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
@@ -86,6 +99,10 @@ impl Page {
         self.user.as_ref().is_some_and(|u| u.actor().can_manage_users())
     }
 
+    pub fn uses_desk(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.actor().can_use_desk())
+    }
+
     pub fn lists_clinics(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.actor().can_list_clinics())
     }
@@ -114,6 +131,14 @@ impl Page {
             self.t(&key).to_owned()
         } else {
             value.to_owned()
+        }
+    }
+
+    /// The Japanese or English form of a stored name (category names, for example).
+    pub fn pick<'a>(&self, ja: &'a str, en: &'a str) -> &'a str {
+        match self.lang {
+            Lang::Ja => ja,
+            Lang::En => en,
         }
     }
 

@@ -311,6 +311,16 @@ pub async fn add_entry(pool: &SqlitePool, author: &Author, id: i64, entry: Entry
     if responds && ticket.first_response_at.is_none() {
         ticket.first_response_at = Some(now);
     }
+    // The clinic answering a ticket that waits on it hands it back to the desk (the clock runs again).
+    if !author.is_desk() && ticket.status == Status::WaitingOnClinic.as_str() {
+        let cal = calendar(pool).await?;
+        apply_status(&mut ticket, &cal, Status::WaitingOnClinic, Status::InProgress, now)?;
+        let mut event = NewEvent::new(id, Some(author.user_id), &author.email, "change", "clinic");
+        event.field = Some("status");
+        event.old_value = Some(Status::WaitingOnClinic.as_str());
+        event.new_value = Some(Status::InProgress.as_str());
+        db::tickets::insert_event(&mut *tx, &event).await?;
+    }
     let version = ticket.version;
     db::tickets::save(&mut *tx, &ticket, version, now).await?;
     db::tickets::reindex(&mut tx, id).await?;
