@@ -26,7 +26,12 @@ pub async fn category_by_slug(db: impl SqliteExecutor<'_>, slug: &str) -> sqlx::
         .await
 }
 
-pub async fn insert_category(db: impl SqliteExecutor<'_>, slug: &str, name_ja: &str, name_en: &str) -> sqlx::Result<i64> {
+pub async fn insert_category(
+    db: impl SqliteExecutor<'_>,
+    slug: &str,
+    name_ja: &str,
+    name_en: &str,
+) -> sqlx::Result<i64> {
     sqlx::query_scalar("INSERT INTO ticket_categories (slug, name_ja, name_en) VALUES (?, ?, ?) RETURNING id")
         .bind(slug)
         .bind(name_ja)
@@ -35,7 +40,11 @@ pub async fn insert_category(db: impl SqliteExecutor<'_>, slug: &str, name_ja: &
         .await
 }
 
-pub async fn set_category_retired(db: impl SqliteExecutor<'_>, slug: &str, retired_at: Option<i64>) -> sqlx::Result<bool> {
+pub async fn set_category_retired(
+    db: impl SqliteExecutor<'_>,
+    slug: &str,
+    retired_at: Option<i64>,
+) -> sqlx::Result<bool> {
     let result = sqlx::query("UPDATE ticket_categories SET retired_at = ? WHERE slug = ?")
         .bind(retired_at)
         .bind(slug)
@@ -54,9 +63,11 @@ pub struct ClosureRow {
 }
 
 pub async fn closures(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<ClosureRow>> {
-    sqlx::query_as::<_, ClosureRow>("SELECT id, label, start_date, end_date, yearly FROM desk_closures ORDER BY start_date")
-        .fetch_all(db)
-        .await
+    sqlx::query_as::<_, ClosureRow>(
+        "SELECT id, label, start_date, end_date, yearly FROM desk_closures ORDER BY start_date",
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// A ticket with the names it refers to.
@@ -261,7 +272,11 @@ pub struct Event {
 }
 
 /// The timeline of a ticket and of every ticket merged into it, oldest first.
-pub async fn timeline(db: impl SqliteExecutor<'_>, ticket_id: i64, clinic_visible_only: bool) -> sqlx::Result<Vec<Event>> {
+pub async fn timeline(
+    db: impl SqliteExecutor<'_>,
+    ticket_id: i64,
+    clinic_visible_only: bool,
+) -> sqlx::Result<Vec<Event>> {
     sqlx::query_as::<_, Event>(
         "SELECT id, ticket_id, at, actor, kind, visibility, body, field, old_value, new_value, call_started_at,
                 call_duration_s
@@ -279,7 +294,10 @@ pub async fn timeline(db: impl SqliteExecutor<'_>, ticket_id: i64, clinic_visibl
 
 /// Rebuilds the ticket's search text (number, clinic, caller, summary, description, notes).
 pub async fn reindex(tx: &mut sqlx::SqliteConnection, ticket_id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM ticket_search WHERE rowid = ?").bind(ticket_id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM ticket_search WHERE rowid = ?")
+        .bind(ticket_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "INSERT INTO ticket_search (rowid, body)
          SELECT t.id, printf('SUP-%06d', t.id) || ' ' || c.code || ' ' || c.name || ' ' || c.phone || ' ' ||

@@ -47,8 +47,14 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Self; 6] =
-        [Self::New, Self::InProgress, Self::WaitingOnClinic, Self::OnHold, Self::Resolved, Self::Closed];
+    pub const ALL: [Self; 6] = [
+        Self::New,
+        Self::InProgress,
+        Self::WaitingOnClinic,
+        Self::OnHold,
+        Self::Resolved,
+        Self::Closed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

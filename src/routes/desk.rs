@@ -20,11 +20,19 @@ const PAGE_SIZE: i64 = 50;
 
 pub fn desk_user(ctx: &Ctx) -> Result<&SignedIn, AppError> {
     let user = ctx.require_user()?;
-    if user.actor().can_use_desk() { Ok(user) } else { Err(AppError::Forbidden) }
+    if user.actor().can_use_desk() {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden)
+    }
 }
 
 pub fn author(user: &SignedIn) -> Author {
-    Author { user_id: user.id, email: user.email.clone(), role: user.role }
+    Author {
+        user_id: user.id,
+        email: user.email.clone(),
+        role: user.role,
+    }
 }
 
 /// Maps service errors to pages: conflicts ask for a reload, rule violations say why.
@@ -49,7 +57,11 @@ impl TicketRow {
         let open = Status::parse(&ticket.status).is_some_and(|s| s.is_open() && !s.pauses_clock());
         let overdue = open
             && (ticket.resolution_due_at < now || (ticket.first_response_at.is_none() && ticket.response_due_at < now));
-        Self { number: TicketNumber::from_id(ticket.id).to_string(), ticket, overdue }
+        Self {
+            number: TicketNumber::from_id(ticket.id).to_string(),
+            ticket,
+            overdue,
+        }
     }
 
     pub fn status_key(&self) -> &'static str {
@@ -110,7 +122,11 @@ fn parse_day(value: &str) -> Result<Option<i64>, String> {
 /// Turns the list's query string into a filter; shared by the page, the CSV export and the API.
 pub async fn build_filter(state: &AppState, me: i64, q: &ListQuery) -> Result<(Filter, Sort), String> {
     let mut filter = Filter {
-        q: q.q.split_whitespace().take(8).map(|t| t.chars().take(100).collect()).collect(),
+        q: q.q
+            .split_whitespace()
+            .take(8)
+            .map(|t| t.chars().take(100).collect())
+            .collect(),
         ..Filter::default()
     };
     match q.view.as_str() {
@@ -203,19 +219,44 @@ pub async fn list(
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let page_no = query.page.unwrap_or(1).clamp(1, 10_000);
     let categories = db::tickets::categories(&state.pool).await?;
-    let query_string = ctx.path.split_once('?').map_or("", |(_, q)| q).split('&').filter(|p| !p.starts_with("page=")).collect::<Vec<_>>().join("&");
+    let query_string = ctx
+        .path
+        .split_once('?')
+        .map_or("", |(_, q)| q)
+        .split('&')
+        .filter(|p| !p.starts_with("page="))
+        .collect::<Vec<_>>()
+        .join("&");
     let (rows, total, error) = match build_filter(&state, user.id, &query).await {
         Ok((filter, sort)) => {
             let now = db::now();
             let total = db::tickets::count(&state.pool, &filter).await?;
             let tickets = db::tickets::search(&state.pool, &filter, sort, PAGE_SIZE, (page_no - 1) * PAGE_SIZE).await?;
-            (tickets.into_iter().map(|t| TicketRow::new(t, now)).collect(), total, None)
+            (
+                tickets.into_iter().map(|t| TicketRow::new(t, now)).collect(),
+                total,
+                None,
+            )
         }
         Err(message) => (Vec::new(), 0, Some(message)),
     };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let page = ListPage { page: Page::new(&ctx).await?, query, rows, total, page_no, pages, error, categories, query_string };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = ListPage {
+        page: Page::new(&ctx).await?,
+        query,
+        rows,
+        total,
+        page_no,
+        pages,
+        error,
+        categories,
+        query_string,
+    };
     let mut response = render(&page)?;
     *response.status_mut() = status;
     Ok(response)
@@ -282,64 +323,145 @@ async fn call_page(
     form: CallForm,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let matches = if clinic_q.trim().is_empty() { Vec::new() } else { db::clinics::search(&state.pool, &clinic_q, 20).await? };
-    let code = if clinic_code.is_empty() && matches.len() == 1 { matches[0].code.clone() } else { clinic_code.to_owned() };
-    let clinic = if code.is_empty() { None } else { db::clinics::by_code(&state.pool, &code).await? };
+    let matches = if clinic_q.trim().is_empty() {
+        Vec::new()
+    } else {
+        db::clinics::search(&state.pool, &clinic_q, 20).await?
+    };
+    let code = if clinic_code.is_empty() && matches.len() == 1 {
+        matches[0].code.clone()
+    } else {
+        clinic_code.to_owned()
+    };
+    let clinic = if code.is_empty() {
+        None
+    } else {
+        db::clinics::by_code(&state.pool, &code).await?
+    };
     let (readers, open_tickets) = match &clinic {
         Some(c) => {
-            let filter = Filter { clinic_id: Some(c.id), open_only: true, ..Filter::default() };
+            let filter = Filter {
+                clinic_id: Some(c.id),
+                open_only: true,
+                ..Filter::default()
+            };
             let now = db::now();
             let open = db::tickets::search(&state.pool, &filter, Sort::Newest, 20, 0).await?;
-            (db::readers::for_clinic(&state.pool, c.id).await?, open.into_iter().map(|t| TicketRow::new(t, now)).collect())
+            (
+                db::readers::for_clinic(&state.pool, c.id).await?,
+                open.into_iter().map(|t| TicketRow::new(t, now)).collect(),
+            )
         }
         None => (Vec::new(), Vec::new()),
     };
-    let categories = db::tickets::categories(&state.pool).await?.into_iter().filter(|c| c.retired_at.is_none()).collect();
+    let categories = db::tickets::categories(&state.pool)
+        .await?
+        .into_iter()
+        .filter(|c| c.retired_at.is_none())
+        .collect();
     let started_at = form.call_started_at.parse().unwrap_or_else(|_| db::now());
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let page = CallPage { page: Page::new(ctx).await?, clinic_q, matches, clinic, readers, open_tickets, categories, form, started_at, error };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = CallPage {
+        page: Page::new(ctx).await?,
+        clinic_q,
+        matches,
+        clinic,
+        readers,
+        open_tickets,
+        categories,
+        form,
+        started_at,
+        error,
+    };
     let mut response = render(&page)?;
     *response.status_mut() = status;
     Ok(response)
 }
 
 /// The call screen: find the clinic, then log the call in one step.
-pub async fn new_call(State(state): State<AppState>, ctx: Ctx, Query(q): Query<IntakeQuery>) -> Result<Response, AppError> {
+pub async fn new_call(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<IntakeQuery>,
+) -> Result<Response, AppError> {
     desk_user(&ctx)?;
     call_page(&state, &ctx, q.clinic_q, q.clinic.trim(), CallForm::default(), None).await
 }
 
-pub async fn log_call(State(state): State<AppState>, ctx: Ctx, HtmlForm(form): HtmlForm<CallForm>) -> Result<Response, AppError> {
+pub async fn log_call(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<CallForm>,
+) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let user = desk_user(&ctx)?.clone();
     let clinic_code = form.clinic.trim().to_owned();
     let Some(clinic) = db::clinics::by_code(&state.pool, &clinic_code).await? else {
-        return call_page(&state, &ctx, String::new(), "", form, Some(ctx.t("desk.pick_clinic").to_owned())).await;
+        return call_page(
+            &state,
+            &ctx,
+            String::new(),
+            "",
+            form,
+            Some(ctx.t("desk.pick_clinic").to_owned()),
+        )
+        .await;
     };
     let now = db::now();
-    let started_at = form.call_started_at.trim().parse::<i64>().ok().filter(|t| *t <= now && *t > now - 86_400).unwrap_or(now);
+    let started_at = form
+        .call_started_at
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|t| *t <= now && *t > now - 86_400)
+        .unwrap_or(now);
     let Some(notes) = optional_text(&form.notes, 10_000) else {
-        return call_page(&state, &ctx, String::new(), &clinic_code, form, Some(ctx.t("form.too_long").to_owned())).await;
+        return call_page(
+            &state,
+            &ctx,
+            String::new(),
+            &clinic_code,
+            form,
+            Some(ctx.t("form.too_long").to_owned()),
+        )
+        .await;
     };
-    let call = CallInput { started_at, duration_s: now - started_at, notes };
+    let call = CallInput {
+        started_at,
+        duration_s: now - started_at,
+        notes,
+    };
 
     if !form.ticket.trim().is_empty() {
         let ticket = TicketNumber::parse(&form.ticket)
             .ok_or_else(|| AppError::Unprocessable(format!("{:?} is not a ticket number", form.ticket)))?;
-        let existing = db::tickets::by_id(&state.pool, ticket.id()).await?.ok_or(AppError::NotFound)?;
+        let existing = db::tickets::by_id(&state.pool, ticket.id())
+            .await?
+            .ok_or(AppError::NotFound)?;
         if existing.clinic_id != clinic.id {
             return Err(AppError::Unprocessable("the ticket belongs to another clinic".into()));
         }
-        tickets::add_entry(&state.pool, &author(&user), ticket.id(), Entry::Call(call)).await.map_err(ticket_error)?;
+        tickets::add_entry(&state.pool, &author(&user), ticket.id(), Entry::Call(call))
+            .await
+            .map_err(ticket_error)?;
         return Ok(Redirect::to(&format!("/desk/tickets/{ticket}")).into_response());
     }
 
     let parsed = parse_new_ticket(&state, &ctx, &form, clinic.id).await?;
     let input = match parsed {
-        Ok(input) => NewTicketInput { call: Some(call), ..input },
+        Ok(input) => NewTicketInput {
+            call: Some(call),
+            ..input
+        },
         Err(message) => return call_page(&state, &ctx, String::new(), &clinic_code, form, Some(message)).await,
     };
-    let id = tickets::create(&state.pool, &author(&user), input).await.map_err(ticket_error)?;
+    let id = tickets::create(&state.pool, &author(&user), input)
+        .await
+        .map_err(ticket_error)?;
     Ok(Redirect::to(&format!("/desk/tickets/{}", TicketNumber::from_id(id))).into_response())
 }
 
@@ -349,15 +471,31 @@ async fn parse_new_ticket(
     form: &CallForm,
     clinic_id: i64,
 ) -> Result<Result<NewTicketInput, String>, AppError> {
-    let category_slug = if form.category.trim().is_empty() { "other" } else { form.category.trim() };
-    let category = db::tickets::category_by_slug(&state.pool, category_slug).await?.filter(|c| c.retired_at.is_none());
+    let category_slug = if form.category.trim().is_empty() {
+        "other"
+    } else {
+        form.category.trim()
+    };
+    let category = db::tickets::category_by_slug(&state.pool, category_slug)
+        .await?
+        .filter(|c| c.retired_at.is_none());
     let reader_id = form.reader.trim().parse::<i64>().ok();
     let fields = (|| {
         let category = category.ok_or(ctx.t("desk.category_invalid"))?;
-        let priority = if form.priority.is_empty() { Some(Priority::Normal) } else { Priority::parse(&form.priority) };
+        let priority = if form.priority.is_empty() {
+            Some(Priority::Normal)
+        } else {
+            Priority::parse(&form.priority)
+        };
         let priority = priority.ok_or(ctx.t("desk.priority_invalid"))?;
-        let channel = if form.channel.is_empty() { Some(Channel::Phone) } else { Channel::parse(&form.channel) };
-        let channel = channel.filter(|c| *c != Channel::Portal).ok_or(ctx.t("desk.channel_invalid"))?;
+        let channel = if form.channel.is_empty() {
+            Some(Channel::Phone)
+        } else {
+            Channel::parse(&form.channel)
+        };
+        let channel = channel
+            .filter(|c| *c != Channel::Portal)
+            .ok_or(ctx.t("desk.channel_invalid"))?;
         let summary = bounded_text(&form.summary, 200).ok_or(ctx.t("desk.summary_invalid"))?;
         let description = optional_text(&form.description, 10_000).ok_or(ctx.t("form.too_long"))?;
         let caller_name = optional_text(&form.caller_name, 100).ok_or(ctx.t("form.too_long"))?;
@@ -435,7 +573,9 @@ pub fn change_text(page: &Page, e: &db::tickets::Event) -> String {
 
 async fn load_ticket(state: &AppState, number: &str) -> Result<db::tickets::Ticket, AppError> {
     let number = TicketNumber::parse(number).ok_or(AppError::NotFound)?;
-    db::tickets::by_id(&state.pool, number.id()).await?.ok_or(AppError::NotFound)
+    db::tickets::by_id(&state.pool, number.id())
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(number): Path<String>) -> Result<Response, AppError> {
@@ -479,7 +619,11 @@ pub async fn update(
     ctx.check_csrf(&form.csrf).await?;
     let user = desk_user(&ctx)?.clone();
     let ticket = load_ticket(&state, &number).await?;
-    let version = form.version.trim().parse::<i64>().map_err(|_| AppError::BadRequest("version is missing".into()))?;
+    let version = form
+        .version
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| AppError::BadRequest("version is missing".into()))?;
     let bad = |what: &str| AppError::Unprocessable(format!("invalid {what}"));
     let mut changes = Changes::default();
     if !form.status.is_empty() {
@@ -493,10 +637,14 @@ pub async fn update(
         id => Some(id.parse::<i64>().map_err(|_| bad("assignee"))?),
     });
     if !form.category.is_empty() {
-        let category = db::tickets::category_by_slug(&state.pool, &form.category).await?.ok_or_else(|| bad("category"))?;
+        let category = db::tickets::category_by_slug(&state.pool, &form.category)
+            .await?
+            .ok_or_else(|| bad("category"))?;
         changes.category_id = Some(category.id);
     }
-    tickets::update(&state.pool, &author(&user), ticket.id, version, changes).await.map_err(ticket_error)?;
+    tickets::update(&state.pool, &author(&user), ticket.id, version, changes)
+        .await
+        .map_err(ticket_error)?;
     Ok(Redirect::to(&format!("/desk/tickets/{}", TicketNumber::from_id(ticket.id))).into_response())
 }
 
@@ -526,15 +674,26 @@ pub async fn add_entry(
         ("note", Some(body)) => Entry::Note(body),
         ("reply", Some(body)) => Entry::Reply(body),
         ("call", body) => {
-            let minutes = form.duration_min.trim().parse::<i64>().ok().filter(|m| (0..=600).contains(m));
+            let minutes = form
+                .duration_min
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|m| (0..=600).contains(m));
             let minutes = minutes.ok_or_else(|| AppError::Unprocessable(ctx.t("desk.duration_invalid").to_owned()))?;
             let now = db::now();
-            Entry::Call(CallInput { started_at: now - minutes * 60, duration_s: minutes * 60, notes: body.unwrap_or_default() })
+            Entry::Call(CallInput {
+                started_at: now - minutes * 60,
+                duration_s: minutes * 60,
+                notes: body.unwrap_or_default(),
+            })
         }
         (_, None) => return Err(AppError::Unprocessable(ctx.t("desk.body_invalid").to_owned())),
         _ => return Err(AppError::Unprocessable("kind must be note, reply or call".into())),
     };
-    tickets::add_entry(&state.pool, &author(&user), ticket.id, entry).await.map_err(ticket_error)?;
+    tickets::add_entry(&state.pool, &author(&user), ticket.id, entry)
+        .await
+        .map_err(ticket_error)?;
     Ok(Redirect::to(&format!("/desk/tickets/{}", TicketNumber::from_id(ticket.id))).into_response())
 }
 
@@ -557,9 +716,15 @@ pub async fn merge(
     ctx.check_csrf(&form.csrf).await?;
     let user = desk_user(&ctx)?.clone();
     let ticket = load_ticket(&state, &number).await?;
-    let version = form.version.trim().parse::<i64>().map_err(|_| AppError::BadRequest("version is missing".into()))?;
+    let version = form
+        .version
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| AppError::BadRequest("version is missing".into()))?;
     let into = TicketNumber::parse(&form.into)
         .ok_or_else(|| AppError::Unprocessable(format!("{:?} is not a ticket number", form.into)))?;
-    tickets::merge(&state.pool, &author(&user), ticket.id, version, into.id()).await.map_err(ticket_error)?;
+    tickets::merge(&state.pool, &author(&user), ticket.id, version, into.id())
+        .await
+        .map_err(ticket_error)?;
     Ok(Redirect::to(&format!("/desk/tickets/{into}")).into_response())
 }

@@ -50,13 +50,35 @@ async fn list_page(
     form: RequestForm,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let filter = Filter { clinic_id: Some(clinic.id), ..Filter::default() };
+    let filter = Filter {
+        clinic_id: Some(clinic.id),
+        ..Filter::default()
+    };
     let now = db::now();
     let rows = db::tickets::search(&state.pool, &filter, Sort::Newest, 100, 0).await?;
-    let rows = rows.into_iter().filter(|t| t.merged_into.is_none()).map(|t| TicketRow::new(t, now)).collect();
-    let categories = db::tickets::categories(&state.pool).await?.into_iter().filter(|c| c.retired_at.is_none()).collect();
-    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
-    let mut response = render(&ListPage { page: Page::new(ctx).await?, clinic, rows, categories, form, error })?;
+    let rows = rows
+        .into_iter()
+        .filter(|t| t.merged_into.is_none())
+        .map(|t| TicketRow::new(t, now))
+        .collect();
+    let categories = db::tickets::categories(&state.pool)
+        .await?
+        .into_iter()
+        .filter(|c| c.retired_at.is_none())
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut response = render(&ListPage {
+        page: Page::new(ctx).await?,
+        clinic,
+        rows,
+        categories,
+        form,
+        error,
+    })?;
     *response.status_mut() = status;
     Ok(response)
 }
@@ -74,8 +96,14 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_request_help).await?;
-    let slug = if form.category.trim().is_empty() { "other" } else { form.category.trim() };
-    let category = db::tickets::category_by_slug(&state.pool, slug).await?.filter(|c| c.retired_at.is_none());
+    let slug = if form.category.trim().is_empty() {
+        "other"
+    } else {
+        form.category.trim()
+    };
+    let category = db::tickets::category_by_slug(&state.pool, slug)
+        .await?
+        .filter(|c| c.retired_at.is_none());
     let parsed = (|| {
         let category = category.ok_or(ctx.t("desk.category_invalid"))?;
         let summary = bounded_text(&form.summary, 200).ok_or(ctx.t("desk.summary_invalid"))?;
@@ -100,8 +128,15 @@ pub async fn create(
         assignee_id: None,
         call: None,
     };
-    let id = tickets::create(&state.pool, &author(&user), input).await.map_err(ticket_error)?;
-    Ok(Redirect::to(&format!("/clinics/{}/requests/{}", clinic.code, TicketNumber::from_id(id))).into_response())
+    let id = tickets::create(&state.pool, &author(&user), input)
+        .await
+        .map_err(ticket_error)?;
+    Ok(Redirect::to(&format!(
+        "/clinics/{}/requests/{}",
+        clinic.code,
+        TicketNumber::from_id(id)
+    ))
+    .into_response())
 }
 
 #[derive(Template)]
@@ -128,7 +163,9 @@ async fn own_ticket(
 ) -> Result<(SignedIn, db::clinics::Clinic, db::tickets::Ticket), AppError> {
     let (user, clinic) = authorize_clinic(state, ctx, code, Actor::can_request_help).await?;
     let number = TicketNumber::parse(number).ok_or(AppError::NotFound)?;
-    let ticket = db::tickets::by_id(&state.pool, number.id()).await?.filter(|t| t.clinic_id == clinic.id);
+    let ticket = db::tickets::by_id(&state.pool, number.id())
+        .await?
+        .filter(|t| t.clinic_id == clinic.id);
     let ticket = ticket.ok_or(AppError::NotFound)?;
     // A merged duplicate shows as the ticket it went into.
     let ticket = match ticket.merged_into {
@@ -145,7 +182,12 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let (_, clinic, ticket) = own_ticket(&state, &ctx, &code, &number).await?;
     let timeline = db::tickets::timeline(&state.pool, ticket.id, true).await?;
-    render(&RequestPage { page: Page::new(&ctx).await?, clinic, row: TicketRow::new(ticket, db::now()), timeline })
+    render(&RequestPage {
+        page: Page::new(&ctx).await?,
+        clinic,
+        row: TicketRow::new(ticket, db::now()),
+        timeline,
+    })
 }
 
 #[derive(Deserialize)]
@@ -164,7 +206,15 @@ pub async fn reply(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let (user, clinic, ticket) = own_ticket(&state, &ctx, &code, &number).await?;
-    let body = bounded_text(&form.body, 10_000).ok_or_else(|| AppError::Unprocessable(ctx.t("desk.body_invalid").to_owned()))?;
-    tickets::add_entry(&state.pool, &author(&user), ticket.id, Entry::Reply(body)).await.map_err(ticket_error)?;
-    Ok(Redirect::to(&format!("/clinics/{}/requests/{}", clinic.code, TicketNumber::from_id(ticket.id))).into_response())
+    let body = bounded_text(&form.body, 10_000)
+        .ok_or_else(|| AppError::Unprocessable(ctx.t("desk.body_invalid").to_owned()))?;
+    tickets::add_entry(&state.pool, &author(&user), ticket.id, Entry::Reply(body))
+        .await
+        .map_err(ticket_error)?;
+    Ok(Redirect::to(&format!(
+        "/clinics/{}/requests/{}",
+        clinic.code,
+        TicketNumber::from_id(ticket.id)
+    ))
+    .into_response())
 }

@@ -52,7 +52,11 @@ pub async fn calendar(pool: &SqlitePool) -> anyhow::Result<BusinessCalendar> {
         .filter_map(|c| {
             let start = time::Date::parse(&c.start_date, &format).ok()?;
             let end = time::Date::parse(&c.end_date, &format).ok()?;
-            Some(Closure { start, end, yearly: c.yearly })
+            Some(Closure {
+                start,
+                end,
+                yearly: c.yearly,
+            })
         })
         .collect();
     Ok(BusinessCalendar::standard(closures))
@@ -101,7 +105,9 @@ pub async fn create(pool: &SqlitePool, author: &Author, input: NewTicketInput) -
         check_assignee(&mut tx, assignee).await?;
     }
     if let Some(reader) = input.reader_id {
-        let belongs = db::readers::by_id(&mut *tx, reader).await?.is_some_and(|r| r.clinic_id == input.clinic_id);
+        let belongs = db::readers::by_id(&mut *tx, reader)
+            .await?
+            .is_some_and(|r| r.clinic_id == input.clinic_id);
         if !belongs {
             return Err(TicketError::Invalid("the reader does not belong to this clinic".into()));
         }
@@ -154,7 +160,13 @@ async fn check_assignee(tx: &mut Tx, user_id: i64) -> Result<(), TicketError> {
     let ok = user.is_some_and(|u| {
         u.disabled_at.is_none() && matches!(Role::from_db(&u.role), Some(Role::Agent | Role::Operator))
     });
-    if ok { Ok(()) } else { Err(TicketError::Invalid("tickets can be assigned to active agents and operators only".into())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(TicketError::Invalid(
+            "tickets can be assigned to active agents and operators only".into(),
+        ))
+    }
 }
 
 async fn load(tx: &mut Tx, id: i64) -> Result<db::tickets::Ticket, TicketError> {
@@ -183,7 +195,9 @@ pub async fn update(
     let mut tx = db::begin_write(pool).await?;
     let mut ticket = load(&mut tx, id).await?;
     if ticket.version != expected_version {
-        return Err(TicketError::Conflict { current_version: ticket.version });
+        return Err(TicketError::Conflict {
+            current_version: ticket.version,
+        });
     }
     let now = db::now();
     let mut events: Vec<(&'static str, String, String)> = Vec::new();
@@ -206,7 +220,9 @@ pub async fn update(
         }
         let email = |id: Option<i64>| async move {
             match id {
-                Some(id) => db::users::by_id(pool, id).await.map(|u| u.map(|u| u.email).unwrap_or_default()),
+                Some(id) => db::users::by_id(pool, id)
+                    .await
+                    .map(|u| u.map(|u| u.email).unwrap_or_default()),
                 None => Ok(String::new()),
             }
         };
@@ -224,11 +240,12 @@ pub async fn update(
     if let Some(category_id) = changes.category_id
         && category_id != ticket.category_id
     {
-        let slug = sqlx::query_scalar::<_, String>("SELECT slug FROM ticket_categories WHERE id = ? AND retired_at IS NULL")
-            .bind(category_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| TicketError::Invalid("unknown or retired category".into()))?;
+        let slug =
+            sqlx::query_scalar::<_, String>("SELECT slug FROM ticket_categories WHERE id = ? AND retired_at IS NULL")
+                .bind(category_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| TicketError::Invalid("unknown or retired category".into()))?;
         events.push(("category", ticket.category_slug.clone(), slug));
         ticket.category_id = category_id;
     }
@@ -236,7 +253,9 @@ pub async fn update(
         return Ok(ticket);
     }
     if !db::tickets::save(&mut *tx, &ticket, expected_version, now).await? {
-        return Err(TicketError::Conflict { current_version: expected_version + 1 });
+        return Err(TicketError::Conflict {
+            current_version: expected_version + 1,
+        });
     }
     for (field, old, new) in &events {
         let mut event = NewEvent::new(id, Some(author.user_id), &author.email, "change", "clinic");
@@ -247,7 +266,7 @@ pub async fn update(
     }
     db::tickets::reindex(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(db::tickets::by_id(pool, id).await?.ok_or(TicketError::NotFound)?)
+    db::tickets::by_id(pool, id).await?.ok_or(TicketError::NotFound)
 }
 
 fn apply_status(
@@ -295,11 +314,17 @@ pub async fn add_entry(pool: &SqlitePool, author: &Author, id: i64, entry: Entry
     let mut tx = db::begin_write(pool).await?;
     let mut ticket = load(&mut tx, id).await?;
     if ticket.merged_into.is_some() {
-        return Err(TicketError::Invalid("this ticket was merged; write on the ticket it was merged into".into()));
+        return Err(TicketError::Invalid(
+            "this ticket was merged; write on the ticket it was merged into".into(),
+        ));
     }
     match &entry {
         Entry::Note(body) | Entry::Reply(body) => {
-            let (kind, visibility) = if matches!(entry, Entry::Note(_)) { ("note", "internal") } else { ("reply", "clinic") };
+            let (kind, visibility) = if matches!(entry, Entry::Note(_)) {
+                ("note", "internal")
+            } else {
+                ("reply", "clinic")
+            };
             let mut event = NewEvent::new(id, Some(author.user_id), &author.email, kind, visibility);
             event.body = body;
             db::tickets::insert_event(&mut *tx, &event).await?;
@@ -344,13 +369,17 @@ pub async fn merge(
     let mut dup = load(&mut tx, duplicate).await?;
     let target = load(&mut tx, survivor).await?;
     if dup.version != expected_version {
-        return Err(TicketError::Conflict { current_version: dup.version });
+        return Err(TicketError::Conflict {
+            current_version: dup.version,
+        });
     }
     if dup.merged_into.is_some() || target.merged_into.is_some() {
         return Err(TicketError::Invalid("merged tickets cannot be merged again".into()));
     }
     if dup.clinic_id != target.clinic_id {
-        return Err(TicketError::Invalid("only tickets of the same clinic can be merged".into()));
+        return Err(TicketError::Invalid(
+            "only tickets of the same clinic can be merged".into(),
+        ));
     }
     let now = db::now();
     let old_status = dup.status.clone();

@@ -1,0 +1,486 @@
+//! The support desk over HTTP: call intake, queues and search, workflow, conflicts, merge, and
+//! clinic admins' requests.
+
+mod common;
+
+use common::{Browser, CLINIC_A, CLINIC_B, TestApp};
+use reqwest::StatusCode;
+
+async fn desk() -> (TestApp, Browser) {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    sqlx::query("UPDATE clinics SET phone = '011-555-0100' WHERE code = ?")
+        .bind(CLINIC_A)
+        .execute(app.pool())
+        .await
+        .unwrap();
+    let agent = Browser::signed_in(&app, "agent@installer.jp").await;
+    (app, agent)
+}
+
+/// Logs a call through the intake screen; returns the new ticket's number.
+async fn log_call(agent: &Browser, clinic: &str, summary: &str, notes: &str) -> String {
+    let intake = format!("/desk/calls/new?clinic={clinic}");
+    let saved = agent
+        .submit(
+            &intake,
+            "/desk/calls",
+            &[
+                ("clinic", clinic),
+                ("caller_name", "山田 花子"),
+                ("callback_phone", "011-555-0100"),
+                ("category", "passcode"),
+                ("priority", "high"),
+                ("channel", "phone"),
+                ("summary", summary),
+                ("description", "目視モードに切り替えられない"),
+                ("notes", notes),
+                (
+                    "call_started_at",
+                    &(time::OffsetDateTime::now_utc().unix_timestamp() - 125).to_string(),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    saved
+        .location()
+        .unwrap()
+        .trim_start_matches("/desk/tickets/")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_agent_finds_the_clinic_and_logs_a_call_as_a_ticket() {
+    let (app, agent) = desk().await;
+    // Partial Japanese name, then phone number without hyphens.
+    let by_name = agent.get(&format!("/desk/calls/new?clinic_q={}", "さくら")).await;
+    assert!(
+        by_name.body.contains("name=\"clinic\" value=\"0110113719\""),
+        "one match is picked at once"
+    );
+    let by_phone = agent.get("/desk/calls/new?clinic_q=0115550100").await;
+    assert!(by_phone.body.contains("さくら内科クリニック"));
+    let none = agent.get(&format!("/desk/calls/new?clinic_q={}", "存在しない")).await;
+    assert!(none.body.contains("該当する医療機関がありません"));
+
+    let number = log_call(&agent, CLINIC_A, "パスコードを忘れた", "管理者が不在。折返し希望").await;
+    assert_eq!(number, "SUP-000001");
+    let page = agent.get(&format!("/desk/tickets/{number}")).await;
+    assert!(page.body.contains("パスコードを忘れた") && page.body.contains("山田 花子"));
+    assert!(
+        page.body.contains("管理者が不在。折返し希望"),
+        "call notes are on the timeline"
+    );
+    assert!(
+        page.body.contains("通話時間: 2 分"),
+        "the call length is measured: {}",
+        page.body
+    );
+
+    // A second call on the same issue goes onto the existing ticket.
+    let intake = format!("/desk/calls/new?clinic={CLINIC_A}");
+    let page = agent.get(&intake).await;
+    assert!(
+        page.body.contains(&format!("value=\"{number}\"")),
+        "open tickets are offered"
+    );
+    let again = agent
+        .submit(
+            &intake,
+            "/desk/calls",
+            &[("clinic", CLINIC_A), ("ticket", &number), ("notes", "再度の電話")],
+        )
+        .await;
+    assert_eq!(again.location(), Some(format!("/desk/tickets/{number}").as_str()));
+    let calls: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ticket_events WHERE kind = 'call'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(calls, 2);
+}
+
+#[tokio::test]
+async fn intake_refuses_bad_input_without_saving_anything() {
+    let (app, agent) = desk().await;
+    let intake = format!("/desk/calls/new?clinic={CLINIC_A}");
+    for (field, value) in [
+        ("summary", ""),
+        ("priority", "whenever"),
+        ("category", "nope"),
+        ("channel", "portal"),
+    ] {
+        let mut form = vec![
+            ("clinic", CLINIC_A),
+            ("summary", "件名"),
+            ("category", "other"),
+            ("priority", "normal"),
+        ];
+        form.retain(|(k, _)| *k != field);
+        form.push((field, value));
+        let page = agent.submit(&intake, "/desk/calls", &form).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}={value}");
+        assert!(
+            page.body.contains("件名") || field == "summary",
+            "typed values are kept"
+        );
+    }
+    let long = "あ".repeat(201);
+    let page = agent
+        .submit(&intake, "/desk/calls", &[("clinic", CLINIC_A), ("summary", &long)])
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn search_finds_tickets_by_japanese_words_in_any_field_combined_with_filters() {
+    let (_app, agent) = desk().await;
+    let first = log_call(
+        &agent,
+        CLINIC_A,
+        "リモートデスクトップがつながらない",
+        "併設設置型のIPを案内",
+    )
+    .await;
+    let second = log_call(&agent, CLINIC_B, "切り替えスイッチの場所", "画面切替の説明").await;
+
+    let found = |q: &str| {
+        let agent = &agent;
+        let q = q.to_owned();
+        async move { agent.get(&format!("/desk/tickets?q={}", urlencode(&q))).await.body }
+    };
+    let body = found("デスクトップ").await;
+    assert!(body.contains(&first) && !body.contains(&second));
+    let body = found("併設設置型").await;
+    assert!(body.contains(&first), "notes are searched");
+    let body = found("スイッチ").await;
+    assert!(body.contains(&second) && !body.contains(&first));
+    let body = found("切替").await;
+    assert!(body.contains(&second), "two-character words work too");
+    let body = found("みどり").await;
+    assert!(body.contains(&second), "the clinic name is searched");
+    let body = found(&second).await;
+    assert!(
+        body.contains(&second) && !body.contains(&first),
+        "the number is searched"
+    );
+
+    let body = agent
+        .get(&format!("/desk/tickets?q={}&clinic={CLINIC_A}", urlencode("画面")))
+        .await
+        .body;
+    assert!(!body.contains(&second), "filters narrow the search");
+    let bad = agent.get("/desk/tickets?status=sleeping").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("unknown status"));
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn update(agent: &Browser, number: &str, fields: &[(&str, &str)]) -> common::Page {
+    let page = agent.get(&format!("/desk/tickets/{number}")).await;
+    let version = page
+        .body
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut form = vec![("version", version.as_str())];
+    form.extend_from_slice(fields);
+    agent
+        .submit(
+            &format!("/desk/tickets/{number}"),
+            &format!("/desk/tickets/{number}/update"),
+            &form,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn the_workflow_is_enforced_and_stale_edits_are_refused() {
+    let (app, agent) = desk().await;
+    let number = log_call(&agent, CLINIC_A, "件名", "").await;
+
+    let closed = update(&agent, &number, &[("status", "closed")]).await;
+    assert_eq!(closed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(closed.body.contains("cannot go from new to closed"));
+    assert_eq!(
+        update(&agent, &number, &[("status", "in_progress")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        update(&agent, &number, &[("status", "resolved")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        update(&agent, &number, &[("status", "closed")]).await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        update(&agent, &number, &[("status", "in_progress")]).await.status,
+        StatusCode::SEE_OTHER,
+        "reopen"
+    );
+
+    // Two agents load the same version; the second save is refused, not merged silently.
+    let other = Browser::signed_in(&app, "operator@installer.jp").await;
+    let page = agent.get(&format!("/desk/tickets/{number}")).await;
+    let csrf = page.csrf();
+    let version = page
+        .body
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let first = other
+        .submit(
+            &format!("/desk/tickets/{number}"),
+            &format!("/desk/tickets/{number}/update"),
+            &[("version", &version), ("priority", "urgent")],
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER);
+    let stale = agent
+        .post(
+            &format!("/desk/tickets/{number}/update"),
+            &[("csrf", &csrf), ("version", &version), ("priority", "low")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(stale.body.contains("reload"), "{}", stale.body);
+    let priority: String = sqlx::query_scalar("SELECT priority FROM tickets")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(priority, "urgent");
+
+    // Every change is on the timeline with who made it.
+    let page = agent.get(&format!("/desk/tickets/{number}")).await;
+    assert!(page.body.contains("状態: 新規 → 対応中"));
+    assert!(page.body.contains("優先度: 高 → 緊急"));
+    assert!(page.body.contains("operator@installer.jp"));
+}
+
+#[tokio::test]
+async fn waiting_on_the_clinic_stops_the_due_clock() {
+    let (app, agent) = desk().await;
+    let number = log_call(&agent, CLINIC_A, "件名", "").await;
+    let due = |app: &TestApp| {
+        let pool = app.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT resolution_due_at FROM tickets")
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let before = due(&app).await;
+    update(&agent, &number, &[("status", "waiting_on_clinic")]).await;
+    let page = agent.get("/desk/tickets?view=waiting").await;
+    assert!(page.body.contains(&number));
+    // Pretend the ticket waited two weeks.
+    sqlx::query("UPDATE tickets SET paused_at = paused_at - 14 * 86400")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    update(&agent, &number, &[("status", "in_progress")]).await;
+    let after = due(&app).await;
+    let paused: i64 = sqlx::query_scalar("SELECT paused_minutes FROM tickets")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert!(
+        paused >= 9 * 60 * 8,
+        "two weeks hold at least eight business days: {paused}"
+    );
+    assert!(
+        after > before + 7 * 86400,
+        "the due time moves by the paused business time"
+    );
+}
+
+#[tokio::test]
+async fn overdue_and_assignment_views() {
+    let (app, agent) = desk().await;
+    let late = log_call(&agent, CLINIC_A, "古い件", "").await;
+    let fresh = log_call(&agent, CLINIC_A, "新しい件", "").await;
+    sqlx::query("UPDATE tickets SET resolution_due_at = 1000 WHERE id = 1")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    let overdue = agent.get("/desk/tickets?view=overdue").await;
+    assert!(overdue.body.contains(&late) && !overdue.body.contains(&fresh));
+
+    let agent_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'agent@installer.jp'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    update(&agent, &fresh, &[("assignee", &agent_id.to_string())]).await;
+    let mine = agent.get("/desk/tickets?view=mine").await;
+    assert!(mine.body.contains(&fresh) && !mine.body.contains(&late));
+    let unassigned = agent.get("/desk/tickets?view=unassigned").await;
+    assert!(unassigned.body.contains(&late) && !unassigned.body.contains(&fresh));
+    // Clinic admins cannot be assignees.
+    let admin_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin-a@clinic-a.jp'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        update(&agent, &late, &[("assignee", &admin_id.to_string())])
+            .await
+            .status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_is_merged_and_its_timeline_kept() {
+    let (app, agent) = desk().await;
+    let survivor = log_call(&agent, CLINIC_A, "元の件", "最初の電話").await;
+    let duplicate = log_call(&agent, CLINIC_A, "同じ件", "二度目の電話").await;
+    let other_clinic = log_call(&agent, CLINIC_B, "別の医院", "").await;
+
+    let page = agent.get(&format!("/desk/tickets/{duplicate}")).await;
+    let version = page
+        .body
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let cross = agent
+        .post(
+            &format!("/desk/tickets/{duplicate}/merge"),
+            &[("csrf", &page.csrf()), ("version", &version), ("into", &other_clinic)],
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let merged = agent
+        .post(
+            &format!("/desk/tickets/{duplicate}/merge"),
+            &[("csrf", &page.csrf()), ("version", &version), ("into", &survivor)],
+        )
+        .await;
+    assert_eq!(merged.location(), Some(format!("/desk/tickets/{survivor}").as_str()));
+
+    let page = agent.get(&format!("/desk/tickets/{survivor}")).await;
+    assert!(
+        page.body.contains("最初の電話") && page.body.contains("二度目の電話"),
+        "both timelines"
+    );
+    let dup = agent.get(&format!("/desk/tickets/{duplicate}")).await;
+    assert!(
+        dup.body.contains(&format!("href=\"/desk/tickets/{survivor}\"")),
+        "the duplicate points to the survivor"
+    );
+    let (status, into): (String, Option<i64>) = sqlx::query_as("SELECT status, merged_into FROM tickets WHERE id = 2")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!((status.as_str(), into), ("closed", Some(1)));
+}
+
+#[tokio::test]
+async fn clinic_admins_open_requests_and_see_replies_but_not_internal_notes() {
+    let (app, agent) = desk().await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    assert_eq!(admin.get("/desk/tickets").await.status, StatusCode::FORBIDDEN);
+    let requests = format!("/clinics/{CLINIC_A}/requests");
+    let created = admin
+        .submit(
+            &requests,
+            &requests,
+            &[
+                ("category", "remote_desktop"),
+                ("summary", "リモート接続できません"),
+                ("description", "Opt.one機から接続エラー"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER);
+    let mine = created.location().unwrap().to_owned();
+    let number = mine.rsplit('/').next().unwrap().to_owned();
+
+    let queue = agent.get("/desk/tickets?view=unassigned").await;
+    assert!(queue.body.contains(&number) && queue.body.contains("リモート接続できません"));
+    let ticket = agent.get(&format!("/desk/tickets/{number}")).await;
+    assert!(ticket.body.contains("ポータル"), "channel = portal");
+
+    let entry = |kind: &'static str, body: &'static str| {
+        let agent = &agent;
+        let number = number.clone();
+        async move {
+            agent
+                .submit(
+                    &format!("/desk/tickets/{number}"),
+                    &format!("/desk/tickets/{number}/entries"),
+                    &[("kind", kind), ("body", body)],
+                )
+                .await
+        }
+    };
+    assert_eq!(entry("note", "社内だけのメモ").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        entry("reply", "IPアドレスをご確認ください").await.status,
+        StatusCode::SEE_OTHER
+    );
+    update(&agent, &number, &[("status", "waiting_on_clinic")]).await;
+
+    let view = admin.get(&mine).await;
+    assert!(view.body.contains("IPアドレスをご確認ください"));
+    assert!(
+        !view.body.contains("社内だけのメモ"),
+        "internal notes never reach the clinic"
+    );
+    // The clinic's answer hands the ticket back to the desk.
+    let reply = admin
+        .submit(&mine, &format!("{mine}/reply"), &[("body", "確認しました")])
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    let status: String = sqlx::query_scalar("SELECT status FROM tickets")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "in_progress");
+
+    // Another clinic's admin gets 404s, and so do unknown numbers.
+    let other = Browser::signed_in(&app, "admin-b@clinic-b.jp").await;
+    assert_eq!(other.get(&mine).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        other
+            .get(&format!("/clinics/{CLINIC_B}/requests/{number}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        admin
+            .get(&format!("/clinics/{CLINIC_A}/requests/SUP-000999"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
