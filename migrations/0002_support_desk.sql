@@ -96,3 +96,4 @@ CREATE TABLE api_tokens (
     revoked_at   INTEGER,
     last_used_at INTEGER
 );
+CREATE INDEX api_tokens_by_user ON api_tokens (user_id);

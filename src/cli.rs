@@ -37,6 +37,21 @@ pub enum Command {
     /// Manage a clinic's 目視確認用パスコード.
     #[command(subcommand)]
     Passcode(PasscodeCommand),
+    /// Manage personal API tokens for the ticket API.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Issue an API token for an agent or operator; prints it as the last line.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// What the token is for, e.g. "phone system".
+        #[arg(long, default_value = "command line")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -171,6 +186,14 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
                 issued.generation, clinic.code
             );
             println!("{}", issued.code.expose());
+            Ok(())
+        }
+        Command::Token(TokenCommand::Add { email, name }) => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let name = bounded_text(&name, 60).context("the token name must be 1 to 60 characters")?;
+            let issued = accounts::issue_api_token(&pool, &actor, &email, &name).await?;
+            println!("API token {} ({name}) issued for {email}; shown once:", issued.id);
+            println!("{}", issued.token.expose());
             Ok(())
         }
     };

@@ -308,3 +308,30 @@ fn the_server_logs_never_contain_an_issued_code() {
     }
     assert!(!logs.contains(&token), "nor does the device token");
 }
+
+#[test]
+fn token_add_prints_a_working_api_token_as_the_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let user = portal(
+        d,
+        &["user", "add", "--email", "agent@installer.jp", "--role", "agent"],
+        Some("a long enough password\n"),
+    );
+    assert!(user.status.success());
+    let issued = portal(d, &["token", "add", "--email", "agent@installer.jp"], None);
+    assert!(issued.status.success(), "{}", String::from_utf8_lossy(&issued.stderr));
+    let token = last_line(&issued);
+    assert!(token.starts_with("pat_") && token.len() == 68, "{token}");
+    let hash = portal::auth::device_token::hash(&token);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let holder = runtime.block_on(async {
+        let pool = portal::db::connect(&format!("sqlite://{}", d.join("portal.db").display()))
+            .await
+            .unwrap();
+        portal::db::api_tokens::holder(&pool, &hash).await.unwrap()
+    });
+    assert_eq!(holder.unwrap().email, "agent@installer.jp");
+    let unknown = portal(d, &["token", "add", "--email", "nobody@installer.jp"], None);
+    assert_eq!(unknown.status.code(), Some(1));
+}

@@ -1,6 +1,7 @@
 //! Every SQL statement of the portal, one module per table group, with explicit column lists.
 //! Functions take any SQLite executor so callers choose pool or transaction.
 
+pub mod api_tokens;
 pub mod audit;
 pub mod cache_events;
 pub mod clinics;

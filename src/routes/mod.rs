@@ -3,11 +3,12 @@
 mod account;
 mod api;
 mod clinics;
-mod desk;
+pub(crate) mod desk;
 mod health;
 mod passcode;
 mod readers;
 mod requests;
+mod tokens;
 mod users;
 
 use askama::Template;
@@ -52,6 +53,8 @@ pub fn page_routes() -> Router<AppState> {
         .route("/clinics/{code}/requests", get(requests::list).post(requests::create))
         .route("/clinics/{code}/requests/{number}", get(requests::show))
         .route("/clinics/{code}/requests/{number}/reply", post(requests::reply))
+        .route("/account/tokens", get(tokens::list).post(tokens::create))
+        .route("/account/tokens/{id}/revoke", post(tokens::revoke))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
@@ -64,6 +67,14 @@ pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/reader/passcode", get(api::reader::passcode))
         .route("/api/v1/reader/verify", post(api::reader::verify))
+        .route("/api/v1/tickets", get(api::tickets::list).post(api::tickets::create))
+        .route(
+            "/api/v1/tickets/{number}",
+            get(api::tickets::show).patch(api::tickets::patch),
+        )
+        .route("/api/v1/tickets/{number}/notes", post(api::tickets::add_note))
+        .route("/api/v1/tickets/{number}/calls", post(api::tickets::add_call))
+        .route("/api/v1/openapi.json", get(api::openapi::document))
 }
 
 pub fn health_routes() -> Router<AppState> {

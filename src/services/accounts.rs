@@ -22,6 +22,8 @@ pub enum AccountError {
     UnknownUser,
     #[error("you cannot disable your own account")]
     SelfDisable,
+    #[error("API tokens are for active agents and operators only")]
+    TokenNotAllowed,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -188,4 +190,45 @@ pub async fn reset_password(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+pub struct IssuedToken {
+    pub id: i64,
+    /// Shown once.
+    pub token: crate::domain::Secret<String>,
+}
+
+/// Issues a personal API token for an agent or operator; only its SHA-256 is stored.
+pub async fn issue_api_token(
+    pool: &SqlitePool,
+    actor: &audit::Actor,
+    email: &Email,
+    name: &str,
+) -> Result<IssuedToken, AccountError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("CSPRNG failed: {e}"))?;
+    let token = crate::domain::Secret::new(format!("pat_{}", hex::encode(bytes)));
+    let hash = crate::auth::device_token::hash(token.expose());
+    let mut tx = db::begin_write(pool).await?;
+    let user = db::users::by_email(&mut *tx, email.as_str())
+        .await?
+        .ok_or(AccountError::UnknownUser)?;
+    if !matches!(Role::from_db(&user.role), Some(Role::Agent | Role::Operator)) || user.disabled_at.is_some() {
+        return Err(AccountError::TokenNotAllowed);
+    }
+    let id = db::api_tokens::insert(&mut *tx, user.id, name, &hash).await?;
+    let detail = format!("token {id} ({name}) for {email}");
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor,
+            action: "api_token.created",
+            clinic_id: None,
+            detail: &detail,
+            ip: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(IssuedToken { id, token })
 }

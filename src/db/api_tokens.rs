@@ -1,0 +1,75 @@
+//! Personal API tokens of agents and operators (integrations such as a phone system).
+
+use sqlx::{FromRow, SqliteExecutor};
+
+pub async fn insert(db: impl SqliteExecutor<'_>, user_id: i64, name: &str, token_hash: &[u8]) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(name)
+    .bind(token_hash)
+    .bind(super::now())
+    .fetch_one(db)
+    .await
+}
+
+/// The active account behind an unrevoked token.
+#[derive(Clone, Debug, FromRow)]
+pub struct Holder {
+    pub token_id: i64,
+    pub user_id: i64,
+    pub email: String,
+    pub role: String,
+}
+
+pub async fn holder(db: impl SqliteExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Option<Holder>> {
+    sqlx::query_as::<_, Holder>(
+        "SELECT t.id AS token_id, u.id AS user_id, u.email, u.role
+         FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn touch(db: impl SqliteExecutor<'_>, token_id: i64, at: i64) -> sqlx::Result<()> {
+    // At most one write a minute per token.
+    sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND COALESCE(last_used_at, 0) < ? - 60")
+        .bind(at)
+        .bind(token_id)
+        .bind(at)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct Listed {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub async fn for_user(db: impl SqliteExecutor<'_>, user_id: i64) -> sqlx::Result<Vec<Listed>> {
+    sqlx::query_as::<_, Listed>(
+        "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY id DESC",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn revoke(db: impl SqliteExecutor<'_>, token_id: i64, user_id: i64) -> sqlx::Result<bool> {
+    let result =
+        sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
+            .bind(super::now())
+            .bind(token_id)
+            .bind(user_id)
+            .execute(db)
+            .await?;
+    Ok(result.rows_affected() == 1)
+}

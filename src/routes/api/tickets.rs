@@ -1,0 +1,468 @@
+//! Ticket API v1 for integrations (a phone system logging calls, for example). Personal API
+//! tokens of agents and operators; JSON field names are fixed by docs and the OpenAPI document.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::device_token;
+use crate::db;
+use crate::domain::ticket::{Channel, Priority, Status, TicketNumber};
+use crate::domain::{Email, Role, bounded_text, optional_text};
+use crate::error::ApiError;
+use crate::routes::desk::{ListQuery, build_filter};
+use crate::services::tickets::{self, Author, CallInput, Changes, Entry, NewTicketInput, TicketError};
+use crate::state::AppState;
+
+/// The agent or operator behind `Authorization: Bearer pat_…`.
+pub struct ApiUser(pub Author);
+
+impl FromRequestParts<AppState> for ApiUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let token = header.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty());
+        let Some(token) = token else {
+            return Err(ApiError::unauthorized(
+                "missing_token",
+                "send Authorization: Bearer <API token>",
+            ));
+        };
+        let holder = db::api_tokens::holder(&state.pool, &device_token::hash(token))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("invalid_token", "the API token is unknown or has been revoked"))?;
+        let role = Role::from_db(&holder.role).filter(|r| matches!(r, Role::Agent | Role::Operator));
+        let Some(role) = role else {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this account may not use the ticket API",
+            ));
+        };
+        db::api_tokens::touch(&state.pool, holder.token_id, db::now()).await?;
+        Ok(Self(Author {
+            user_id: holder.user_id,
+            email: holder.email,
+            role,
+        }))
+    }
+}
+
+/// A ticket as integrations see it.
+#[derive(Serialize, ToSchema)]
+pub struct TicketJson {
+    /// Readable number, e.g. `SUP-000123`.
+    #[schema(example = "SUP-000123")]
+    pub number: String,
+    #[schema(example = "0110113719")]
+    pub clinic_code: String,
+    pub caller_name: String,
+    pub callback_phone: String,
+    /// `phone` | `callback` | `portal`
+    pub channel: String,
+    /// Category slug, e.g. `passcode`.
+    pub category: String,
+    /// `low` | `normal` | `high` | `urgent`
+    pub priority: String,
+    pub summary: String,
+    pub description: String,
+    /// `new` | `in_progress` | `waiting_on_clinic` | `on_hold` | `resolved` | `closed`
+    pub status: String,
+    /// The assignee's e-mail address.
+    pub assignee: Option<String>,
+    /// Resolution due time (RFC 3339), in business hours Japan time.
+    pub due_at: String,
+    /// First-response due time (RFC 3339).
+    pub response_due_at: String,
+    /// +1 on every change; send it back with PATCH.
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The ticket this one was merged into.
+    pub merged_into: Option<String>,
+}
+
+fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+impl From<db::tickets::Ticket> for TicketJson {
+    fn from(t: db::tickets::Ticket) -> Self {
+        Self {
+            number: TicketNumber::from_id(t.id).to_string(),
+            clinic_code: t.clinic_code,
+            caller_name: t.caller_name,
+            callback_phone: t.callback_phone,
+            channel: t.channel,
+            category: t.category_slug,
+            priority: t.priority,
+            summary: t.summary,
+            description: t.description,
+            status: t.status,
+            assignee: t.assignee_email,
+            due_at: rfc3339(t.resolution_due_at),
+            response_due_at: rfc3339(t.response_due_at),
+            version: t.version,
+            created_at: rfc3339(t.created_at),
+            updated_at: rfc3339(t.updated_at),
+            merged_into: t.merged_into.map(|id| TicketNumber::from_id(id).to_string()),
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request("invalid_field", message)
+}
+
+fn json_error(rejection: &JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json",
+        ),
+        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is too large",
+        ),
+        other => ApiError::bad_request("invalid_json", other.body_text()),
+    }
+}
+
+fn ticket_api_error(e: TicketError) -> ApiError {
+    match e {
+        TicketError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ticket"),
+        TicketError::Conflict { .. } => ApiError::new(StatusCode::CONFLICT, "version_conflict", e.to_string()),
+        TicketError::Transition { .. } => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_transition", e.to_string())
+        }
+        TicketError::Invalid(message) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_change", message),
+        TicketError::Internal(e) => e.into(),
+    }
+}
+
+async fn ticket_by_number(state: &AppState, number: &str) -> Result<db::tickets::Ticket, ApiError> {
+    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ticket");
+    let number = TicketNumber::parse(number).ok_or_else(not_found)?;
+    db::tickets::by_id(&state.pool, number.id())
+        .await?
+        .ok_or_else(not_found)
+}
+
+async fn user_id_by_email(state: &AppState, email: &str) -> Result<i64, ApiError> {
+    let email = Email::parse(email).map_err(|_| invalid("assignee must be an e-mail address"))?;
+    let user = db::users::by_email(&state.pool, email.as_str()).await?;
+    user.map(|u| u.id).ok_or_else(|| invalid(format!("no account {email}")))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateTicket {
+    #[schema(example = "0110113719")]
+    pub clinic_code: String,
+    pub summary: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub caller_name: String,
+    #[serde(default)]
+    pub callback_phone: String,
+    /// `phone` (default) | `callback` | `portal`
+    pub channel: Option<String>,
+    /// Category slug; default `other`.
+    pub category: Option<String>,
+    /// Default `normal`.
+    pub priority: Option<String>,
+    /// E-mail of an agent or operator.
+    pub assignee: Option<String>,
+}
+
+/// Create a ticket.
+#[utoipa::path(post, path = "/api/v1/tickets", request_body = CreateTicket,
+    responses((status = 201, body = TicketJson), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson)),
+    security(("api_token" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiUser(author): ApiUser,
+    body: Result<Json<CreateTicket>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| json_error(&e))?;
+    let clinic = db::clinics::by_code(&state.pool, body.clinic_code.trim())
+        .await?
+        .ok_or_else(|| invalid(format!("no clinic with clinic_code {:?}", body.clinic_code)))?;
+    let category_slug = body.category.as_deref().unwrap_or("other");
+    let category = db::tickets::category_by_slug(&state.pool, category_slug)
+        .await?
+        .filter(|c| c.retired_at.is_none())
+        .ok_or_else(|| invalid(format!("unknown category {category_slug:?}")))?;
+    let priority = Priority::parse(body.priority.as_deref().unwrap_or("normal"))
+        .ok_or_else(|| invalid("priority must be low, normal, high or urgent"))?;
+    let channel = Channel::parse(body.channel.as_deref().unwrap_or("phone"))
+        .ok_or_else(|| invalid("channel must be phone, callback or portal"))?;
+    let assignee_id = match &body.assignee {
+        Some(email) => Some(user_id_by_email(&state, email).await?),
+        None => None,
+    };
+    let input = NewTicketInput {
+        clinic_id: clinic.id,
+        reader_id: None,
+        caller_name: optional_text(&body.caller_name, 100)
+            .ok_or_else(|| invalid("caller_name: at most 100 characters"))?,
+        callback_phone: optional_text(&body.callback_phone, 30)
+            .ok_or_else(|| invalid("callback_phone: at most 30 characters"))?,
+        channel,
+        category_id: category.id,
+        priority,
+        summary: bounded_text(&body.summary, 200).ok_or_else(|| invalid("summary: 1 to 200 characters"))?,
+        description: optional_text(&body.description, 10_000)
+            .ok_or_else(|| invalid("description: at most 10,000 characters"))?,
+        assignee_id,
+        call: None,
+    };
+    let id = tickets::create(&state.pool, &author, input)
+        .await
+        .map_err(ticket_api_error)?;
+    let ticket = ticket_by_number(&state, &id.to_string()).await?;
+    Ok((StatusCode::CREATED, Json(TicketJson::from(ticket))).into_response())
+}
+
+/// Query parameters of the ticket list (the same filters as the desk's list page).
+#[derive(Deserialize, IntoParams)]
+pub struct ListParams {
+    /// Search words (number, clinic, caller, summary, description, notes).
+    pub q: Option<String>,
+    /// `open` | `mine` | `unassigned` | `overdue` | `waiting`
+    pub view: Option<String>,
+    /// Comma-separated statuses.
+    pub status: Option<String>,
+    /// Assignee e-mail.
+    pub assignee: Option<String>,
+    /// 医療機関コード.
+    pub clinic: Option<String>,
+    /// Category slug.
+    pub category: Option<String>,
+    pub priority: Option<String>,
+    /// Created on or after (YYYY-MM-DD, Japan time).
+    pub from: Option<String>,
+    /// Created on or before (YYYY-MM-DD, Japan time).
+    pub to: Option<String>,
+    /// `newest` | `oldest` | `due` | `priority` | `updated`
+    pub sort: Option<String>,
+    /// 1-based.
+    pub page: Option<i64>,
+    /// 1 to 200, default 50.
+    pub per_page: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TicketPage {
+    pub tickets: Vec<TicketJson>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// List and search tickets.
+#[utoipa::path(get, path = "/api/v1/tickets", params(ListParams),
+    responses((status = 200, body = TicketPage), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson)),
+    security(("api_token" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiUser(author): ApiUser,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<TicketPage>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let per_page = p.per_page.unwrap_or(50);
+    if !(1..=200).contains(&per_page) {
+        return Err(ApiError::bad_request("invalid_query", "per_page must be 1 to 200"));
+    }
+    let page = p.page.unwrap_or(1);
+    if !(1..=100_000).contains(&page) {
+        return Err(ApiError::bad_request("invalid_query", "page must be 1 or more"));
+    }
+    let query = ListQuery {
+        q: p.q.unwrap_or_default(),
+        view: p.view.unwrap_or_default(),
+        status: p.status.unwrap_or_default(),
+        assignee: p.assignee.unwrap_or_default(),
+        clinic: p.clinic.unwrap_or_default(),
+        category: p.category.unwrap_or_default(),
+        priority: p.priority.unwrap_or_default(),
+        from: p.from.unwrap_or_default(),
+        to: p.to.unwrap_or_default(),
+        sort: p.sort.unwrap_or_default(),
+        page: Some(page),
+    };
+    let (filter, sort) = build_filter(&state, author.user_id, &query)
+        .await
+        .map_err(|m| ApiError::bad_request("invalid_query", m))?;
+    let total = db::tickets::count(&state.pool, &filter).await?;
+    let rows = db::tickets::search(&state.pool, &filter, sort, per_page, (page - 1) * per_page).await?;
+    Ok(Json(TicketPage {
+        tickets: rows.into_iter().map(TicketJson::from).collect(),
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// One ticket.
+#[utoipa::path(get, path = "/api/v1/tickets/{number}", params(("number" = String, Path, description = "e.g. SUP-000123")),
+    responses((status = 200, body = TicketJson), (status = 404, body = ErrorJson)),
+    security(("api_token" = [])))]
+pub async fn show(
+    State(state): State<AppState>,
+    ApiUser(_): ApiUser,
+    Path(number): Path<String>,
+) -> Result<Json<TicketJson>, ApiError> {
+    Ok(Json(ticket_by_number(&state, &number).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PatchTicket {
+    /// The version you last saw; a stale one answers 409.
+    pub version: i64,
+    pub status: Option<String>,
+    /// E-mail of an agent or operator; `null` unassigns.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub assignee: Option<Option<String>>,
+    pub priority: Option<String>,
+}
+
+/// Tells a missing field (no change) from an explicit `null` (unassign).
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Change status, assignee or priority (with the version check).
+#[utoipa::path(patch, path = "/api/v1/tickets/{number}", request_body = PatchTicket,
+    params(("number" = String, Path, description = "e.g. SUP-000123")),
+    responses((status = 200, body = TicketJson), (status = 404, body = ErrorJson), (status = 409, body = ErrorJson),
+        (status = 422, body = ErrorJson)),
+    security(("api_token" = [])))]
+pub async fn patch(
+    State(state): State<AppState>,
+    ApiUser(author): ApiUser,
+    Path(number): Path<String>,
+    body: Result<Json<PatchTicket>, JsonRejection>,
+) -> Result<Json<TicketJson>, ApiError> {
+    let Json(body) = body.map_err(|e| json_error(&e))?;
+    let ticket = ticket_by_number(&state, &number).await?;
+    let mut changes = Changes::default();
+    if let Some(status) = &body.status {
+        changes.status = Some(Status::parse(status).ok_or_else(|| invalid(format!("unknown status {status:?}")))?);
+    }
+    if let Some(priority) = &body.priority {
+        changes.priority =
+            Some(Priority::parse(priority).ok_or_else(|| invalid(format!("unknown priority {priority:?}")))?);
+    }
+    changes.assignee = match &body.assignee {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(email)) => Some(Some(user_id_by_email(&state, email).await?)),
+    };
+    let updated = tickets::update(&state.pool, &author, ticket.id, body.version, changes)
+        .await
+        .map_err(ticket_api_error)?;
+    Ok(Json(updated.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewNote {
+    pub body: String,
+    /// `internal` (default, agents only) or `clinic` (a reply the clinic admin sees).
+    pub visibility: Option<String>,
+}
+
+/// Add an internal note or a reply to the clinic.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/notes", request_body = NewNote,
+    params(("number" = String, Path, description = "e.g. SUP-000123")),
+    responses((status = 201, body = TicketJson), (status = 400, body = ErrorJson), (status = 404, body = ErrorJson)),
+    security(("api_token" = [])))]
+pub async fn add_note(
+    State(state): State<AppState>,
+    ApiUser(author): ApiUser,
+    Path(number): Path<String>,
+    body: Result<Json<NewNote>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| json_error(&e))?;
+    let ticket = ticket_by_number(&state, &number).await?;
+    let text = bounded_text(&body.body, 10_000).ok_or_else(|| invalid("body: 1 to 10,000 characters"))?;
+    let entry = match body.visibility.as_deref().unwrap_or("internal") {
+        "internal" => Entry::Note(text),
+        "clinic" => Entry::Reply(text),
+        other => return Err(invalid(format!("visibility must be internal or clinic, not {other:?}"))),
+    };
+    tickets::add_entry(&state.pool, &author, ticket.id, entry)
+        .await
+        .map_err(ticket_api_error)?;
+    let ticket = ticket_by_number(&state, &number).await?;
+    Ok((StatusCode::CREATED, Json(TicketJson::from(ticket))).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct NewCall {
+    /// When the call started (RFC 3339); default: now minus the duration.
+    pub started_at: Option<String>,
+    /// Call length in seconds (0 to 36,000).
+    pub duration_s: i64,
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// Record a call on a ticket.
+#[utoipa::path(post, path = "/api/v1/tickets/{number}/calls", request_body = NewCall,
+    params(("number" = String, Path, description = "e.g. SUP-000123")),
+    responses((status = 201, body = TicketJson), (status = 400, body = ErrorJson), (status = 404, body = ErrorJson)),
+    security(("api_token" = [])))]
+pub async fn add_call(
+    State(state): State<AppState>,
+    ApiUser(author): ApiUser,
+    Path(number): Path<String>,
+    body: Result<Json<NewCall>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|e| json_error(&e))?;
+    let ticket = ticket_by_number(&state, &number).await?;
+    if !(0..=36_000).contains(&body.duration_s) {
+        return Err(invalid("duration_s must be 0 to 36,000"));
+    }
+    let started_at = match &body.started_at {
+        Some(text) => time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| invalid("started_at must be an RFC 3339 time"))?
+            .unix_timestamp(),
+        None => db::now() - body.duration_s,
+    };
+    let notes = optional_text(&body.notes, 10_000).ok_or_else(|| invalid("notes: at most 10,000 characters"))?;
+    let call = CallInput {
+        started_at,
+        duration_s: body.duration_s,
+        notes,
+    };
+    tickets::add_entry(&state.pool, &author, ticket.id, Entry::Call(call))
+        .await
+        .map_err(ticket_api_error)?;
+    let ticket = ticket_by_number(&state, &number).await?;
+    Ok((StatusCode::CREATED, Json(TicketJson::from(ticket))).into_response())
+}
+
+/// Every API error.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorJson {
+    /// Stable machine-readable code, e.g. `version_conflict`.
+    pub error: String,
+    pub message: String,
+}

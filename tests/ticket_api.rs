@@ -1,0 +1,364 @@
+//! The ticket API as an integration (a phone system) uses it, and its OpenAPI document.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{CLINIC_A, TestApp};
+use portal::db::audit::Actor;
+use portal::domain::Email;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Api {
+    app: TestApp,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn new() -> Self {
+        let app = TestApp::spawn().await;
+        app.with_two_clinics().await;
+        let email = Email::parse("agent@installer.jp").unwrap();
+        let issued =
+            portal::services::accounts::issue_api_token(app.pool(), &Actor::CommandLine, &email, "phone system")
+                .await
+                .unwrap();
+        Self {
+            token: issued.token.expose().clone(),
+            app,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.app.url(path)).bearer_auth(&self.token)
+    }
+
+    async fn create(&self, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .req(reqwest::Method::POST, "/api/v1/tickets")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn an_integration_creates_a_ticket_with_defaults_and_reads_it_back() {
+    let api = Api::new().await;
+    let (status, ticket) = api
+        .create(json!({"clinic_code": CLINIC_A, "summary": "パスコードを忘れた", "caller_name": "山田"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    assert_eq!(ticket["number"], "SUP-000001");
+    assert_eq!(ticket["clinic_code"], CLINIC_A);
+    assert_eq!(ticket["channel"], "phone");
+    assert_eq!(ticket["category"], "other");
+    assert_eq!(ticket["priority"], "normal");
+    assert_eq!(ticket["status"], "new");
+    assert_eq!(ticket["assignee"], Value::Null);
+    assert_eq!(ticket["version"], 1);
+    assert!(
+        time::OffsetDateTime::parse(
+            ticket["due_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok()
+    );
+
+    let got: Value = api
+        .req(reqwest::Method::GET, "/api/v1/tickets/SUP-000001")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got, ticket);
+    let missing = api
+        .req(reqwest::Method::GET, "/api/v1/tickets/SUP-000999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.json::<Value>().await.unwrap()["error"], "not_found");
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_a_stable_error_code_and_nothing_is_saved() {
+    let api = Api::new().await;
+    for (body, code) in [
+        (json!({"summary": "x"}), "invalid_json"),
+        (json!({"clinic_code": "0110113718", "summary": "x"}), "invalid_field"),
+        (json!({"clinic_code": CLINIC_A, "summary": ""}), "invalid_field"),
+        (
+            json!({"clinic_code": CLINIC_A, "summary": "x".repeat(201)}),
+            "invalid_field",
+        ),
+        (
+            json!({"clinic_code": CLINIC_A, "summary": "x", "priority": "asap"}),
+            "invalid_field",
+        ),
+        (
+            json!({"clinic_code": CLINIC_A, "summary": "x", "category": "nope"}),
+            "invalid_field",
+        ),
+        (
+            json!({"clinic_code": CLINIC_A, "summary": "x", "channel": "fax"}),
+            "invalid_field",
+        ),
+        (
+            json!({"clinic_code": CLINIC_A, "summary": "x", "assignee": "admin-a@clinic-a.jp"}),
+            "invalid_change",
+        ),
+    ] {
+        let (status, error) = api.create(body.clone()).await;
+        assert!(status.is_client_error(), "{body}: {status}");
+        assert_eq!(error["error"], code, "{body}: {error}");
+    }
+    let no_type = api
+        .req(reqwest::Method::POST, "/api/v1/tickets")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
+        .fetch_one(api.app.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn tokens_are_required_and_only_for_the_desk() {
+    let api = Api::new().await;
+    let anonymous = reqwest::Client::new()
+        .get(api.app.url("/api/v1/tickets"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.json::<Value>().await.unwrap()["error"], "missing_token");
+    let wrong = reqwest::Client::new()
+        .get(api.app.url("/api/v1/tickets"))
+        .bearer_auth("pat_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.json::<Value>().await.unwrap()["error"], "invalid_token");
+    // A reader's device token is not an API token.
+    let a = portal::db::clinics::by_code(api.app.pool(), CLINIC_A)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let reader = api.app.add_reader(a, "受付1").await;
+    let as_reader = reqwest::Client::new()
+        .get(api.app.url("/api/v1/tickets"))
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_reader.status(), StatusCode::UNAUTHORIZED);
+
+    let admin = Email::parse("admin-a@clinic-a.jp").unwrap();
+    let refused = portal::services::accounts::issue_api_token(api.app.pool(), &Actor::CommandLine, &admin, "x").await;
+    assert!(refused.is_err(), "clinic admins get no API token");
+
+    // Revoked through the web UI: stops at once.
+    let agent = common::Browser::signed_in(&api.app, "agent@installer.jp").await;
+    let page = agent.get("/account/tokens").await;
+    assert!(page.body.contains("phone system"));
+    let revoke = agent.submit("/account/tokens", "/account/tokens/1/revoke", &[]).await;
+    assert_eq!(revoke.status, StatusCode::SEE_OTHER);
+    let after = api.req(reqwest::Method::GET, "/api/v1/tickets").send().await.unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn patch_checks_the_version_and_the_workflow() {
+    let api = Api::new().await;
+    api.create(json!({"clinic_code": CLINIC_A, "summary": "件名"})).await;
+    let patch = |body: Value| {
+        api.req(reqwest::Method::PATCH, "/api/v1/tickets/SUP-000001")
+            .json(&body)
+            .send()
+    };
+
+    let moved =
+        patch(json!({"version": 1, "status": "in_progress", "assignee": "agent@installer.jp", "priority": "high"}))
+            .await
+            .unwrap();
+    assert_eq!(moved.status(), StatusCode::OK);
+    let moved: Value = moved.json().await.unwrap();
+    assert_eq!(
+        (
+            moved["status"].as_str(),
+            moved["assignee"].as_str(),
+            moved["version"].as_i64()
+        ),
+        (Some("in_progress"), Some("agent@installer.jp"), Some(2))
+    );
+
+    let stale = patch(json!({"version": 1, "priority": "low"})).await.unwrap();
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+    assert_eq!(stale.json::<Value>().await.unwrap()["error"], "version_conflict");
+
+    let bad = patch(json!({"version": 2, "status": "closed"})).await.unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["error"], "invalid_transition");
+    assert!(bad["message"].as_str().unwrap().contains("in_progress"));
+
+    let unassigned: Value = patch(json!({"version": 2, "assignee": null}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unassigned["assignee"], Value::Null);
+    let unknown = patch(json!({"version": 3, "status": "sleeping"})).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn notes_and_calls_are_added_and_searchable() {
+    let api = Api::new().await;
+    api.create(json!({"clinic_code": CLINIC_A, "summary": "画面が切り替わらない"}))
+        .await;
+    let note = api
+        .req(reqwest::Method::POST, "/api/v1/tickets/SUP-000001/notes")
+        .json(&json!({"body": "切り替え機の電源を確認"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(note.status(), StatusCode::CREATED);
+    let call = api
+        .req(reqwest::Method::POST, "/api/v1/tickets/SUP-000001/calls")
+        .json(&json!({"duration_s": 180, "notes": "折返し済み", "started_at": "2026-11-26T01:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), StatusCode::CREATED);
+    let bad_call = api
+        .req(reqwest::Method::POST, "/api/v1/tickets/SUP-000001/calls")
+        .json(&json!({"duration_s": -1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_call.status(), StatusCode::BAD_REQUEST);
+
+    let found: Value = api
+        .req(reqwest::Method::GET, "/api/v1/tickets?q=電源")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["tickets"][0]["number"], "SUP-000001");
+    let none: Value = api
+        .req(reqwest::Method::GET, "/api/v1/tickets?q=電源&status=closed")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["total"], 0);
+    let paged = api
+        .req(reqwest::Method::GET, "/api/v1/tickets?per_page=500")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paged.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_openapi_document_matches_the_api() {
+    let api = Api::new().await;
+    api.create(json!({"clinic_code": CLINIC_A, "summary": "件名"})).await;
+    let doc: Value = reqwest::get(api.app.url("/api/v1/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+
+    // Every documented operation exists (not 404/405) when called with a real ticket.
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = BTreeSet::new();
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            operations.insert(format!("{} {path}", method.to_uppercase()));
+            let url = path.replace("{number}", "SUP-000001");
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let status = api
+                .req(method.clone(), &url)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert!(
+                status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {url}: {status}"
+            );
+        }
+    }
+    let expected: BTreeSet<String> = [
+        "POST /api/v1/tickets",
+        "GET /api/v1/tickets",
+        "GET /api/v1/tickets/{number}",
+        "PATCH /api/v1/tickets/{number}",
+        "POST /api/v1/tickets/{number}/notes",
+        "POST /api/v1/tickets/{number}/calls",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(operations, expected);
+
+    // The ticket schema names exactly the fields a real ticket has.
+    let schema = &doc["components"]["schemas"]["TicketJson"];
+    let documented: BTreeSet<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let ticket: Value = api
+        .req(reqwest::Method::GET, "/api/v1/tickets/SUP-000001")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actual: BTreeSet<&str> = ticket.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(documented, actual);
+    for field in [
+        "number",
+        "clinic_code",
+        "caller_name",
+        "callback_phone",
+        "channel",
+        "category",
+        "priority",
+        "summary",
+        "description",
+        "status",
+        "assignee",
+        "due_at",
+        "version",
+    ] {
+        assert!(actual.contains(field), "{field}");
+    }
+}
