@@ -562,6 +562,28 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("requests.reply", "返信", "Reply"),
     ("requests.reply_submit", "返信する", "Send the reply"),
     ("nav.tokens", "APIトークン", "API tokens"),
+    ("desk.export_csv", "CSVで書き出す", "Export as CSV"),
+    ("dashboard.title", "ダッシュボード", "Dashboard"),
+    ("dashboard.open", "未完了のチケット", "Open tickets"),
+    ("dashboard.overdue", "期限超過", "Overdue"),
+    ("dashboard.calls_today", "本日の通話", "Calls today"),
+    (
+        "dashboard.median_response",
+        "初回対応までの中央値",
+        "Median time to first response",
+    ),
+    (
+        "dashboard.median_resolution",
+        "解決までの中央値",
+        "Median time to resolution",
+    ),
+    (
+        "dashboard.medians_hint",
+        "中央値は直近30日に登録されたチケットの営業時間で計算しています。対象件数",
+        "Medians count business hours over tickets created in the last 30 days. Tickets",
+    ),
+    ("dashboard.by_status", "状態別(未完了)", "Open tickets by status"),
+    ("dashboard.by_category", "分類別(未完了)", "Open tickets by category"),
     ("tokens.title", "APIトークン", "API tokens"),
     (
         "tokens.explain",

@@ -484,3 +484,67 @@ async fn clinic_admins_open_requests_and_see_replies_but_not_internal_notes() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_filtered_list_exports_as_csv_that_japanese_excel_opens_safely() {
+    let (_app, agent) = desk().await;
+    log_call(&agent, CLINIC_A, "=HYPERLINK(\"http://evil.example\")", "").await;
+    let quoted = log_call(&agent, CLINIC_A, "改行と\"引用符\", カンマ", "").await;
+    log_call(&agent, CLINIC_B, "別の医院の件", "").await;
+
+    let response = agent
+        .http
+        .get(agent_url(&agent, &format!("/desk/tickets.csv?clinic={CLINIC_A}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"tickets-")
+    );
+    let bytes = response.bytes().await.unwrap();
+    assert!(bytes.starts_with(&[0xEF, 0xBB, 0xBF]), "UTF-8 with BOM");
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    let mut lines = text.split("\r\n");
+    assert!(lines.next().unwrap().starts_with("番号,医療機関コード,医療機関名"));
+    assert!(
+        text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""),
+        "formula neutralised and quoted: {text}"
+    );
+    assert!(text.contains("\"改行と\"\"引用符\"\", カンマ\""), "RFC 4180 quoting");
+    assert!(text.contains(&quoted));
+    assert!(!text.contains("別の医院の件"), "the export follows the filter");
+    // A records count check: header + 2 tickets + trailing empty piece.
+    assert_eq!(text.split("\r\n").count(), 4);
+}
+
+fn agent_url(agent: &Browser, path: &str) -> String {
+    format!("http://{}{}", agent.addr, path)
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_open_overdue_and_todays_calls() {
+    let (app, agent) = desk().await;
+    log_call(&agent, CLINIC_A, "一件目", "").await;
+    let second = log_call(&agent, CLINIC_A, "二件目", "").await;
+    sqlx::query("UPDATE tickets SET resolution_due_at = 1000 WHERE id = 1")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    update(&agent, &second, &[("status", "in_progress")]).await;
+    update(&agent, &second, &[("status", "resolved")]).await;
+
+    let page = agent.get("/desk").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.element_text("open-count").as_deref(), Some("1"));
+    assert_eq!(page.element_text("overdue-count").as_deref(), Some("1"));
+    assert_eq!(page.element_text("calls-today").as_deref(), Some("2"));
+    assert!(page.body.contains("パスコード"), "open tickets by category");
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    assert_eq!(admin.get("/desk").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(admin.get("/desk/tickets.csv").await.status, StatusCode::FORBIDDEN);
+}

@@ -416,3 +416,39 @@ pub async fn count(db: impl SqliteExecutor<'_>, filter: &Filter) -> sqlx::Result
     push_filter(&mut qb, filter);
     qb.build_query_scalar::<i64>().fetch_one(db).await
 }
+
+/// Open tickets per status and per category slug.
+pub async fn open_counts(db: &sqlx::SqlitePool) -> sqlx::Result<(Vec<(String, i64)>, Vec<(String, String, i64)>)> {
+    let by_status = sqlx::query_as(
+        "SELECT status, COUNT(*) FROM tickets WHERE status NOT IN ('resolved', 'closed') GROUP BY status",
+    )
+    .fetch_all(db)
+    .await?;
+    let by_category = sqlx::query_as(
+        "SELECT k.name_ja, k.name_en, COUNT(*) FROM tickets t JOIN ticket_categories k ON k.id = t.category_id
+         WHERE t.status NOT IN ('resolved', 'closed') GROUP BY k.id ORDER BY COUNT(*) DESC, k.position",
+    )
+    .fetch_all(db)
+    .await?;
+    Ok((by_status, by_category))
+}
+
+pub async fn calls_since(db: impl SqliteExecutor<'_>, since: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM ticket_events WHERE kind = 'call' AND at >= ?")
+        .bind(since)
+        .fetch_one(db)
+        .await
+}
+
+/// (created_at, first_response_at, resolved_at) of tickets created since `since` (not merged).
+pub async fn lifecycle_since(
+    db: impl SqliteExecutor<'_>,
+    since: i64,
+) -> sqlx::Result<Vec<(i64, Option<i64>, Option<i64>)>> {
+    sqlx::query_as(
+        "SELECT created_at, first_response_at, resolved_at FROM tickets WHERE created_at >= ? AND merged_into IS NULL",
+    )
+    .bind(since)
+    .fetch_all(db)
+    .await
+}

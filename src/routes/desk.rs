@@ -77,12 +77,6 @@ impl TicketRow {
     }
 }
 
-/// The desk's start page (the dashboard comes later): the open queue.
-pub async fn home(ctx: Ctx) -> Result<Redirect, AppError> {
-    desk_user(&ctx)?;
-    Ok(Redirect::to("/desk/tickets?view=open"))
-}
-
 #[derive(Default, Deserialize)]
 pub struct ListQuery {
     #[serde(default)]

@@ -4,6 +4,7 @@ mod account;
 mod api;
 mod clinics;
 pub(crate) mod desk;
+mod desk_reports;
 mod health;
 mod passcode;
 mod readers;
@@ -42,7 +43,8 @@ pub fn page_routes() -> Router<AppState> {
         .route("/clinics/{code}/readers", post(readers::enroll))
         .route("/clinics/{code}/readers/{id}/revoke", post(readers::revoke))
         .route("/clinics/{code}/readers/{id}/reenroll", post(readers::reenroll))
-        .route("/desk", get(desk::home))
+        .route("/desk", get(desk_reports::dashboard))
+        .route("/desk/tickets.csv", get(desk_reports::export_csv))
         .route("/desk/tickets", get(desk::list))
         .route("/desk/tickets/{number}", get(desk::show))
         .route("/desk/tickets/{number}/update", post(desk::update))
