@@ -548,3 +548,104 @@ async fn the_dashboard_counts_open_overdue_and_todays_calls() {
     assert_eq!(admin.get("/desk").await.status, StatusCode::FORBIDDEN);
     assert_eq!(admin.get("/desk/tickets.csv").await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn operators_manage_categories_and_closed_days() {
+    let (app, agent) = desk().await;
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    assert_eq!(agent.get("/desk/settings").await.status, StatusCode::FORBIDDEN);
+
+    let added = operator
+        .submit(
+            "/desk/settings",
+            "/desk/settings/categories",
+            &[("slug", "network"), ("name_ja", "ネットワーク"), ("name_en", "Network")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER);
+    let bad = operator
+        .submit(
+            "/desk/settings",
+            "/desk/settings/categories",
+            &[("slug", "Bad Slug"), ("name_ja", "x"), ("name_en", "x")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let dup = operator
+        .submit(
+            "/desk/settings",
+            "/desk/settings/categories",
+            &[("slug", "network"), ("name_ja", "x"), ("name_en", "x")],
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let intake = format!("/desk/calls/new?clinic={CLINIC_A}");
+    assert!(agent.get(&intake).await.body.contains("value=\"network\""));
+
+    operator
+        .submit("/desk/settings", "/desk/settings/categories/network/retire", &[])
+        .await;
+    assert!(
+        !agent.get(&intake).await.body.contains("value=\"network\""),
+        "retired categories are not offered"
+    );
+    let refused = agent
+        .submit(
+            &intake,
+            "/desk/calls",
+            &[("clinic", CLINIC_A), ("summary", "x"), ("category", "network")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let other = operator
+        .submit("/desk/settings", "/desk/settings/categories/other/retire", &[])
+        .await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY, "the default stays");
+
+    // A closure covering the next 60 days pushes new due times past it.
+    let today = time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+9))
+        .date();
+    let until = today + time::Duration::days(60);
+    let closed = operator
+        .submit(
+            "/desk/settings",
+            "/desk/settings/closures",
+            &[
+                ("label", "臨時休業"),
+                ("start_date", &today.to_string()),
+                ("end_date", &until.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::SEE_OTHER);
+    log_call(&agent, CLINIC_A, "休業中の件", "").await;
+    let due: i64 = sqlx::query_scalar("SELECT response_due_at FROM tickets")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert!(due > time::OffsetDateTime::now_utc().unix_timestamp() + 59 * 86_400);
+    let backwards = operator
+        .submit(
+            "/desk/settings",
+            "/desk/settings/closures",
+            &[("label", "x"), ("start_date", "2027-01-05"), ("end_date", "2027-01-01")],
+        )
+        .await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_clinic_page_shows_agents_the_clinics_tickets() {
+    let (app, agent) = desk().await;
+    let number = log_call(&agent, CLINIC_A, "クリニックの件", "").await;
+    let page = agent.get(&format!("/clinics/{CLINIC_A}")).await;
+    assert!(page.body.contains(&number) && page.body.contains("クリニックの件"));
+    assert!(page.body.contains(&format!("/desk/calls/new?clinic={CLINIC_A}")));
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let own = admin.get(&format!("/clinics/{CLINIC_A}")).await;
+    assert!(
+        !own.body.contains("/desk/tickets/"),
+        "clinic admins do not get desk links"
+    );
+}

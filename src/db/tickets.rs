@@ -452,3 +452,30 @@ pub async fn lifecycle_since(
     .fetch_all(db)
     .await
 }
+
+pub async fn insert_closure(
+    db: impl SqliteExecutor<'_>,
+    label: &str,
+    start_date: &str,
+    end_date: &str,
+    yearly: bool,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO desk_closures (label, start_date, end_date, yearly, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(label)
+    .bind(start_date)
+    .bind(end_date)
+    .bind(yearly)
+    .bind(super::now())
+    .fetch_one(db)
+    .await
+}
+
+pub async fn delete_closure(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query("DELETE FROM desk_closures WHERE id = ?")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}

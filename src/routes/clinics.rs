@@ -158,6 +158,8 @@ struct ShowPage {
     can_manage_readers: bool,
     can_issue: bool,
     enroll_error: Option<String>,
+    /// The clinic's tickets, for the support desk.
+    tickets: Option<Vec<super::desk::TicketRow>>,
 }
 
 pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(code): Path<String>) -> Result<Response, AppError> {
@@ -173,7 +175,19 @@ pub async fn render_show(
     enroll_error: Option<String>,
 ) -> Result<Response, AppError> {
     let actor = user.actor();
+    let tickets = if actor.can_use_desk() {
+        let filter = db::tickets::Filter {
+            clinic_id: Some(clinic.id),
+            ..Default::default()
+        };
+        let now = db::now();
+        let rows = db::tickets::search(&state.pool, &filter, db::tickets::Sort::Newest, 20, 0).await?;
+        Some(rows.into_iter().map(|t| super::desk::TicketRow::new(t, now)).collect())
+    } else {
+        None
+    };
     let page = ShowPage {
+        tickets,
         page: Page::new(ctx).await?,
         current: db::passcodes::current(&state.pool, clinic.id).await?,
         readers: reader_views(state, &clinic).await?,

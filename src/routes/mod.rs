@@ -5,6 +5,7 @@ mod api;
 mod clinics;
 pub(crate) mod desk;
 mod desk_reports;
+mod desk_settings;
 mod health;
 mod passcode;
 mod readers;
@@ -45,6 +46,21 @@ pub fn page_routes() -> Router<AppState> {
         .route("/clinics/{code}/readers/{id}/reenroll", post(readers::reenroll))
         .route("/desk", get(desk_reports::dashboard))
         .route("/desk/tickets.csv", get(desk_reports::export_csv))
+        .route("/desk/settings", get(desk_settings::show))
+        .route("/desk/settings/categories", post(desk_settings::add_category))
+        .route(
+            "/desk/settings/categories/{slug}/retire",
+            post(desk_settings::retire_category),
+        )
+        .route(
+            "/desk/settings/categories/{slug}/restore",
+            post(desk_settings::restore_category),
+        )
+        .route("/desk/settings/closures", post(desk_settings::add_closure))
+        .route(
+            "/desk/settings/closures/{id}/delete",
+            post(desk_settings::delete_closure),
+        )
         .route("/desk/tickets", get(desk::list))
         .route("/desk/tickets/{number}", get(desk::show))
         .route("/desk/tickets/{number}/update", post(desk::update))

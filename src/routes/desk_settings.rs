@@ -1,0 +1,248 @@
+//! Operators maintain the desk's ticket categories and its closed days.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::{HtmlForm, Page, render};
+use crate::auth::Ctx;
+use crate::db::{self, audit};
+use crate::domain::bounded_text;
+use crate::error::AppError;
+use crate::state::AppState;
+
+fn operator(ctx: &Ctx) -> Result<&crate::auth::SignedIn, AppError> {
+    let user = ctx.require_user()?;
+    if user.actor().can_manage_users() {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "desk/settings.html")]
+struct SettingsPage {
+    page: Page,
+    categories: Vec<db::tickets::Category>,
+    closures: Vec<db::tickets::ClosureRow>,
+    error: Option<String>,
+}
+
+async fn settings_page(state: &AppState, ctx: &Ctx, error: Option<String>) -> Result<Response, AppError> {
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = SettingsPage {
+        page: Page::new(ctx).await?,
+        categories: db::tickets::categories(&state.pool).await?,
+        closures: db::tickets::closures(&state.pool).await?,
+        error,
+    };
+    let mut response = render(&page)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+pub async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    operator(&ctx)?;
+    settings_page(&state, &ctx, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CategoryForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    name_ja: String,
+    #[serde(default)]
+    name_en: String,
+}
+
+fn valid_slug(slug: &str) -> bool {
+    (2..=40).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+pub async fn add_category(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<CategoryForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let user = operator(&ctx)?.clone();
+    let slug = form.slug.trim();
+    let (Some(name_ja), Some(name_en)) = (bounded_text(&form.name_ja, 60), bounded_text(&form.name_en, 60)) else {
+        return settings_page(&state, &ctx, Some(ctx.t("settings.category_names_invalid").to_owned())).await;
+    };
+    if !valid_slug(slug) {
+        return settings_page(&state, &ctx, Some(ctx.t("settings.slug_invalid").to_owned())).await;
+    }
+    let mut tx = db::begin_write(&state.pool).await?;
+    match db::tickets::insert_category(&mut *tx, slug, &name_ja, &name_en).await {
+        Ok(_) => {}
+        Err(e) if db::is_unique_violation(&e) => {
+            return settings_page(&state, &ctx, Some(ctx.t("settings.slug_taken").to_owned())).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let entry = audit::Entry {
+        actor: &user.audit_actor(),
+        action: "category.added",
+        clinic_id: None,
+        detail: slug,
+        ip: ctx.ip(),
+    };
+    audit::record(&mut *tx, entry).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/desk/settings").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Retired categories stay on old tickets but are no longer offered.
+pub async fn retire_category(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+    HtmlForm(form): HtmlForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    set_category_retired(&state, &ctx, &slug, &form.csrf, true).await
+}
+
+pub async fn restore_category(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+    HtmlForm(form): HtmlForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    set_category_retired(&state, &ctx, &slug, &form.csrf, false).await
+}
+
+async fn set_category_retired(
+    state: &AppState,
+    ctx: &Ctx,
+    slug: &str,
+    csrf: &str,
+    retired: bool,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(csrf).await?;
+    let user = operator(ctx)?;
+    if slug == "other" && retired {
+        return Err(AppError::Unprocessable(
+            "the default category \"other\" cannot be retired".into(),
+        ));
+    }
+    let mut tx = db::begin_write(&state.pool).await?;
+    if !db::tickets::set_category_retired(&mut *tx, slug, retired.then(db::now)).await? {
+        return Err(AppError::NotFound);
+    }
+    let action = if retired {
+        "category.retired"
+    } else {
+        "category.restored"
+    };
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor: &user.audit_actor(),
+            action,
+            clinic_id: None,
+            detail: slug,
+            ip: ctx.ip(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/desk/settings").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ClosureForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    start_date: String,
+    #[serde(default)]
+    end_date: String,
+    #[serde(default)]
+    yearly: Option<String>,
+}
+
+pub async fn add_closure(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<ClosureForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let user = operator(&ctx)?.clone();
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let start = time::Date::parse(form.start_date.trim(), &format);
+    let end = time::Date::parse(form.end_date.trim(), &format);
+    let yearly = form.yearly.is_some();
+    let (Some(label), Ok(start), Ok(end)) = (bounded_text(&form.label, 60), start, end) else {
+        return settings_page(&state, &ctx, Some(ctx.t("settings.closure_invalid").to_owned())).await;
+    };
+    // A yearly closure may wrap the new year (12/29–1/3); a one-off one may not end before it starts.
+    if end < start && !yearly {
+        return settings_page(&state, &ctx, Some(ctx.t("settings.closure_invalid").to_owned())).await;
+    }
+    let mut tx = db::begin_write(&state.pool).await?;
+    db::tickets::insert_closure(&mut *tx, &label, &start.to_string(), &end.to_string(), yearly).await?;
+    let detail = format!("{label} {start}..{end}{}", if yearly { " yearly" } else { "" });
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor: &user.audit_actor(),
+            action: "closure.added",
+            clinic_id: None,
+            detail: &detail,
+            ip: ctx.ip(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/desk/settings").into_response())
+}
+
+pub async fn delete_closure(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    HtmlForm(form): HtmlForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let user = operator(&ctx)?;
+    let mut tx = db::begin_write(&state.pool).await?;
+    if !db::tickets::delete_closure(&mut *tx, id).await? {
+        return Err(AppError::NotFound);
+    }
+    let detail = format!("closure {id}");
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor: &user.audit_actor(),
+            action: "closure.deleted",
+            clinic_id: None,
+            detail: &detail,
+            ip: ctx.ip(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/desk/settings").into_response())
+}
