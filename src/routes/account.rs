@@ -18,9 +18,11 @@ use crate::state::AppState;
 
 pub async fn home(ctx: Ctx) -> Result<Redirect, AppError> {
     let user = ctx.require_user()?;
-    Ok(match &user.clinic_code {
-        Some(code) => Redirect::to(&format!("/clinics/{code}")),
-        None => Redirect::to("/clinics"),
+    // Each role starts where its work is.
+    Ok(match (&user.clinic_code, user.role) {
+        (Some(code), _) => Redirect::to(&format!("/clinics/{code}")),
+        (None, Role::Agent) => Redirect::to("/desk"),
+        (None, _) => Redirect::to("/clinics"),
     })
 }
 

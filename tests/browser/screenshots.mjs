@@ -26,6 +26,34 @@ try {
   await page.screenshot({ path: `${out}/passcode-issued.png` });
   await page.click('text=メモしました');
   await page.screenshot({ path: `${out}/passcode-history.png`, fullPage: true });
+  // The support desk: an agent logs a few calls, then the dashboard and the call screen.
+  const desk = await (await browser.newContext({ viewport: { width: 1100, height: 760 } })).newPage();
+  await desk.goto(`${base}/login`);
+  await desk.fill('#email', 'agent@installer.example.jp');
+  await desk.fill('#password', 'demo password 1234');
+  await desk.click('button[type=submit]');
+  await desk.waitForURL(/\/desk/);
+  const calls = [
+    ['さくら', '山田 花子', 'パスコードを忘れた', '管理者不在。再発行の手順を案内'],
+    ['みどり', '佐藤 一郎', 'リモートデスクトップで接続できない', '併設設置型のアドレスを案内'],
+    ['さくら', '山田 花子', '画面が切り替わらない', '切り替えスイッチの位置を確認中'],
+  ];
+  for (const [clinic, caller, summary, notes] of calls) {
+    await desk.goto(`${base}/desk/calls/new?clinic_q=${encodeURIComponent(clinic)}`);
+    await desk.fill('#caller_name', caller);
+    await desk.fill('#summary', summary);
+    await desk.fill('#notes', notes);
+    await desk.click('#call-form button[type=submit]');
+    await desk.waitForURL(/SUP-/);
+  }
+  await desk.goto(`${base}/desk/calls/new?clinic_q=${encodeURIComponent('さくら')}`);
+  await desk.fill('#caller_name', '山田 花子');
+  await desk.fill('#summary', 'カードリーダーの顔認証が通らない');
+  await desk.screenshot({ path: `${out}/desk-call.png`, fullPage: true });
+  await desk.goto(`${base}/desk`);
+  await desk.screenshot({ path: `${out}/desk-dashboard.png`, fullPage: true });
+  await desk.goto(`${base}/desk/tickets/SUP-000001`);
+  await desk.screenshot({ path: `${out}/desk-ticket.png`, fullPage: true });
 } finally {
   await browser.close();
 }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Browser tests (headless Chromium via playwright-core) against a freshly seeded portal.
+# Installs Chromium (Debian package) and the npm dependencies when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing Debian's chromium for the browser tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "the browser tests need Debian's chromium: sudo apt-get install chromium" >&2
+    exit 1
+  fi
+fi
+(cd tests/browser && npm ci --no-audit --no-fund --silent)
+
+cargo build --quiet --bin portal
+BIN=target/debug/portal
+DATA=$(mktemp -d)
+PORT=${BROWSER_TEST_PORT:-39127}
+ADDR=127.0.0.1:$PORT
+trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA"' EXIT
+
+$BIN --data-dir "$DATA" clinic add --code 0110113719 --name "さくら内科クリニック" --phone 011-555-0100 >/dev/null
+printf 'agent password 123\n' | $BIN --data-dir "$DATA" user add --email agent@installer.example.jp --role agent >/dev/null
+RUST_LOG=warn $BIN --data-dir "$DATA" serve --addr "$ADDR" >"$DATA/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 100); do curl -fs "http://$ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+
+PORTAL_URL="http://$ADDR" node --test tests/browser/ || { echo "--- server log"; cat "$DATA/server.log"; exit 1; }
