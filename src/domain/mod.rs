@@ -3,6 +3,7 @@
 
 pub mod business_time;
 mod clinic_code;
+pub mod contact_hours;
 mod email;
 pub mod holidays;
 mod install_type;
