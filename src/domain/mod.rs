@@ -5,6 +5,7 @@ pub mod business_time;
 mod clinic_code;
 pub mod contact_hours;
 mod email;
+pub mod guide;
 pub mod holidays;
 mod install_type;
 pub mod lockout;
