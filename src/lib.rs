@@ -63,6 +63,7 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
     let sessions = SqliteStore::new(pool.clone());
     sessions.migrate().await.context("cannot create the session table")?;
     let live = Live::load(&pool).await?;
+    let guides = domain::guide::load_all().map_err(|e| anyhow::anyhow!("invalid guide content: {e}"))?;
     let setup_token = if db::users::count(&pool).await? == 0 {
         Some(Secret::new(auth::session::random_hex(16)?))
     } else {
@@ -77,6 +78,7 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
         live,
         setup_token: Mutex::new(setup_token),
         shutting_down,
+        guides,
     }));
     Ok(Portal {
         state,

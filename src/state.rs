@@ -25,6 +25,8 @@ pub struct App {
     pub setup_token: Mutex<Option<Secret<String>>>,
     /// Flips to true at shutdown so held long-polls answer at once.
     pub shutting_down: watch::Receiver<bool>,
+    /// The guides, parsed and validated at start-up.
+    pub guides: Vec<crate::domain::guide::Guide>,
 }
 
 impl Deref for AppState {
@@ -36,6 +38,10 @@ impl Deref for AppState {
 }
 
 impl App {
+    pub fn guide(&self, id: &str) -> Option<&crate::domain::guide::Guide> {
+        self.guides.iter().find(|g| g.id == id)
+    }
+
     /// Applies this process's own writes to the caches now instead of at the next tick.
     pub async fn sync_live(&self) {
         if let Err(e) = self.live.sync(&self.pool).await {

@@ -5,6 +5,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod cache_events;
 pub mod clinics;
+pub mod guide;
 pub mod login_failures;
 pub mod passcodes;
 pub mod readers;

@@ -103,6 +103,10 @@ pub struct Ticket {
     pub response_due_at: i64,
     pub resolution_due_at: i64,
     pub merged_into: Option<i64>,
+    pub guide_id: Option<String>,
+    pub guide_version: Option<String>,
+    pub guide_step: Option<String>,
+    pub guide_path: Option<String>,
 }
 
 const TICKET_SELECT: &str = "SELECT t.id, t.clinic_id, c.code AS clinic_code, c.name AS clinic_name, t.reader_id,
@@ -110,7 +114,7 @@ const TICKET_SELECT: &str = "SELECT t.id, t.clinic_id, c.code AS clinic_code, c.
         k.name_ja AS category_ja, k.name_en AS category_en, t.priority, t.summary, t.description, t.status,
         t.assignee_id, u.email AS assignee_email, t.version, t.created_at, t.updated_at, t.first_response_at,
         t.resolved_at, t.closed_at, t.paused_at, t.paused_minutes, t.response_due_at, t.resolution_due_at,
-        t.merged_into
+        t.merged_into, t.guide_id, t.guide_version, t.guide_step, t.guide_path
      FROM tickets t
      JOIN clinics c ON c.id = t.clinic_id
      JOIN ticket_categories k ON k.id = t.category_id
@@ -141,6 +145,26 @@ pub struct NewTicket<'a> {
     pub first_response_at: Option<i64>,
     pub response_due_at: i64,
     pub resolution_due_at: i64,
+}
+
+/// Where in a guide a help request was filed.
+pub async fn set_guide_context(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    guide: &str,
+    version: &str,
+    step: &str,
+    path: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE tickets SET guide_id = ?, guide_version = ?, guide_step = ?, guide_path = ? WHERE id = ?")
+        .bind(guide)
+        .bind(version)
+        .bind(step)
+        .bind(path)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn insert(db: impl SqliteExecutor<'_>, t: &NewTicket<'_>) -> sqlx::Result<i64> {

@@ -506,6 +506,7 @@ async fn parse_new_ticket(
             description,
             assignee_id: None,
             call: None,
+            guide: None,
         })
     })();
     Ok(fields.map_err(|m: &str| m.to_owned()))

@@ -6,6 +6,7 @@ mod clinics;
 pub(crate) mod desk;
 mod desk_reports;
 mod desk_settings;
+mod guide;
 mod health;
 mod passcode;
 mod readers;
@@ -44,6 +45,15 @@ pub fn page_routes() -> Router<AppState> {
         .route("/clinics/{code}/readers", post(readers::enroll))
         .route("/clinics/{code}/readers/{id}/revoke", post(readers::revoke))
         .route("/clinics/{code}/readers/{id}/reenroll", post(readers::reenroll))
+        .route("/guide", get(guide::index))
+        .route("/guide/{id}", get(guide::intro))
+        .route("/guide/{id}/print", get(guide::print))
+        .route("/guide/{id}/overview", get(guide::overview))
+        .route("/guide/{id}/stats", get(guide::stats))
+        .route("/guide/{id}/{code}", get(guide::show_step))
+        .route("/guide/{id}/{code}/reveal", post(guide::reveal))
+        .route("/guide/{id}/{code}/help", get(guide::help).post(guide::request_help))
+        .route("/guide/{id}/{code}/resolved", post(guide::resolved))
         .route("/desk", get(desk_reports::dashboard))
         .route("/desk/tickets.csv", get(desk_reports::export_csv))
         .route("/desk/settings", get(desk_settings::show))

@@ -127,6 +127,7 @@ pub async fn create(
         description,
         assignee_id: None,
         call: None,
+        guide: None,
     };
     let id = tickets::create(&state.pool, &author(&user), input)
         .await

@@ -94,6 +94,8 @@ pub struct NewTicketInput {
     pub description: String,
     pub assignee_id: Option<i64>,
     pub call: Option<CallInput>,
+    /// Filed from a guide step: (guide, content version, step, path taken).
+    pub guide: Option<(String, String, String, String)>,
 }
 
 pub async fn create(pool: &SqlitePool, author: &Author, input: NewTicketInput) -> Result<i64, TicketError> {
@@ -139,6 +141,9 @@ pub async fn create(pool: &SqlitePool, author: &Author, input: NewTicketInput) -
     db::tickets::insert_event(&mut *tx, &created).await?;
     if let Some(call) = &input.call {
         insert_call(&mut tx, id, author, call).await?;
+    }
+    if let Some((guide, version, step, path)) = &input.guide {
+        db::tickets::set_guide_context(&mut *tx, id, guide, version, step, path).await?;
     }
     db::tickets::reindex(&mut tx, id).await?;
     tx.commit().await?;

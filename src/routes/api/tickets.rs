@@ -231,6 +231,7 @@ pub async fn create(
             .ok_or_else(|| invalid("description: at most 10,000 characters"))?,
         assignee_id,
         call: None,
+        guide: None,
     };
     let id = tickets::create(&state.pool, &author, input)
         .await
