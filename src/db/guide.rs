@@ -3,7 +3,13 @@
 use sqlx::SqliteExecutor;
 
 /// Records that a walk reached `step` (once per walk and step) and is now there.
-pub async fn record_step(tx: &mut sqlx::SqliteConnection, journey: &str, guide: &str, version: &str, step: &str) -> sqlx::Result<()> {
+pub async fn record_step(
+    tx: &mut sqlx::SqliteConnection,
+    journey: &str,
+    guide: &str,
+    version: &str,
+    step: &str,
+) -> sqlx::Result<()> {
     let now = super::now();
     sqlx::query(
         "INSERT INTO guide_journeys (id, guide_id, version, started_at, last_step, last_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -26,7 +32,11 @@ pub async fn record_step(tx: &mut sqlx::SqliteConnection, journey: &str, guide: 
 }
 
 pub async fn set_outcome(db: impl SqliteExecutor<'_>, journey: &str, outcome: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE guide_journeys SET outcome = ? WHERE id = ?").bind(outcome).bind(journey).execute(db).await?;
+    sqlx::query("UPDATE guide_journeys SET outcome = ? WHERE id = ?")
+        .bind(outcome)
+        .bind(journey)
+        .execute(db)
+        .await?;
     Ok(())
 }
 

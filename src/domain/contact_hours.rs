@@ -28,7 +28,10 @@ impl Hours {
             Weekday::Saturday => self.saturday,
             _ => self.weekday,
         };
-        Some((day.with_time(open).assume_offset(JST), day.with_time(close).assume_offset(JST)))
+        Some((
+            day.with_time(open).assume_offset(JST),
+            day.with_time(close).assume_offset(JST),
+        ))
     }
 
     pub fn state_at(&self, now: OffsetDateTime) -> OpenState {
@@ -58,7 +61,10 @@ mod tests {
     use super::*;
     use time::macros::{datetime, time};
 
-    const HOURS: Hours = Hours { weekday: (time!(8:00), time!(18:00)), saturday: (time!(8:00), time!(16:00)) };
+    const HOURS: Hours = Hours {
+        weekday: (time!(8:00), time!(18:00)),
+        saturday: (time!(8:00), time!(16:00)),
+    };
 
     fn at(dt: time::PrimitiveDateTime) -> OpenState {
         HOURS.state_at(dt.assume_offset(JST))
@@ -66,33 +72,76 @@ mod tests {
 
     #[test]
     fn open_on_weekdays_from_eight_to_six() {
-        assert_eq!(at(datetime!(2026-11-26 08:00)), OpenState::Open { closes: datetime!(2026-11-26 18:00).assume_offset(JST) });
-        assert_eq!(at(datetime!(2026-11-26 07:59)), OpenState::Closed { opens: Some(datetime!(2026-11-26 08:00).assume_offset(JST)) });
+        assert_eq!(
+            at(datetime!(2026-11-26 08:00)),
+            OpenState::Open {
+                closes: datetime!(2026-11-26 18:00).assume_offset(JST)
+            }
+        );
+        assert_eq!(
+            at(datetime!(2026-11-26 07:59)),
+            OpenState::Closed {
+                opens: Some(datetime!(2026-11-26 08:00).assume_offset(JST))
+            }
+        );
         // 18:00 on Thursday: next opening is Friday 8:00.
-        assert_eq!(at(datetime!(2026-11-26 18:00)), OpenState::Closed { opens: Some(datetime!(2026-11-27 08:00).assume_offset(JST)) });
+        assert_eq!(
+            at(datetime!(2026-11-26 18:00)),
+            OpenState::Closed {
+                opens: Some(datetime!(2026-11-27 08:00).assume_offset(JST))
+            }
+        );
     }
 
     #[test]
     fn saturdays_close_at_four_and_sundays_are_closed() {
         assert!(matches!(at(datetime!(2026-11-28 15:59)), OpenState::Open { .. }));
-        assert_eq!(at(datetime!(2026-11-28 16:00)), OpenState::Closed { opens: Some(datetime!(2026-11-30 08:00).assume_offset(JST)) });
-        assert_eq!(at(datetime!(2026-11-29 12:00)), OpenState::Closed { opens: Some(datetime!(2026-11-30 08:00).assume_offset(JST)) });
+        assert_eq!(
+            at(datetime!(2026-11-28 16:00)),
+            OpenState::Closed {
+                opens: Some(datetime!(2026-11-30 08:00).assume_offset(JST))
+            }
+        );
+        assert_eq!(
+            at(datetime!(2026-11-29 12:00)),
+            OpenState::Closed {
+                opens: Some(datetime!(2026-11-30 08:00).assume_offset(JST))
+            }
+        );
     }
 
     #[test]
     fn national_holidays_are_closed_including_saturday_ones() {
         // Mon 2026-11-23 勤労感謝の日.
-        assert_eq!(at(datetime!(2026-11-23 10:00)), OpenState::Closed { opens: Some(datetime!(2026-11-24 08:00).assume_offset(JST)) });
+        assert_eq!(
+            at(datetime!(2026-11-23 10:00)),
+            OpenState::Closed {
+                opens: Some(datetime!(2026-11-24 08:00).assume_offset(JST))
+            }
+        );
         // Silver week 2026: 9/19 Sat open, 9/21-23 holidays, next opening Thu 9/24.
         assert!(matches!(at(datetime!(2026-09-19 09:00)), OpenState::Open { .. }));
-        assert_eq!(at(datetime!(2026-09-21 09:00)), OpenState::Closed { opens: Some(datetime!(2026-09-24 08:00).assume_offset(JST)) });
+        assert_eq!(
+            at(datetime!(2026-09-21 09:00)),
+            OpenState::Closed {
+                opens: Some(datetime!(2026-09-24 08:00).assume_offset(JST))
+            }
+        );
         // Sat 2026-05-02 is open, Golden Week 5/3-5/6 closed.
-        assert_eq!(at(datetime!(2026-05-02 17:00)), OpenState::Closed { opens: Some(datetime!(2026-05-07 08:00).assume_offset(JST)) });
+        assert_eq!(
+            at(datetime!(2026-05-02 17:00)),
+            OpenState::Closed {
+                opens: Some(datetime!(2026-05-07 08:00).assume_offset(JST))
+            }
+        );
     }
 
     #[test]
     fn utc_input_is_read_in_japan_time() {
         // 23:30 UTC Wednesday = 8:30 JST Thursday.
-        assert!(matches!(HOURS.state_at(datetime!(2026-11-25 23:30 UTC)), OpenState::Open { .. }));
+        assert!(matches!(
+            HOURS.state_at(datetime!(2026-11-25 23:30 UTC)),
+            OpenState::Open { .. }
+        ));
     }
 }

@@ -150,7 +150,11 @@ impl Guide {
     pub fn parse(source: &str) -> Result<Self, Vec<String>> {
         let mut guide: Guide = toml::from_str(source).map_err(|e| vec![e.to_string()])?;
         let mut problems = Vec::new();
-        let mut texts: Vec<(&str, &Text)> = vec![("title", &guide.title), ("summary", &guide.summary), ("source", &guide.source)];
+        let mut texts: Vec<(&str, &Text)> = vec![
+            ("title", &guide.title),
+            ("summary", &guide.summary),
+            ("source", &guide.source),
+        ];
         texts.push(("contact.name", &guide.contact.name));
         texts.push(("contact.note", &guide.contact.note));
         texts.push(("contact.hours_text", &guide.contact.hours_text));
@@ -160,21 +164,39 @@ impl Guide {
             texts.extend(step.notes.iter().map(|n| (step.code.as_str(), &n.text)));
             texts.extend(step.choices.iter().map(|c| (step.code.as_str(), &c.label)));
             texts.extend(step.illustration_alt.iter().map(|t| (step.code.as_str(), t)));
-            if step.body.ja.len() != step.body.en.len() || step.body.ja.iter().chain(&step.body.en).any(|p| p.trim().is_empty()) {
-                problems.push(format!("{}: the body needs the same number of non-empty paragraphs in ja and en", step.code));
+            if step.body.ja.len() != step.body.en.len()
+                || step.body.ja.iter().chain(&step.body.en).any(|p| p.trim().is_empty())
+            {
+                problems.push(format!(
+                    "{}: the body needs the same number of non-empty paragraphs in ja and en",
+                    step.code
+                ));
             }
             if step.illustration.is_some() != step.illustration_alt.is_some() {
-                problems.push(format!("{}: an illustration needs its alt text, and only then", step.code));
+                problems.push(format!(
+                    "{}: an illustration needs its alt text, and only then",
+                    step.code
+                ));
             }
-            let exits = usize::from(!step.choices.is_empty()) + usize::from(step.next.is_some()) + usize::from(step.end);
+            let exits =
+                usize::from(!step.choices.is_empty()) + usize::from(step.next.is_some()) + usize::from(step.end);
             if exits != 1 {
-                problems.push(format!("{}: a step has exactly one of choices, next or end = true", step.code));
+                problems.push(format!(
+                    "{}: a step has exactly one of choices, next or end = true",
+                    step.code
+                ));
             }
             let code_ok = step.code.split_once('-').is_some_and(|(a, n)| {
-                a.len() == 1 && a.chars().all(|c| c.is_ascii_uppercase()) && !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())
+                a.len() == 1
+                    && a.chars().all(|c| c.is_ascii_uppercase())
+                    && !n.is_empty()
+                    && n.chars().all(|c| c.is_ascii_digit())
             });
             if !code_ok {
-                problems.push(format!("{}: codes look like B-3 (a letter, a dash, a number)", step.code));
+                problems.push(format!(
+                    "{}: codes look like B-3 (a letter, a dash, a number)",
+                    step.code
+                ));
             }
         }
         for (place, text) in texts {
@@ -224,8 +246,12 @@ impl Guide {
         }
         // …and every step leads to an end (no dead ends, no endless loops).
         let mut steps_to_end: HashMap<String, usize> = HashMap::new();
-        let mut queue: VecDeque<(&str, usize)> =
-            guide.steps.iter().filter(|s| s.end).map(|s| (s.code.as_str(), 0)).collect();
+        let mut queue: VecDeque<(&str, usize)> = guide
+            .steps
+            .iter()
+            .filter(|s| s.end)
+            .map(|s| (s.code.as_str(), 0))
+            .collect();
         while let Some((code, distance)) = queue.pop_front() {
             if steps_to_end.contains_key(code) {
                 continue;
@@ -257,8 +283,14 @@ impl Guide {
     pub fn contact_hours(&self) -> Hours {
         let t = |v: &str| parse_time(v).unwrap_or(time::Time::MIDNIGHT);
         Hours {
-            weekday: (t(&self.contact.weekday_hours.open), t(&self.contact.weekday_hours.close)),
-            saturday: (t(&self.contact.saturday_hours.open), t(&self.contact.saturday_hours.close)),
+            weekday: (
+                t(&self.contact.weekday_hours.open),
+                t(&self.contact.weekday_hours.close),
+            ),
+            saturday: (
+                t(&self.contact.saturday_hours.open),
+                t(&self.contact.saturday_hours.close),
+            ),
         }
     }
 
@@ -318,13 +350,29 @@ mod tests {
     fn the_facts_of_the_manual_are_present() {
         let g = guide();
         assert_eq!(g.contact.phone, "0800-080-4583");
-        assert_eq!((g.contact.weekday_hours.open.as_str(), g.contact.weekday_hours.close.as_str()), ("08:00", "18:00"));
-        assert_eq!((g.contact.saturday_hours.open.as_str(), g.contact.saturday_hours.close.as_str()), ("08:00", "16:00"));
+        assert_eq!(
+            (
+                g.contact.weekday_hours.open.as_str(),
+                g.contact.weekday_hours.close.as_str()
+            ),
+            ("08:00", "18:00")
+        );
+        assert_eq!(
+            (
+                g.contact.saturday_hours.open.as_str(),
+                g.contact.saturday_hours.close.as_str()
+            ),
+            ("08:00", "16:00")
+        );
         assert_eq!(g.remote_desktop.standalone, "10.51.1.2:53389");
         assert_eq!(g.remote_desktop.shared, "172.31.10.10:53389");
         let text = all_text(&g);
         assert!(text.contains("令和7年4月6日"));
-        for method in ["① 切り替えスイッチを1回押す", "② Ctrl キーを2回続けて押す", "③ Opt.one 機からリモートデスクトップ"] {
+        for method in [
+            "① 切り替えスイッチを1回押す",
+            "② Ctrl キーを2回続けて押す",
+            "③ Opt.one 機からリモートデスクトップ",
+        ] {
             assert!(g.steps.iter().any(|s| s.title.ja.starts_with(method)), "{method}");
         }
         for (i, mark) in ["(ア)", "(イ)", "(ウ)", "(エ)", "(オ)", "(カ)"].iter().enumerate() {
@@ -342,10 +390,18 @@ mod tests {
         let dangling = source.replacen("next = \"C-3\"", "next = \"Z-9\"", 1);
         let problems = Guide::parse(&dangling).unwrap_err();
         assert!(problems.iter().any(|p| p.contains("Z-9")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("C-3: cannot be reached")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("C-3: cannot be reached")),
+            "{problems:?}"
+        );
 
         let no_english = source.replacen("en = \"Choose how to switch\"", "en = \"\"", 1);
-        assert!(Guide::parse(&no_english).unwrap_err().iter().any(|p| p.contains("Japanese or English")));
+        assert!(
+            Guide::parse(&no_english)
+                .unwrap_err()
+                .iter()
+                .any(|p| p.contains("Japanese or English"))
+        );
 
         let dead_end = source.replacen("end = true", "", 1);
         let problems = Guide::parse(&dead_end).unwrap_err();

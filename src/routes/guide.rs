@@ -38,7 +38,10 @@ struct IndexPage<'a> {
 }
 
 pub async fn index(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    render(&IndexPage { page: Page::new(&ctx).await?, guides: &state.guides })
+    render(&IndexPage {
+        page: Page::new(&ctx).await?,
+        guides: &state.guides,
+    })
 }
 
 /// The contact card: who to call and whether they answer now.
@@ -50,14 +53,29 @@ pub struct ContactView {
 fn contact_view(guide: &Guide, page: &Page) -> ContactView {
     let format = |t: time::OffsetDateTime| {
         let weekday = match page.lang {
-            crate::i18n::Lang::Ja => ["月", "火", "水", "木", "金", "土", "日"][usize::from(t.weekday().number_days_from_monday())].to_owned(),
+            crate::i18n::Lang::Ja => ["月", "火", "水", "木", "金", "土", "日"]
+                [usize::from(t.weekday().number_days_from_monday())]
+            .to_owned(),
             crate::i18n::Lang::En => t.weekday().to_string()[..3].to_owned(),
         };
-        format!("{}/{} ({}) {:02}:{:02}", u8::from(t.month()), t.day(), weekday, t.hour(), t.minute())
+        format!(
+            "{}/{} ({}) {:02}:{:02}",
+            u8::from(t.month()),
+            t.day(),
+            weekday,
+            t.hour(),
+            t.minute()
+        )
     };
     match guide.contact_hours().state_at(time::OffsetDateTime::now_utc()) {
-        OpenState::Open { closes } => ContactView { open_now: true, until_or_next: Some(format(closes)) },
-        OpenState::Closed { opens } => ContactView { open_now: false, until_or_next: opens.map(format) },
+        OpenState::Open { closes } => ContactView {
+            open_now: true,
+            until_or_next: Some(format(closes)),
+        },
+        OpenState::Closed { opens } => ContactView {
+            open_now: false,
+            until_or_next: opens.map(format),
+        },
     }
 }
 
@@ -90,8 +108,18 @@ pub struct Known {
 }
 
 async fn known(state: &AppState, ctx: &Ctx) -> Result<Known, AppError> {
-    let Some(user) = &ctx.user else { return Ok(Known { clinic_code: None, install_types: vec![] }) };
-    let Some(clinic_id) = user.clinic_id else { return Ok(Known { clinic_code: None, install_types: vec![] }) };
+    let Some(user) = &ctx.user else {
+        return Ok(Known {
+            clinic_code: None,
+            install_types: vec![],
+        });
+    };
+    let Some(clinic_id) = user.clinic_id else {
+        return Ok(Known {
+            clinic_code: None,
+            install_types: vec![],
+        });
+    };
     let mut install_types: Vec<InstallType> = db::readers::for_clinic(&state.pool, clinic_id)
         .await?
         .iter()
@@ -101,7 +129,10 @@ async fn known(state: &AppState, ctx: &Ctx) -> Result<Known, AppError> {
     install_types.dedup();
     install_types.sort_by_key(|t| t.as_db());
     install_types.dedup();
-    Ok(Known { clinic_code: user.clinic_code.clone(), install_types })
+    Ok(Known {
+        clinic_code: user.clinic_code.clone(),
+        install_types,
+    })
 }
 
 #[derive(Template)]
@@ -146,7 +177,10 @@ impl StepPage<'_> {
     }
 
     fn title_of(&self, code: &str) -> String {
-        self.guide.step(code).map_or_else(|| code.to_owned(), |s| self.page.pick(&s.title.ja, &s.title.en).to_owned())
+        self.guide.step(code).map_or_else(
+            || code.to_owned(),
+            |s| self.page.pick(&s.title.ja, &s.title.en).to_owned(),
+        )
     }
 
     fn path_param(&self) -> String {
@@ -222,7 +256,11 @@ async fn step_page(
         credential,
         progress,
     };
-    if revealed { render_no_store(&view) } else { render(&view) }
+    if revealed {
+        render_no_store(&view)
+    } else {
+        render(&view)
+    }
 }
 
 pub async fn show_step(
@@ -258,10 +296,19 @@ pub async fn reveal(
     let detail = format!("guide {id} step {code}");
     audit::record(
         &state.pool,
-        audit::Entry { actor: &user.audit_actor(), action: "guide.credential_revealed", clinic_id: user.clinic_id, detail: &detail, ip: ctx.ip() },
+        audit::Entry {
+            actor: &user.audit_actor(),
+            action: "guide.credential_revealed",
+            clinic_id: user.clinic_id,
+            detail: &detail,
+            ip: ctx.ip(),
+        },
     )
     .await?;
-    let credential = (guide.pc_login.username.expose().clone(), guide.pc_login.password.expose().clone());
+    let credential = (
+        guide.pc_login.username.expose().clone(),
+        guide.pc_login.password.expose().clone(),
+    );
     step_page(&state, &ctx, &id, &code, &form.path, Some(credential)).await
 }
 
@@ -295,7 +342,14 @@ pub async fn help(
     let contact = contact_view(guide, &page);
     let can_request = ctx.user.as_ref().is_some_and(|u| u.role == Role::ClinicAdmin);
     let path = guide.parse_path(&q.path).join(",");
-    render(&HelpPage { page, guide, step, path, contact, can_request })
+    render(&HelpPage {
+        page,
+        guide,
+        step,
+        path,
+        contact,
+        can_request,
+    })
 }
 
 #[derive(Deserialize)]
@@ -316,12 +370,14 @@ pub async fn request_help(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let user = ctx.require_user()?.clone();
-    let (Role::ClinicAdmin, Some(clinic_id), Some(clinic_code)) = (user.role, user.clinic_id, user.clinic_code.clone()) else {
+    let (Role::ClinicAdmin, Some(clinic_id), Some(clinic_code)) = (user.role, user.clinic_id, user.clinic_code.clone())
+    else {
         return Err(AppError::Forbidden);
     };
     let guide = find(&state, &id)?;
     let step = step(guide, &code)?;
-    let message = optional_text(&form.message, 10_000).ok_or_else(|| AppError::Unprocessable(ctx.t("form.too_long").to_owned()))?;
+    let message = optional_text(&form.message, 10_000)
+        .ok_or_else(|| AppError::Unprocessable(ctx.t("form.too_long").to_owned()))?;
     let path = guide.parse_path(&form.path);
     let trail: Vec<String> = path
         .iter()
@@ -348,18 +404,36 @@ pub async fn request_help(
         channel: Channel::Portal,
         category_id: category.id,
         priority: Priority::Normal,
-        summary: format!("ガイド {} で困っています: {}", step.code, step.title.ja).chars().take(200).collect(),
+        summary: format!("ガイド {} で困っています: {}", step.code, step.title.ja)
+            .chars()
+            .take(200)
+            .collect(),
         description,
         assignee_id: None,
         call: None,
-        guide: Some((guide.id.clone(), guide.version.clone(), step.code.clone(), path.join(","))),
+        guide: Some((
+            guide.id.clone(),
+            guide.version.clone(),
+            step.code.clone(),
+            path.join(","),
+        )),
     };
-    let author = Author { user_id: user.id, email: user.email.clone(), role: user.role };
-    let ticket = tickets::create(&state.pool, &author, input).await.map_err(ticket_error)?;
+    let author = Author {
+        user_id: user.id,
+        email: user.email.clone(),
+        role: user.role,
+    };
+    let ticket = tickets::create(&state.pool, &author, input)
+        .await
+        .map_err(ticket_error)?;
     if let Some(journey) = ctx.session.get::<String>(JOURNEY_KEY).await? {
         db::guide::set_outcome(&state.pool, &journey, "help").await?;
     }
-    Ok(Redirect::to(&format!("/clinics/{clinic_code}/requests/{}", TicketNumber::from_id(ticket))).into_response())
+    Ok(Redirect::to(&format!(
+        "/clinics/{clinic_code}/requests/{}",
+        TicketNumber::from_id(ticket)
+    ))
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -395,7 +469,10 @@ pub async fn resolved(
         db::guide::set_outcome(&state.pool, &journey, if yes { "resolved" } else { "unresolved" }).await?;
     }
     if yes {
-        render(&DonePage { page: Page::new(&ctx).await?, guide })
+        render(&DonePage {
+            page: Page::new(&ctx).await?,
+            guide,
+        })
     } else {
         let path = guide.parse_path(&form.path).join(",");
         Ok(Redirect::to(&format!("/guide/{id}/{code}/help?path={path}")).into_response())
@@ -438,7 +515,10 @@ impl PrintPage<'_> {
 /// The whole guide with all branches, for paper.
 pub async fn print(State(state): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppError> {
     let guide = find(&state, &id)?;
-    render(&PrintPage { page: Page::new(&ctx).await?, guide })
+    render(&PrintPage {
+        page: Page::new(&ctx).await?,
+        guide,
+    })
 }
 
 /// A box of the overview diagram.
@@ -496,15 +576,28 @@ fn layout(guide: &Guide, page: &Page) -> (Vec<Node>, Vec<Edge>, usize, usize) {
             let y = GAP_Y / 2 + row * (BOX_H + GAP_Y);
             position.insert(step.code.as_str(), (x, y));
             let title: String = page.pick(&step.title.ja, &step.title.en).chars().take(14).collect();
-            nodes.push(Node { code: step.code.clone(), label: title, x, y, end: step.end });
+            nodes.push(Node {
+                code: step.code.clone(),
+                label: title,
+                x,
+                y,
+                end: step.end,
+            });
         }
     }
     let mut edges = Vec::new();
     for step in &guide.steps {
-        let Some(&(x, y)) = position.get(step.code.as_str()) else { continue };
+        let Some(&(x, y)) = position.get(step.code.as_str()) else {
+            continue;
+        };
         for next in step.successors() {
             if let Some(&(nx, ny)) = position.get(next) {
-                edges.push(Edge { x1: x + BOX_W / 2, y1: y + BOX_H, x2: nx + BOX_W / 2, y2: ny });
+                edges.push(Edge {
+                    x1: x + BOX_W / 2,
+                    y1: y + BOX_H,
+                    x2: nx + BOX_W / 2,
+                    y2: ny,
+                });
             }
         }
     }
@@ -530,7 +623,16 @@ pub async fn overview(State(state): State<AppState>, ctx: Ctx, Path(id): Path<St
     let guide = find(&state, &id)?;
     let page = Page::new(&ctx).await?;
     let (nodes, edges, width, height) = layout(guide, &page);
-    render(&OverviewPage { page, guide, nodes, edges, width, height, box_w: BOX_W, box_h: BOX_H })
+    render(&OverviewPage {
+        page,
+        guide,
+        nodes,
+        edges,
+        width,
+        height,
+        box_w: BOX_W,
+        box_h: BOX_H,
+    })
 }
 
 #[derive(Template)]
@@ -553,9 +655,17 @@ pub async fn stats(State(state): State<AppState>, ctx: Ctx, Path(id): Path<Strin
         .steps
         .iter()
         .map(|s| {
-            let (reached, left, help) =
-                counts.iter().find(|(code, ..)| *code == s.code).map_or((0, 0, 0), |(_, r, l, h)| (*r, *l, *h));
-            (s.code.clone(), page.pick(&s.title.ja, &s.title.en).to_owned(), reached, left, help)
+            let (reached, left, help) = counts
+                .iter()
+                .find(|(code, ..)| *code == s.code)
+                .map_or((0, 0, 0), |(_, r, l, h)| (*r, *l, *h));
+            (
+                s.code.clone(),
+                page.pick(&s.title.ja, &s.title.en).to_owned(),
+                reached,
+                left,
+                help,
+            )
         })
         .collect();
     render(&StatsPage { page, guide, rows })

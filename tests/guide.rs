@@ -1,0 +1,266 @@
+//! The interactive guide over HTTP: walking branches, what anonymous users never see, help
+//! requests with context, and the operator's statistics.
+
+mod common;
+
+use common::{Browser, CLINIC_A, TestApp};
+use portal::domain::InstallType;
+use reqwest::StatusCode;
+
+const USERNAME: &str = "OqsComApp";
+const PASSWORD: &str = "REons_123";
+
+async fn app() -> TestApp {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    app
+}
+
+#[tokio::test]
+async fn anyone_can_walk_the_guide_through_branch_three_to_the_end() {
+    let app = app().await;
+    let visitor = app.browser();
+    assert!(visitor.get("/guide").await.body.contains("/guide/mokushi"));
+    let intro = visitor.get("/guide/mokushi").await;
+    assert_eq!(intro.status, StatusCode::OK);
+    assert!(intro.body.contains("0800-080-4583"));
+
+    let start = visitor.get("/guide/mokushi/A-1").await;
+    assert_eq!(start.element_text("step-code").as_deref(), Some("A-1"));
+    assert!(start.body.contains("href=\"/guide/mokushi/B-1?path=A-1\""));
+    let b1 = visitor.get("/guide/mokushi/B-1?path=A-1").await;
+    assert!(b1.body.contains("href=\"/guide/mokushi/B-4?path=A-1,B-1\""), "choice ③");
+    let b4 = visitor.get("/guide/mokushi/B-4?path=A-1,B-1").await;
+    assert!(b4.body.contains("10.51.1.2:53389") && b4.body.contains("172.31.10.10:53389"));
+    assert!(
+        b4.body.contains("href=\"/guide/mokushi/B-1?path=A-1\" rel=\"prev\""),
+        "back goes to the previous step"
+    );
+    assert!(b4.body.contains("A-1 目視確認モードとは"), "the path so far");
+    let mut path = "A-1,B-1,B-4".to_owned();
+    let mut code = "C-1".to_owned();
+    // Follow "next" to the end of section 2 and through section 3.
+    for expected in ["C-2", "C-3", "C-4", "C-5", "C-6", "C-7", "D-1", "D-2"] {
+        let page = visitor.get(&format!("/guide/mokushi/{code}?path={path}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{code}");
+        assert!(
+            page.body
+                .contains(&format!("/guide/mokushi/{expected}?path={path},{code}")),
+            "{code} → {expected}"
+        );
+        path = format!("{path},{code}");
+        code = expected.to_owned();
+    }
+    let end = visitor.get("/guide/mokushi/D-4?path=A-1").await;
+    assert!(end.body.contains("解決しましたか"));
+    let yes = visitor
+        .submit(
+            "/guide/mokushi/D-4",
+            "/guide/mokushi/D-4/resolved",
+            &[("answer", "yes")],
+        )
+        .await;
+    assert!(yes.body.contains("解決してよかったです"));
+    let no = visitor
+        .submit(
+            "/guide/mokushi/D-4",
+            "/guide/mokushi/D-4/resolved",
+            &[("answer", "no"), ("path", "A-1,D-1")],
+        )
+        .await;
+    assert_eq!(no.location(), Some("/guide/mokushi/D-4/help?path=A-1,D-1"));
+
+    assert_eq!(visitor.get("/guide/mokushi/Z-9").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(visitor.get("/guide/other/A-1").await.status, StatusCode::NOT_FOUND);
+    // Unknown codes in the path are dropped, not echoed.
+    let odd = visitor.get("/guide/mokushi/B-1?path=A-1,<script>").await;
+    assert!(!odd.body.contains("<script>"));
+}
+
+#[tokio::test]
+async fn the_pc_credential_never_reaches_anonymous_users() {
+    let app = app().await;
+    let visitor = app.browser();
+    for path in [
+        "/guide/mokushi/C-1",
+        "/guide/mokushi/print",
+        "/guide/mokushi/overview",
+        "/guide/mokushi/C-1/help",
+    ] {
+        let page = visitor.get(path).await;
+        assert!(!page.body.contains(USERNAME) && !page.body.contains(PASSWORD), "{path}");
+    }
+    let reveal = visitor
+        .submit("/guide/mokushi/C-1", "/guide/mokushi/C-1/reveal", &[])
+        .await;
+    assert_eq!(reveal.location(), Some("/login"));
+
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let masked = admin.get("/guide/mokushi/C-1").await;
+    assert!(!masked.body.contains(PASSWORD), "masked until revealed");
+    assert!(masked.body.contains("id=\"reveal-credential\""));
+    assert!(
+        !admin.get("/guide/mokushi/print").await.body.contains(PASSWORD),
+        "not in print either"
+    );
+    let no_csrf = admin.post("/guide/mokushi/C-1/reveal", &[]).await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let revealed = admin
+        .submit(
+            "/guide/mokushi/C-1",
+            "/guide/mokushi/C-1/reveal",
+            &[("path", "A-1,B-1,B-2")],
+        )
+        .await;
+    assert_eq!(revealed.element_text("pc-username").as_deref(), Some(USERNAME));
+    assert_eq!(revealed.element_text("pc-password").as_deref(), Some(PASSWORD));
+    assert!(revealed.headers["cache-control"].to_str().unwrap().contains("no-store"));
+    assert_eq!(app.audit_count("guide.credential_revealed").await, 1);
+    // Only the step that carries the credential can reveal it.
+    assert_eq!(
+        admin
+            .submit("/guide/mokushi/C-1", "/guide/mokushi/B-1/reveal", &[])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_signed_in_admins_readers_pick_the_remote_desktop_address() {
+    let app = app().await;
+    let a = portal::db::clinics::by_code(app.pool(), CLINIC_A)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    portal::services::readers::enroll(
+        app.pool(),
+        &portal::db::audit::Actor::CommandLine,
+        a,
+        "受付1",
+        InstallType::Shared,
+        None,
+    )
+    .await
+    .unwrap();
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let page = admin.get("/guide/mokushi/B-4").await;
+    let shared_row = page
+        .body
+        .split("<tr class=\"yours\">")
+        .nth(1)
+        .expect("a highlighted row");
+    assert!(shared_row.split("</tr>").next().unwrap().contains("172.31.10.10:53389"));
+    assert_eq!(page.body.matches("class=\"yours\"").count(), 1);
+    // Anonymous: no highlight, a hint instead.
+    let anonymous = app.browser().get("/guide/mokushi/B-4").await;
+    assert!(!anonymous.body.contains("class=\"yours\""));
+    // The portal step links signed-in admins to their passcode page.
+    let p1 = admin.get("/guide/mokushi/P-1").await;
+    assert!(p1.body.contains(&format!("href=\"/clinics/{CLINIC_A}/passcode\"")));
+}
+
+#[tokio::test]
+async fn stuck_on_a_step_a_clinic_admin_files_a_request_that_links_the_desk_to_that_step() {
+    let app = app().await;
+    let anonymous = app.browser().get("/guide/mokushi/B-4/help?path=A-1,B-1").await;
+    assert!(anonymous.body.contains("0800-080-4583") && !anonymous.body.contains("id=\"send-help\""));
+
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    admin.get("/guide/mokushi/A-1").await;
+    admin.get("/guide/mokushi/B-1?path=A-1").await;
+    admin.get("/guide/mokushi/B-4?path=A-1,B-1").await;
+    let help = "/guide/mokushi/B-4/help?path=A-1,B-1";
+    let sent = admin
+        .submit(
+            help,
+            "/guide/mokushi/B-4/help",
+            &[("path", "A-1,B-1"), ("message", "接続ボタンが押せない")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    let request = sent.location().unwrap().to_owned();
+    assert!(request.starts_with(&format!("/clinics/{CLINIC_A}/requests/SUP-")));
+    let mine = admin.get(&request).await;
+    assert!(mine.body.contains("接続ボタンが押せない") && mine.body.contains("B-4"));
+
+    let (step, path, version): (String, String, String) =
+        sqlx::query_as("SELECT guide_step, guide_path, guide_version FROM tickets")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (step.as_str(), path.as_str(), version.as_str()),
+        ("B-4", "A-1,B-1", "2025-03.1")
+    );
+    let agent = Browser::signed_in(&app, "agent@installer.jp").await;
+    let number = request.rsplit('/').next().unwrap();
+    let ticket = agent.get(&format!("/desk/tickets/{number}")).await;
+    assert!(
+        ticket.body.contains("href=\"/guide/mokushi/B-4?path=A-1,B-1\""),
+        "the agent's view links to the step"
+    );
+
+    // Operators see per-step figures; nothing there names anyone.
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    let stats = operator.get("/guide/mokushi/stats").await;
+    assert_eq!(stats.status, StatusCode::OK);
+    let b4 = stats
+        .body
+        .split("B-4</a>")
+        .nth(1)
+        .unwrap()
+        .split("</tr>")
+        .next()
+        .unwrap()
+        .to_owned();
+    let figures: Vec<&str> = b4
+        .split("class=\"num\">")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap())
+        .collect();
+    assert_eq!(figures, ["1", "0", "1"], "reached once, asked for help once");
+    assert!(!stats.body.contains("admin-a@clinic-a.jp"));
+    assert_eq!(agent.get("/guide/mokushi/stats").await.status, StatusCode::FORBIDDEN);
+    // Agents and operators cannot file clinic requests from the guide.
+    let csrf = agent.get(help).await.csrf();
+    assert_eq!(
+        agent.post("/guide/mokushi/B-4/help", &[("csrf", &csrf)]).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn the_printable_view_and_the_overview_show_every_step_in_both_languages() {
+    let app = app().await;
+    let visitor = app.browser();
+    let print = visitor.get("/guide/mokushi/print").await;
+    let overview = visitor.get("/guide/mokushi/overview").await;
+    let guide = portal::domain::guide::load_all().unwrap().remove(0);
+    for step in &guide.steps {
+        assert!(
+            print.body.contains(&format!("id=\"step-{}\"", step.code)),
+            "{}",
+            step.code
+        );
+        assert!(
+            overview
+                .body
+                .contains(&format!("href=\"/guide/mokushi/{}\"", step.code)),
+            "{}",
+            step.code
+        );
+    }
+    assert!(print.body.contains("10.51.1.2:53389") && print.body.contains("172.31.10.10:53389"));
+
+    let csrf = print.csrf();
+    visitor
+        .post("/lang", &[("csrf", &csrf), ("lang", "en"), ("next", "/")])
+        .await;
+    let english = visitor.get("/guide/mokushi/B-3").await;
+    assert!(english.body.contains("Press the Ctrl key twice in a row"));
+    assert!(english.body.contains("Stuck here?"));
+    let contact = visitor.get("/guide/mokushi/A-1").await;
+    assert!(contact.body.contains("Open now") || contact.body.contains("Closed now"));
+}
