@@ -54,6 +54,20 @@ try {
   await desk.screenshot({ path: `${out}/desk-dashboard.png`, fullPage: true });
   await desk.goto(`${base}/desk/tickets/SUP-000001`);
   await desk.screenshot({ path: `${out}/desk-ticket.png`, fullPage: true });
+  // The guide: a step as a signed-in clinic admin sees it, and the printable view.
+  const guidePage = await (await browser.newContext({ viewport: { width: 1000, height: 760 } })).newPage();
+  await guidePage.goto(`${base}/login`);
+  await guidePage.fill('#email', 'admin@sakura.example.jp');
+  await guidePage.fill('#password', 'demo password 1234');
+  await guidePage.click('button[type=submit]');
+  await guidePage.waitForURL(/\/clinics\//);
+  await guidePage.goto(`${base}/guide/mokushi/B-4?path=A-1,B-1`);
+  await guidePage.screenshot({ path: `${out}/guide-step.png`, fullPage: true });
+  await guidePage.goto(`${base}/guide/mokushi/print`);
+  await guidePage.screenshot({ path: `${out}/guide-print.png`, clip: { x: 0, y: 0, width: 1000, height: 1400 }, fullPage: true });
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await phone.goto(`${base}/guide/mokushi/B-2?path=A-1,B-1`);
+  await phone.screenshot({ path: `${out}/guide-phone.png`, fullPage: true });
 } finally {
   await browser.close();
 }
