@@ -79,7 +79,29 @@ pub struct Step {
     pub end: bool,
 }
 
+impl Block {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Contact => "contact",
+            Self::RemoteDesktop => "remote_desktop",
+            Self::PcLogin => "pc_login",
+            Self::PortalPasscode => "portal_passcode",
+        }
+    }
+}
+
+impl Note {
+    pub fn is_warning(&self) -> bool {
+        self.kind == NoteKind::Warning
+    }
+}
+
 impl Step {
+    /// Whether the step shows the live block named `name` (templates ask by name).
+    pub fn shows(&self, name: &str) -> bool {
+        self.blocks.iter().any(|b| b.name() == name)
+    }
+
     /// Where this step can lead.
     pub fn successors(&self) -> Vec<&str> {
         let mut next: Vec<&str> = self.choices.iter().map(|c| c.next.as_str()).collect();

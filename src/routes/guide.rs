@@ -13,7 +13,7 @@ use super::{HtmlForm, Page, render, render_no_store};
 use crate::auth::Ctx;
 use crate::db::{self, audit};
 use crate::domain::contact_hours::OpenState;
-use crate::domain::guide::{Block, Guide, NoteKind, Step, Text};
+use crate::domain::guide::{Block, Guide, Step, Text};
 use crate::domain::ticket::{Channel, Priority, TicketNumber};
 use crate::domain::{InstallType, Role, optional_text};
 use crate::error::AppError;
@@ -161,19 +161,6 @@ impl StepPage<'_> {
             crate::i18n::Lang::Ja => &self.step.body.ja,
             crate::i18n::Lang::En => &self.step.body.en,
         }
-    }
-
-    fn has(&self, block: &str) -> bool {
-        self.step.blocks.iter().any(|b| match b {
-            Block::Contact => block == "contact",
-            Block::RemoteDesktop => block == "remote_desktop",
-            Block::PcLogin => block == "pc_login",
-            Block::PortalPasscode => block == "portal_passcode",
-        })
-    }
-
-    fn is_warning(&self, kind: &NoteKind) -> bool {
-        *kind == NoteKind::Warning
     }
 
     fn title_of(&self, code: &str) -> String {
@@ -496,19 +483,6 @@ impl PrintPage<'_> {
             crate::i18n::Lang::Ja => &step.body.ja,
             crate::i18n::Lang::En => &step.body.en,
         }
-    }
-
-    fn is_warning(&self, kind: &NoteKind) -> bool {
-        *kind == NoteKind::Warning
-    }
-
-    fn has(&self, step: &Step, block: &str) -> bool {
-        step.blocks.iter().any(|b| match b {
-            Block::Contact => block == "contact",
-            Block::RemoteDesktop => block == "remote_desktop",
-            Block::PcLogin => block == "pc_login",
-            Block::PortalPasscode => block == "portal_passcode",
-        })
     }
 }
 

@@ -223,32 +223,13 @@ impl VerifyAnswer {
     }
 }
 
-fn json_rejection(rejection: &JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send Content-Type: application/json",
-        ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "the request body is too large",
-        ),
-        _ => ApiError::bad_request(
-            "invalid_json",
-            "the body must be a JSON object like {\"passcode\": \"1234\"}",
-        ),
-    }
-}
-
 /// `POST /api/v1/reader/verify` with `{"passcode": "1234"}`.
 pub async fn verify(
     State(state): State<AppState>,
     AuthenticatedReader(reader): AuthenticatedReader,
     body: Result<Json<VerifyBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| json_rejection(&e))?;
+    let Json(body) = body.map_err(|e| super::json_rejection(&e))?;
     let code = match body.passcode {
         Some(serde_json::Value::String(s)) => Passcode::parse(&s).ok(),
         _ => None,

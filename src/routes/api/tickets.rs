@@ -127,22 +127,6 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::bad_request("invalid_field", message)
 }
 
-fn json_error(rejection: &JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send Content-Type: application/json",
-        ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "the request body is too large",
-        ),
-        other => ApiError::bad_request("invalid_json", other.body_text()),
-    }
-}
-
 fn ticket_api_error(e: TicketError) -> ApiError {
     match e {
         TicketError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such ticket"),
@@ -199,7 +183,7 @@ pub async fn create(
     ApiUser(author): ApiUser,
     body: Result<Json<CreateTicket>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| json_error(&e))?;
+    let Json(body) = body.map_err(|e| super::json_rejection(&e))?;
     let clinic = db::clinics::by_code(&state.pool, body.clinic_code.trim())
         .await?
         .ok_or_else(|| invalid(format!("no clinic with clinic_code {:?}", body.clinic_code)))?;
@@ -361,7 +345,7 @@ pub async fn patch(
     Path(number): Path<String>,
     body: Result<Json<PatchTicket>, JsonRejection>,
 ) -> Result<Json<TicketJson>, ApiError> {
-    let Json(body) = body.map_err(|e| json_error(&e))?;
+    let Json(body) = body.map_err(|e| super::json_rejection(&e))?;
     let ticket = ticket_by_number(&state, &number).await?;
     let mut changes = Changes::default();
     if let Some(status) = &body.status {
@@ -400,7 +384,7 @@ pub async fn add_note(
     Path(number): Path<String>,
     body: Result<Json<NewNote>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| json_error(&e))?;
+    let Json(body) = body.map_err(|e| super::json_rejection(&e))?;
     let ticket = ticket_by_number(&state, &number).await?;
     let text = bounded_text(&body.body, 10_000).ok_or_else(|| invalid("body: 1 to 10,000 characters"))?;
     let entry = match body.visibility.as_deref().unwrap_or("internal") {
@@ -436,7 +420,7 @@ pub async fn add_call(
     Path(number): Path<String>,
     body: Result<Json<NewCall>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| json_error(&e))?;
+    let Json(body) = body.map_err(|e| super::json_rejection(&e))?;
     let ticket = ticket_by_number(&state, &number).await?;
     if !(0..=36_000).contains(&body.duration_s) {
         return Err(invalid("duration_s must be 0 to 36,000"));
