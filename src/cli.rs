@@ -40,6 +40,12 @@ pub enum Command {
     /// Manage personal API tokens for the ticket API.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Write a consistent copy of the database while the portal runs (SQLite VACUUM INTO).
+    Backup {
+        /// The file to create; it must not exist yet.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -186,6 +192,20 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
                 issued.generation, clinic.code
             );
             println!("{}", issued.code.expose());
+            Ok(())
+        }
+        Command::Backup { to } => {
+            if to.exists() {
+                bail!("{} already exists; choose a new file", to.display());
+            }
+            let target = to.to_str().context("the backup path must be valid UTF-8")?;
+            db::backup(&pool, target).await?;
+            let size = std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
+            println!("backup written to {} ({size} bytes)", to.display());
+            println!(
+                "also keep {} (the passcode pepper) safe: without it the stored passcodes cannot be verified",
+                config.data_dir.join(pepper::FILE_NAME).display()
+            );
             Ok(())
         }
         Command::Token(TokenCommand::Add { email, name }) => {

@@ -335,3 +335,67 @@ fn token_add_prints_a_working_api_token_as_the_last_line() {
     let unknown = portal(d, &["token", "add", "--email", "nobody@installer.jp"], None);
     assert_eq!(unknown.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn a_backup_taken_while_the_portal_runs_restores_into_a_working_portal() {
+    let app = TestApp::spawn().await;
+    let (a, _) = app.with_two_clinics().await;
+    let token = app.add_reader(a, "受付1").await;
+    let code = app.issue_passcode(a).await;
+    let backup_dir = tempfile::tempdir().unwrap();
+    let target = backup_dir.path().join("portal-backup.db");
+
+    // Writes keep going while the backup runs.
+    let writer = {
+        let reader = app.reader(&token);
+        let wrong = common::other_code(&code);
+        tokio::spawn(async move {
+            for _ in 0..3 {
+                reader.verify(&wrong).await;
+            }
+        })
+    };
+    let data = app.dir.path().to_owned();
+    let target_arg = target.to_str().unwrap().to_owned();
+    let output = tokio::task::spawn_blocking(move || portal(&data, &["backup", "--to", &target_arg], None))
+        .await
+        .unwrap();
+    writer.await.unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("passcode-pepper"),
+        "the pepper is mentioned"
+    );
+    let again = {
+        let data = app.dir.path().to_owned();
+        let target_arg = target.to_str().unwrap().to_owned();
+        tokio::task::spawn_blocking(move || portal(&data, &["backup", "--to", &target_arg], None))
+            .await
+            .unwrap()
+    };
+    assert_eq!(again.status.code(), Some(1), "an existing file is never overwritten");
+
+    // Restore as the docs say: the backup becomes portal.db beside the same pepper file.
+    let restored = tempfile::tempdir().unwrap();
+    std::fs::copy(&target, restored.path().join("portal.db")).unwrap();
+    std::fs::copy(
+        app.dir.path().join("passcode-pepper"),
+        restored.path().join("passcode-pepper"),
+    )
+    .unwrap();
+    drop(app);
+    let app = TestApp::spawn_in(restored).await;
+    let answer: Value = app.reader(&token).verify(&code).await.json().await.unwrap();
+    assert_eq!(
+        answer["ok"], true,
+        "readers, passcodes and the pepper survive the round trip"
+    );
+    assert!(
+        common::Browser::signed_in(&app, "admin-a@clinic-a.jp")
+            .await
+            .get("/")
+            .await
+            .status
+            .is_redirection()
+    );
+}

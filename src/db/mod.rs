@@ -48,6 +48,16 @@ pub async fn begin_write(pool: &SqlitePool) -> sqlx::Result<Transaction<'static,
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
+/// A transactionally consistent copy of the whole database, taken while others keep writing.
+pub async fn backup(pool: &SqlitePool, target: &str) -> anyhow::Result<()> {
+    sqlx::query("VACUUM INTO ?")
+        .bind(target)
+        .execute(pool)
+        .await
+        .with_context(|| format!("cannot write the backup to {target}"))?;
+    Ok(())
+}
+
 /// Current time as Unix seconds.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
