@@ -40,6 +40,8 @@ pub enum Command {
     /// Manage personal API tokens for the ticket API.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// A reference card reader (or a fleet of them) against the reader API.
+    ReaderSim(crate::reader_sim::SimArgs),
     /// Write a consistent copy of the database while the portal runs (SQLite VACUUM INTO).
     Backup {
         /// The file to create; it must not exist yet.
@@ -123,7 +125,7 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
     let pool = db::connect(&config.database_url).await?;
     let actor = audit::Actor::CommandLine;
     let result = match command {
-        Command::Serve(_) => bail!("serve is not a set-up command"),
+        Command::Serve(_) | Command::ReaderSim(_) => bail!("not a set-up command"),
         Command::Clinic(ClinicCommand::Add {
             code,
             name,

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod i18n;
 pub mod live;
+pub mod reader_sim;
 pub mod routes;
 pub mod services;
 pub mod state;

@@ -21,6 +21,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         None => serve(&cli.data, &default_serve_args()).await,
         Some(Command::Serve(args)) => serve(&cli.data, &args).await,
+        Some(Command::ReaderSim(args)) => portal::reader_sim::run(args).await,
         Some(command) => run_admin(&cli.data, command).await,
     };
     match result {

@@ -399,3 +399,83 @@ async fn a_backup_taken_while_the_portal_runs_restores_into_a_working_portal() {
             .is_redirection()
     );
 }
+
+#[tokio::test]
+async fn the_reference_reader_fleet_sees_a_rotation_reach_every_reader() {
+    let app = TestApp::spawn().await;
+    let (a, _) = app.with_two_clinics().await;
+    let mut tokens = String::new();
+    for i in 0..5 {
+        tokens.push_str(&app.add_reader(a, &format!("受付{i}")).await);
+        tokens.push('\n');
+    }
+    let tokens_file = app.dir.path().join("tokens.txt");
+    std::fs::write(&tokens_file, tokens).unwrap();
+    let rotate = format!(
+        "{} --data-dir {} passcode issue --clinic {CLINIC_A}",
+        env!("CARGO_BIN_EXE_portal"),
+        app.dir.path().display()
+    );
+    let url = app.url("");
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_portal"))
+            .args([
+                "reader-sim",
+                "--url",
+                &url,
+                "--wait",
+                "20",
+                "fleet",
+                "--rotations",
+                "1",
+                "--settle-s",
+                "3",
+            ])
+            .arg("--tokens-file")
+            .arg(&tokens_file)
+            .args(["--rotate-cmd", &rotate])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("rotation 1: 5/5 readers updated"), "{stdout}");
+    assert!(
+        stdout.contains("1 of 1 rotations reached every reader; 0 failed requests"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn the_reference_reader_checks_typed_codes_like_the_staff_button_flow() {
+    let app = TestApp::spawn().await;
+    let (a, _) = app.with_two_clinics().await;
+    let token = app.add_reader(a, "受付1").await;
+    let code = app.issue_passcode(a).await;
+    let url = app.url("");
+    let wrong = common::other_code(&code);
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_portal"))
+            .args(["reader-sim", "--url", &url, "one", "--token", &token])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "12\n{wrong}\n{code}").unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("REFUSED: enter exactly four digits"), "{stdout}");
+    assert!(stdout.contains("WRONG: 4 attempts left"), "{stdout}");
+    assert!(stdout.contains("ACCEPTED"), "{stdout}");
+}
