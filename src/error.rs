@@ -101,6 +101,23 @@ impl IntoResponse for AppError {
                 Some(msg.as_str()),
             ),
             Self::SignInRequired => unreachable!("handled above"),
+            Self::Internal(e) if crate::db::chain_is_unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                let page = ErrorPage {
+                    status: 503,
+                    title_ja: "ただいま一時的にご利用いただけません。しばらくしてからもう一度お試しください",
+                    title_en: "The portal is temporarily unavailable. Please try again in a moment",
+                    detail: None,
+                };
+                let body = page
+                    .render()
+                    .unwrap_or_else(|_| "503 temporarily unavailable".to_owned());
+                let mut response = (StatusCode::SERVICE_UNAVAILABLE, Html(body)).into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+                return response;
+            }
             Self::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 (
@@ -171,6 +188,15 @@ impl ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(e: anyhow::Error) -> Self {
+        if crate::db::chain_is_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the portal is temporarily unavailable; retry later",
+            )
+            .with_retry_after(10);
+        }
         tracing::error!(error = ?e, "internal error in the API");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error")
     }

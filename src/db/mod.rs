@@ -63,6 +63,29 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// True when the database cannot serve right now (locked, read-only, disk full, gone): the
+/// request should fail with 503 and may succeed later, rather than count as a bug.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    // SQLite primary result codes: BUSY 5, LOCKED 6, NOMEM 7, READONLY 8, IOERR 10, CORRUPT 11,
+    // FULL 13, CANTOPEN 14.
+    const TRANSIENT: [i64; 8] = [5, 6, 7, 8, 10, 11, 13, 14];
+    match error {
+        sqlx::Error::PoolClosed | sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(e) => e
+            .code()
+            .and_then(|c| c.parse::<i64>().ok())
+            .is_some_and(|code| TRANSIENT.contains(&(code & 0xff))),
+        _ => false,
+    }
+}
+
+/// Whether any cause in an error chain is [`is_unavailable`].
+pub fn chain_is_unavailable(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<sqlx::Error>().is_some_and(is_unavailable))
+}
+
 /// True when the error is a UNIQUE constraint violation (mapped to a clear 4xx by callers).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
