@@ -27,7 +27,6 @@ use axum::http::{HeaderName, HeaderValue, header};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower_http::csrf::CsrfLayer;
-use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -116,7 +115,6 @@ impl Portal {
             .merge(routes::page_routes().layer(sessions))
             .merge(routes::api_routes())
             .merge(routes::health_routes())
-            .nest_service("/static", ServeDir::new(static_dir()))
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
             // Rejects cross-site form posts by Origin / Sec-Fetch-Site before any handler runs.
             .layer(CsrfLayer::new())
@@ -218,9 +216,4 @@ impl Portal {
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-}
-
-/// `static/` beside the binary's sources, so the portal serves its own files wherever it is started.
-fn static_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
 }

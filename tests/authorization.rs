@@ -75,7 +75,17 @@ fn expected(method: &str, path: &str, caller: Caller) -> bool {
     }
     let desk = matches!(caller, Agent | Operator);
     match (method, path) {
-        (_, "/login" | "/setup" | "/lang" | "/logout" | "/healthz" | "/readyz" | "/api/v1/openapi.json") => true,
+        (
+            _,
+            "/login"
+            | "/setup"
+            | "/lang"
+            | "/logout"
+            | "/healthz"
+            | "/readyz"
+            | "/api/v1/openapi.json"
+            | "/static/{*path}",
+        ) => true,
         (_, p) if p.starts_with("/guide") => match (method, p) {
             ("GET", "/guide/{id}/stats") => caller == Operator,
             ("POST", "/guide/{id}/{code}/reveal") => browser_signed_in,
@@ -196,6 +206,7 @@ fn concrete(world: &World, caller: Caller, path: &str) -> String {
     path.replace("{id}", &id.to_string())
         .replace("{number}", "SUP-000001")
         .replace("{slug}", "pc_login")
+        .replace("{*path}", "portal.css")
 }
 
 /// Denied means: a 401/403/404, or a page that sends the browser to sign in.

@@ -387,3 +387,21 @@ async fn an_operator_disables_an_account_whose_session_then_stops_and_resets_pas
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn static_files_are_served_from_the_binary_with_their_types() {
+    let app = TestApp::spawn().await;
+    let css = reqwest::get(app.url("/static/portal.css")).await.unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let svg = reqwest::get(app.url("/static/guide/ctrl-twice.svg")).await.unwrap();
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert_eq!(
+        reqwest::get(app.url("/static/../Cargo.toml")).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        reqwest::get(app.url("/static/nope.css")).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -2,6 +2,7 @@
 
 mod account;
 mod api;
+mod assets;
 mod clinics;
 pub(crate) mod desk;
 mod desk_reports;
@@ -107,6 +108,7 @@ pub fn api_routes() -> Router<AppState> {
 
 pub fn health_routes() -> Router<AppState> {
     Router::new()
+        .route("/static/{*path}", get(assets::serve))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
 }
