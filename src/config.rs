@@ -50,6 +50,10 @@ pub struct Config {
     pub follow_interval_ms: u64,
     /// How often batched reader last-seen times are written.
     pub last_seen_flush_s: u64,
+    /// Longest a page or a ticket-API request may take (long-polls get their wait on top).
+    pub request_timeout_s: u64,
+    /// A request body must have arrived completely within this many seconds (slow clients).
+    pub body_deadline_s: u64,
 }
 
 pub const PEPPER_ENV: &str = "PORTAL_PASSCODE_PEPPER";
@@ -68,6 +72,8 @@ impl Config {
             poll_after_s: 30,
             follow_interval_ms: 250,
             last_seen_flush_s: 5,
+            request_timeout_s: 30,
+            body_deadline_s: 10,
         }
     }
 

@@ -23,11 +23,13 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::http::{HeaderName, HeaderValue, header};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower_http::csrf::CsrfLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -111,11 +113,25 @@ impl Portal {
             .with_expiry(Expiry::OnInactivity(SESSION_IDLE))
             // Saving on every request is what makes the idle timeout slide.
             .with_always_save(true);
+        let timeout = Duration::from_secs(config.request_timeout_s);
+        // Long-polls may be held up to 60 s; everything else must finish within the timeout.
+        let api_timeout = timeout + Duration::from_secs(60);
         let mut router = Router::new()
-            .merge(routes::page_routes().layer(sessions))
-            .merge(routes::api_routes())
+            .merge(
+                routes::page_routes()
+                    .layer(sessions)
+                    .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout)),
+            )
+            .merge(routes::api_routes().layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                api_timeout,
+            )))
             .merge(routes::health_routes())
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+            // A client that trickles its body is cut off instead of holding a connection.
+            .layer(RequestBodyDeadlineLayer::new(Duration::from_secs(
+                config.body_deadline_s,
+            )))
             // Rejects cross-site form posts by Origin / Sec-Fetch-Site before any handler runs.
             .layer(CsrfLayer::new())
             .layer(TraceLayer::new_for_http())

@@ -58,3 +58,29 @@ async fn a_locked_database_gives_503_and_the_portal_recovers_when_it_is_released
         .unwrap();
     assert_eq!(current, 1);
 }
+
+#[tokio::test]
+async fn a_client_that_trickles_its_body_is_answered_and_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), |c| c.body_deadline_s = 1).await;
+    let (a, _) = app.with_two_clinics().await;
+    let token = app.add_reader(a, "受付1").await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/reader/verify HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"passcode\":",
+        app.addr
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // Then nothing more: the server must not wait for ever. (A hang guard, not a speed check.)
+    let mut answer = vec![0u8; 1024];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(20), stream.read(&mut answer)).await;
+    let n = read.expect("the server answers a stalled body").unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 4"), "{text}");
+    // Nothing was recorded for the half-sent guess.
+    let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcode_attempts")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(attempts, 0);
+}
