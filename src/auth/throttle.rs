@@ -51,22 +51,40 @@ pub fn address_key(ip: &str) -> String {
     format!("address:{ip}")
 }
 
-/// The longest wait any of the keys imposes now.
-pub async fn check(pool: &SqlitePool, keys: &[(&str, Limits)]) -> sqlx::Result<Option<u64>> {
-    let now = db::now();
-    let mut longest = None;
-    for (key, limits) in keys {
-        let (failures, last, oldest) = db::login_failures::since(pool, key, now - 3600).await?;
-        longest = longest.max(wait_s(*limits, failures, last, oldest, now));
-    }
-    Ok(longest)
+/// An attempt counted in advance as a failure; released if it turns out to succeed.
+#[must_use]
+pub struct Reservation {
+    ids: Vec<i64>,
 }
 
-pub async fn record_failure(pool: &SqlitePool, keys: &[&str]) -> sqlx::Result<()> {
+/// Checks the limits and, if the attempt may go ahead, records it as a failure first, in one
+/// write transaction. Counting before the (slow) password check is what keeps a burst of
+/// parallel guesses to the same limits as sequential ones. `Err(wait)` when throttled.
+pub async fn reserve(pool: &SqlitePool, keys: &[(&str, Limits)]) -> sqlx::Result<Result<Reservation, u64>> {
     let now = db::now();
+    let mut tx = db::begin_write(pool).await?;
+    let mut longest = None;
+    for (key, limits) in keys {
+        let (failures, last, oldest) = db::login_failures::since(&mut *tx, key, now - 3600).await?;
+        longest = longest.max(wait_s(*limits, failures, last, oldest, now));
+    }
+    if let Some(wait) = longest {
+        tx.rollback().await?;
+        return Ok(Err(wait));
+    }
+    let mut ids = Vec::with_capacity(keys.len());
+    for (key, _) in keys {
+        ids.push(db::login_failures::record(&mut *tx, key, now).await?);
+    }
+    tx.commit().await?;
+    Ok(Ok(Reservation { ids }))
+}
+
+/// The attempt succeeded: it was not a failure after all.
+pub async fn release(pool: &SqlitePool, reservation: Reservation) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
-    for key in keys {
-        db::login_failures::record(&mut *tx, key, now).await?;
+    for id in reservation.ids {
+        db::login_failures::delete(&mut *tx, id).await?;
     }
     tx.commit().await
 }

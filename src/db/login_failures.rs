@@ -2,10 +2,17 @@
 
 use sqlx::SqliteExecutor;
 
-pub async fn record(db: impl SqliteExecutor<'_>, key: &str, at: i64) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO login_failures (key, failed_at) VALUES (?, ?)")
+pub async fn record(db: impl SqliteExecutor<'_>, key: &str, at: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("INSERT INTO login_failures (key, failed_at) VALUES (?, ?) RETURNING id")
         .bind(key)
         .bind(at)
+        .fetch_one(db)
+        .await
+}
+
+pub async fn delete(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE id = ?")
+        .bind(id)
         .execute(db)
         .await?;
     Ok(())

@@ -75,25 +75,10 @@ pub async fn login(
         (address_key.as_str(), throttle::ADDRESS),
     ];
 
-    if let Some(wait) = throttle::check(&state.pool, &limits).await? {
-        let detail = format!("{typed_email} throttled for {wait}s");
-        audit::record(
-            &state.pool,
-            audit::Entry {
-                actor: &audit::Actor::Anonymous,
-                action: "sign_in.throttled",
-                clinic_id: None,
-                detail: &detail,
-                ip: ctx.ip(),
-            },
-        )
-        .await?;
-        let mut response = login_failed(&ctx, &form.email, StatusCode::TOO_MANY_REQUESTS, "login.throttled").await?;
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        return Ok(response);
-    }
+    let reservation = match throttle::reserve(&state.pool, &limits).await? {
+        Ok(reservation) => reservation,
+        Err(wait) => return throttled(&ctx, &state, &form.email, &typed_email, wait).await,
+    };
 
     let user = match Email::parse(&typed_email) {
         Ok(email) => db::users::by_email(&state.pool, email.as_str()).await?,
@@ -111,7 +96,7 @@ pub async fn login(
         .await?;
     let user = user.filter(|u| verified && u.disabled_at.is_none());
     let Some(user) = user else {
-        throttle::record_failure(&state.pool, &[&account_key, &address_key]).await?;
+        // The reservation stays: it is this failure.
         audit::record(
             &state.pool,
             audit::Entry {
@@ -126,6 +111,7 @@ pub async fn login(
         return login_failed(&ctx, &form.email, StatusCode::UNAUTHORIZED, "login.failed").await;
     };
 
+    throttle::release(&state.pool, reservation).await?;
     db::login_failures::clear(&state.pool, &account_key).await?;
     ctx.sign_in(user.id).await?;
     let actor = audit::Actor::User {
@@ -144,6 +130,26 @@ pub async fn login(
     )
     .await?;
     Ok(Redirect::to("/").into_response())
+}
+
+async fn throttled(ctx: &Ctx, state: &AppState, typed: &str, email: &str, wait: u64) -> Result<Response, AppError> {
+    let detail = format!("{email} throttled for {wait}s");
+    audit::record(
+        &state.pool,
+        audit::Entry {
+            actor: &audit::Actor::Anonymous,
+            action: "sign_in.throttled",
+            clinic_id: None,
+            detail: &detail,
+            ip: ctx.ip(),
+        },
+    )
+    .await?;
+    let mut response = login_failed(ctx, typed, StatusCode::TOO_MANY_REQUESTS, "login.throttled").await?;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+    Ok(response)
 }
 
 /// One generic message whatever went wrong, so the page never tells whether an account exists.
@@ -253,9 +259,10 @@ pub async fn setup(
         .and_then(|t| t.clone())
         .ok_or(AppError::NotFound)?;
     let address_key = throttle::address_key(ctx.ip().unwrap_or("unknown"));
-    if let Some(wait) = throttle::check(&state.pool, &[(address_key.as_str(), throttle::ACCOUNT)]).await? {
-        return Err(AppError::TooManyRequests { retry_after_s: wait });
-    }
+    let reservation = match throttle::reserve(&state.pool, &[(address_key.as_str(), throttle::ACCOUNT)]).await? {
+        Ok(reservation) => reservation,
+        Err(wait) => return Err(AppError::TooManyRequests { retry_after_s: wait }),
+    };
     let invalid = |error: String| async {
         let page = SetupPage {
             page: Page::new(&ctx).await?,
@@ -267,9 +274,10 @@ pub async fn setup(
         Ok::<_, AppError>(response)
     };
     if !secrets_match(&expected, &form.setup_token) {
-        throttle::record_failure(&state.pool, &[&address_key]).await?;
         return invalid(ctx.t("setup.bad_token").to_owned()).await;
     }
+    // The right token is no failed guess; mistakes in the other fields are not either.
+    throttle::release(&state.pool, reservation).await?;
     let email = match Email::parse(&form.email) {
         Ok(email) => email,
         Err(_) => return invalid(ctx.t("form.email_invalid").to_owned()).await,

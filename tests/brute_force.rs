@@ -1,0 +1,124 @@
+//! Parallel guessing from many addresses: how many guesses actually get checked. Passwords: the
+//! account's free attempts, no more; passcodes: ten per generation across the clinic, no more.
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use common::{PASSWORD, TestApp, other_code};
+use portal::domain::Role;
+use reqwest::StatusCode;
+
+/// A browser-like client whose connections come from 127.0.0.`n`.
+fn client_from(n: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_parallel_password_attack_from_many_addresses_gets_only_the_free_guesses() {
+    let app = TestApp::spawn().await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+    let mut attacks = Vec::new();
+    for n in 2..12u8 {
+        for _ in 0..6 {
+            let client = client_from(n);
+            let url = app.url("/login");
+            attacks.push(tokio::spawn(async move {
+                let page = client.get(&url).send().await.unwrap().text().await.unwrap();
+                let csrf = page
+                    .split("name=\"csrf\" value=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                let guess = [
+                    ("csrf", csrf.as_str()),
+                    ("email", "operator@installer.jp"),
+                    ("password", "guess guess guess"),
+                ];
+                client.post(&url).form(&guess).send().await.unwrap().status()
+            }));
+        }
+    }
+    let mut statuses = Vec::new();
+    for attack in attacks {
+        statuses.push(attack.await.unwrap());
+    }
+    let checked = app.audit_count("sign_in.failed").await;
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(statuses.len(), 60);
+    assert!(
+        checked <= 3,
+        "{checked} of 60 parallel guesses reached the password check"
+    );
+    assert_eq!(checked as usize + throttled, 60);
+    // And the account stays throttled for the right password too, from a fresh address.
+    let browser = common::Browser {
+        addr: app.addr,
+        http: client_from(50),
+    };
+    assert_eq!(
+        browser.login("operator@installer.jp", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_parallel_passcode_attack_through_many_readers_gets_ten_guesses_at_most() {
+    let app = TestApp::spawn().await;
+    let (a, _) = app.with_two_clinics().await;
+    let code = app.issue_passcode(a).await;
+    let mut readers = Vec::new();
+    for i in 0..4 {
+        readers.push(app.add_reader(a, &format!("受付{i}")).await);
+    }
+    let mut guesses = Vec::new();
+    for (i, token) in readers.iter().enumerate() {
+        for g in 0..30u32 {
+            let reader = app.reader(token);
+            // Distinct wrong codes, never the right one.
+            let mut guess = format!("{:04}", (i as u32 * 1000 + g * 7) % 10_000);
+            if guess == code {
+                guess = other_code(&code);
+            }
+            guesses.push(tokio::spawn(async move { reader.verify(&guess).await.status() }));
+        }
+    }
+    for guess in guesses {
+        let status = guess.await.unwrap();
+        assert!(
+            status == StatusCode::OK || status == StatusCode::TOO_MANY_REQUESTS,
+            "{status}"
+        );
+    }
+    let checked: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM passcode_attempts WHERE result IN ('rejected', 'accepted')")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+    let recorded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcode_attempts")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert!(
+        checked <= 10,
+        "{checked} of 120 parallel guesses were checked against the code"
+    );
+    assert_eq!(recorded, 120, "every attempt is recorded");
+    // The generation is disabled: the right code no longer works until a new one is issued.
+    let answer: serde_json::Value = app
+        .reader(&readers[0])
+        .verify(&code)
+        .await
+        .json()
+        .await
+        .unwrap_or_default();
+    assert_ne!(answer["ok"], true);
+}
