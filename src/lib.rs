@@ -127,6 +127,7 @@ impl Portal {
                 api_timeout,
             )))
             .merge(routes::health_routes())
+            .fallback(routes::not_found)
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
             // A client that trickles its body is cut off instead of holding a connection.
             .layer(RequestBodyDeadlineLayer::new(Duration::from_secs(

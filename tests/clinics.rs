@@ -405,3 +405,14 @@ async fn static_files_are_served_from_the_binary_with_their_types() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn unknown_urls_get_the_404_page_or_a_json_error_under_the_api() {
+    let app = TestApp::spawn().await;
+    let page = app.browser().get("/no/such/page").await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.body.contains("ページが見つかりません"));
+    let api = reqwest::get(app.url("/api/v1/nothing")).await.unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert_eq!(api.json::<serde_json::Value>().await.unwrap()["error"], "not_found");
+}

@@ -113,6 +113,15 @@ pub fn health_routes() -> Router<AppState> {
         .route("/readyz", get(health::readyz))
 }
 
+/// Unknown URLs: the bilingual 404 page, or a JSON error under `/api/`.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        crate::error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response()
+    } else {
+        AppError::NotFound.into_response()
+    }
+}
+
 /// What the base template needs on every page.
 pub struct Page {
     pub lang: Lang,
