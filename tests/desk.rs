@@ -194,15 +194,7 @@ fn urlencode(s: &str) -> String {
 
 async fn update(agent: &Browser, number: &str, fields: &[(&str, &str)]) -> common::Page {
     let page = agent.get(&format!("/desk/tickets/{number}")).await;
-    let version = page
-        .body
-        .split("name=\"version\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let version = version_of(&page);
     let mut form = vec![("version", version.as_str())];
     form.extend_from_slice(fields);
     agent
@@ -244,15 +236,7 @@ async fn the_workflow_is_enforced_and_stale_edits_are_refused() {
     let other = Browser::signed_in(&app, "operator@installer.jp").await;
     let page = agent.get(&format!("/desk/tickets/{number}")).await;
     let csrf = page.csrf();
-    let version = page
-        .body
-        .split("name=\"version\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let version = version_of(&page);
     let first = other
         .submit(
             &format!("/desk/tickets/{number}"),
@@ -362,15 +346,7 @@ async fn a_duplicate_is_merged_and_its_timeline_kept() {
     let other_clinic = log_call(&agent, CLINIC_B, "別の医院", "").await;
 
     let page = agent.get(&format!("/desk/tickets/{duplicate}")).await;
-    let version = page
-        .body
-        .split("name=\"version\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let version = version_of(&page);
     let cross = agent
         .post(
             &format!("/desk/tickets/{duplicate}/merge"),
@@ -648,4 +624,16 @@ async fn the_clinic_page_shows_agents_the_clinics_tickets() {
         !own.body.contains("/desk/tickets/"),
         "clinic admins do not get desk links"
     );
+}
+
+/// The version an edit form on the ticket page carries.
+fn version_of(page: &common::Page) -> String {
+    page.body
+        .split("name=\"version\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
 }

@@ -614,11 +614,7 @@ pub async fn update(
     ctx.check_csrf(&form.csrf).await?;
     let user = desk_user(&ctx)?.clone();
     let ticket = load_ticket(&state, &number).await?;
-    let version = form
-        .version
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| AppError::BadRequest("version is missing".into()))?;
+    let version = form_version(&form.version)?;
     let bad = |what: &str| AppError::Unprocessable(format!("invalid {what}"));
     let mut changes = Changes::default();
     if !form.status.is_empty() {
@@ -692,6 +688,14 @@ pub async fn add_entry(
     Ok(Redirect::to(&format!("/desk/tickets/{}", TicketNumber::from_id(ticket.id))).into_response())
 }
 
+/// The ticket version an edit form was rendered with (for the conflict check).
+fn form_version(value: &str) -> Result<i64, AppError> {
+    value
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| AppError::BadRequest("version is missing".into()))
+}
+
 #[derive(Deserialize)]
 pub struct MergeForm {
     #[serde(default)]
@@ -711,11 +715,7 @@ pub async fn merge(
     ctx.check_csrf(&form.csrf).await?;
     let user = desk_user(&ctx)?.clone();
     let ticket = load_ticket(&state, &number).await?;
-    let version = form
-        .version
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| AppError::BadRequest("version is missing".into()))?;
+    let version = form_version(&form.version)?;
     let into = TicketNumber::parse(&form.into)
         .ok_or_else(|| AppError::Unprocessable(format!("{:?} is not a ticket number", form.into)))?;
     tickets::merge(&state.pool, &author(&user), ticket.id, version, into.id())
