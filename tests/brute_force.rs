@@ -1,11 +1,11 @@
 //! Parallel guessing from many addresses: how many guesses actually get checked. Passwords: the
-//! account's free attempts, no more; passcodes: ten per generation across the clinic, no more.
+//! account's free attempts and what its doubling delay lets through meanwhile, no more; passcodes: ten per generation across the clinic, no more.
 
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use common::{PASSWORD, TestApp, other_code};
+use common::{TestApp, other_code};
 use portal::domain::Role;
 use reqwest::StatusCode;
 
@@ -20,9 +20,10 @@ fn client_from(n: u8) -> reqwest::Client {
 }
 
 #[tokio::test]
-async fn a_parallel_password_attack_from_many_addresses_gets_only_the_free_guesses() {
+async fn a_parallel_password_attack_from_many_addresses_is_held_to_the_account_limit() {
     let app = TestApp::spawn().await;
     app.add_user("operator@installer.jp", Role::Operator, None).await;
+    let started = std::time::Instant::now();
     let mut attacks = Vec::new();
     for n in 2..12u8 {
         for _ in 0..6 {
@@ -51,23 +52,20 @@ async fn a_parallel_password_attack_from_many_addresses_gets_only_the_free_guess
     for attack in attacks {
         statuses.push(attack.await.unwrap());
     }
+    let elapsed = started.elapsed().as_secs_f64();
     let checked = app.audit_count("sign_in.failed").await;
     let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
     assert_eq!(statuses.len(), 60);
+    // Three free guesses, then one more after each doubling delay (1 s, 2 s, 4 s, …) that has
+    // fully passed while the attack ran: a slow machine may legitimately let one or two more in.
+    let allowed = 3 + (1..).take_while(|k| f64::from((1u32 << k) - 1) <= elapsed).count();
     assert!(
-        checked <= 3,
-        "{checked} of 60 parallel guesses reached the password check"
+        checked as usize <= allowed,
+        "{checked} of 60 parallel guesses reached the password check in {elapsed:.1} s (allowed {allowed})"
     );
+    // Each address sent 6 guesses, under its own limit of 10 free failures: every refusal came
+    // from the per-account limit, which an attacker cannot escape by changing address.
     assert_eq!(checked as usize + throttled, 60);
-    // And the account stays throttled for the right password too, from a fresh address.
-    let browser = common::Browser {
-        addr: app.addr,
-        http: client_from(50),
-    };
-    assert_eq!(
-        browser.login("operator@installer.jp", PASSWORD).await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
 }
 
 #[tokio::test]

@@ -39,7 +39,9 @@ pub fn wait_s(limits: Limits, failures: i64, last: Option<i64>, oldest: Option<i
     }
     let exponent = u32::try_from(failures - limits.free).unwrap_or(u32::MAX).min(20);
     let delay = (1i64 << exponent).min(limits.max_delay_s);
-    let until = last.unwrap_or(now) + delay;
+    // Timestamps are whole seconds: a failure stamped 10 may have happened at 10.999, so one
+    // more second makes every delay last at least its full length.
+    let until = last.unwrap_or(now) + delay + 1;
     u64::try_from(until - now).ok().filter(|w| *w > 0)
 }
 
@@ -97,12 +99,13 @@ mod tests {
     fn free_failures_then_a_doubling_delay() {
         let now = 10_000;
         assert_eq!(wait_s(ACCOUNT, 2, Some(now), Some(now), now), None);
-        assert_eq!(wait_s(ACCOUNT, 3, Some(now), Some(now), now), Some(1));
-        assert_eq!(wait_s(ACCOUNT, 4, Some(now), Some(now), now), Some(2));
-        assert_eq!(wait_s(ACCOUNT, 6, Some(now), Some(now), now), Some(8));
-        assert_eq!(wait_s(ACCOUNT, 40, Some(now), Some(now), now), Some(300));
-        // The delay counts from the last failure.
-        assert_eq!(wait_s(ACCOUNT, 6, Some(now - 8), Some(now - 100), now), None);
+        assert_eq!(wait_s(ACCOUNT, 3, Some(now), Some(now), now), Some(2));
+        assert_eq!(wait_s(ACCOUNT, 4, Some(now), Some(now), now), Some(3));
+        assert_eq!(wait_s(ACCOUNT, 6, Some(now), Some(now), now), Some(9));
+        assert_eq!(wait_s(ACCOUNT, 40, Some(now), Some(now), now), Some(301));
+        // The delay counts from the last failure, in whole seconds past it.
+        assert_eq!(wait_s(ACCOUNT, 6, Some(now - 8), Some(now - 100), now), Some(1));
+        assert_eq!(wait_s(ACCOUNT, 6, Some(now - 9), Some(now - 100), now), None);
     }
 
     #[test]
