@@ -183,7 +183,7 @@ async fn command_line_changes_reach_the_running_server_within_its_follow_interva
     let etag = first.headers().get("etag").unwrap().to_str().unwrap().to_owned();
 
     let waiting = tokio::spawn(client.poll_request(Some(&etag), Some(30)).send());
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.held_long_polls(1).await;
     let issued = tokio::task::spawn_blocking(move || portal(&d, &["passcode", "issue", "--clinic", CLINIC_A], None))
         .await
         .unwrap();

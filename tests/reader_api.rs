@@ -110,7 +110,7 @@ async fn a_held_long_poll_is_woken_by_a_rotation() {
         .to_owned();
 
     let waiting = tokio::spawn(reader.poll_request(Some(&etag), Some(30)).send());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.held_long_polls(1).await;
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
     admin.issue_passcode(CLINIC_A).await;
     // Held for up to 30 s: a 200 with the new generation means the rotation woke it.
@@ -167,7 +167,7 @@ async fn other_clinics_rotations_do_not_wake_a_reader() {
         .unwrap()
         .to_owned();
     let waiting = tokio::spawn(reader.poll_request(Some(&etag), Some(2)).send());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.held_long_polls(1).await;
     app.issue_passcode(b).await;
     assert_eq!(waiting.await.unwrap().unwrap().status(), StatusCode::NOT_MODIFIED);
 }
@@ -433,7 +433,7 @@ async fn beyond_the_long_poll_limit_readers_get_503_with_retry_after() {
         .unwrap()
         .to_owned();
     let held = tokio::spawn(reader.poll_request(Some(&etag), Some(5)).send());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.held_long_polls(1).await;
 
     let refused = reader.poll_request(Some(&etag), Some(5)).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -458,7 +458,7 @@ async fn shutdown_answers_held_long_polls_at_once() {
         .unwrap()
         .to_owned();
     let held = tokio::spawn(reader.poll_request(Some(&etag), Some(60)).send());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.held_long_polls(1).await;
     // A hang guard, not a speed check: without the shutdown signal this would wait 60 s.
     let stopped = tokio::time::timeout(Duration::from_secs(30), async {
         app.stop().await;

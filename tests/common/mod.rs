@@ -75,6 +75,19 @@ impl TestApp {
         std::mem::replace(&mut self.dir, dir)
     }
 
+    /// Waits until the server holds `n` long-polls, so a test acts only once its reader is
+    /// really waiting (a fixed sleep is a race on a loaded CI machine).
+    pub async fn held_long_polls(&self, n: usize) {
+        let max = self.state.config.max_long_polls;
+        for _ in 0..600 {
+            if max - self.state.long_polls.available_permits() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server never held {n} long-polls");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
