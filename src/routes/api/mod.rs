@@ -6,6 +6,8 @@ pub mod tickets;
 
 use axum::extract::rejection::JsonRejection;
 use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
@@ -24,4 +26,12 @@ pub fn json_rejection(rejection: &JsonRejection) -> ApiError {
         ),
         other => ApiError::bad_request("invalid_json", other.body_text()),
     }
+}
+
+/// Every API error.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorJson {
+    /// Stable machine-readable code, e.g. `version_conflict`.
+    pub error: String,
+    pub message: String,
 }

@@ -4,27 +4,33 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::tickets;
+use super::{ErrorJson, reader, tickets};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "目視モード support portal: ticket API", version = "1"),
-    paths(tickets::create, tickets::list, tickets::show, tickets::patch, tickets::add_note, tickets::add_call),
-    components(schemas(tickets::TicketJson, tickets::TicketPage, tickets::CreateTicket, tickets::PatchTicket,
-        tickets::NewNote, tickets::NewCall, tickets::ErrorJson)),
-    modifiers(&ApiToken)
+    info(title = "目視モード support portal: reader and ticket APIs", version = "1"),
+    paths(reader::passcode, reader::verify,
+        tickets::create, tickets::list, tickets::show, tickets::patch, tickets::add_note, tickets::add_call),
+    components(schemas(reader::PasscodeBody, reader::VerifyBody, reader::VerifyAnswer,
+        tickets::TicketJson, tickets::TicketPage, tickets::CreateTicket, tickets::PatchTicket,
+        tickets::NewNote, tickets::NewCall, ErrorJson)),
+    modifiers(&BearerTokens)
 )]
 pub struct ApiDoc;
 
-struct ApiToken;
+/// Two bearer schemes: an agent's or operator's personal API token for tickets, a card
+/// reader's device token for the reader API.
+struct BearerTokens;
 
-impl Modify for ApiToken {
+impl Modify for BearerTokens {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_token",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
+        for name in ["api_token", "reader_token"] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::device_token;
 use crate::domain::Passcode;
@@ -18,6 +19,8 @@ use crate::error::ApiError;
 use crate::live::{PasscodeState, ReaderEntry};
 use crate::services::passcodes::{self, Verification};
 use crate::state::AppState;
+
+use super::ErrorJson;
 
 /// The reader behind a valid `Authorization: Bearer <device token>`.
 pub struct AuthenticatedReader(pub Arc<ReaderEntry>);
@@ -48,17 +51,26 @@ impl FromRequestParts<AppState> for AuthenticatedReader {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PollQuery {
+    /// Long-poll: hold the request up to this many seconds (1–60) while `If-None-Match` still matches.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 60)]
     wait: Option<String>,
 }
 
-#[derive(Serialize)]
-struct PasscodeBody<'a> {
+/// The clinic's passcode state as a reader sees it (never the code itself).
+#[derive(Serialize, ToSchema)]
+pub struct PasscodeBody {
+    /// Counts up with every issue; 0 before the first.
     generation: i64,
+    /// RFC 3339, UTC; null before the first issue.
     issued_at: Option<String>,
+    /// Whether a passcode typed now can be accepted.
     active: bool,
-    inactive_reason: Option<&'a str>,
+    /// `none_issued` or `disabled` when not active.
+    inactive_reason: Option<&'static str>,
+    /// Seconds until the next short poll, with ±20 % jitter.
     poll_after_s: u32,
 }
 
@@ -126,7 +138,14 @@ fn full(state: &PasscodeState, poll_after_s: u32) -> Response {
     with_etag(Json(body).into_response(), state.etag())
 }
 
-/// `GET /api/v1/reader/passcode[?wait=N]`
+/// The clinic's current passcode generation. Send the last `ETag` as `If-None-Match`: 304 when
+/// nothing changed, at once or (with `wait`) when the wait runs out.
+#[utoipa::path(get, path = "/api/v1/reader/passcode", params(PollQuery,
+        ("If-None-Match" = Option<String>, Header, description = "the ETag of the last 200")),
+    responses((status = 200, body = PasscodeBody), (status = 304, description = "unchanged"),
+        (status = 400, body = ErrorJson), (status = 401, body = ErrorJson),
+        (status = 503, body = ErrorJson, description = "too many readers waiting; see Retry-After")),
+    security(("reader_token" = [])))]
 pub async fn passcode(
     State(state): State<AppState>,
     AuthenticatedReader(reader): AuthenticatedReader,
@@ -194,13 +213,16 @@ pub async fn passcode(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct VerifyBody {
+    /// The four digits staff typed, as a string: `"0427"`.
+    #[schema(value_type = String, pattern = "^[0-9]{4}$")]
     passcode: Option<serde_json::Value>,
 }
 
-#[derive(Serialize)]
-struct VerifyAnswer {
+/// Whether the typed passcode opens 目視確認モード.
+#[derive(Serialize, ToSchema)]
+pub struct VerifyAnswer {
     ok: bool,
     generation: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -223,7 +245,12 @@ impl VerifyAnswer {
     }
 }
 
-/// `POST /api/v1/reader/verify` with `{"passcode": "1234"}`.
+/// Checks a passcode typed on the reader.
+#[utoipa::path(post, path = "/api/v1/reader/verify", request_body = VerifyBody,
+    responses((status = 200, body = VerifyAnswer), (status = 400, body = ErrorJson),
+        (status = 401, body = ErrorJson), (status = 415, body = ErrorJson),
+        (status = 429, body = ErrorJson, description = "this reader is locked; see Retry-After")),
+    security(("reader_token" = [])))]
 pub async fn verify(
     State(state): State<AppState>,
     AuthenticatedReader(reader): AuthenticatedReader,

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::device_token;
@@ -18,6 +19,8 @@ use crate::error::ApiError;
 use crate::routes::desk::{ListQuery, build_filter};
 use crate::services::tickets::{self, Author, CallInput, Changes, Entry, NewTicketInput, TicketError};
 use crate::state::AppState;
+
+use super::ErrorJson;
 
 /// The agent or operator behind `Authorization: Bearer pat_…`.
 pub struct ApiUser(pub Author);
@@ -155,28 +158,61 @@ async fn user_id_by_email(state: &AppState, email: &str) -> Result<i64, ApiError
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateTicket {
-    #[schema(example = "0110113719")]
+    /// The 医療機関コード of a clinic the portal knows.
+    #[schema(example = "0110113719", pattern = "^[0-9]{10}$")]
     pub clinic_code: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub summary: String,
     #[serde(default)]
+    #[schema(max_length = 10000)]
     pub description: String,
     #[serde(default)]
+    #[schema(max_length = 100)]
     pub caller_name: String,
     #[serde(default)]
+    #[schema(max_length = 30)]
     pub callback_phone: String,
-    /// `phone` (default) | `callback` | `portal`
+    /// Default `phone`.
+    #[schema(schema_with = channel_names)]
     pub channel: Option<String>,
     /// Category slug; default `other`.
     pub category: Option<String>,
     /// Default `normal`.
+    #[schema(schema_with = priority_names)]
     pub priority: Option<String>,
     /// E-mail of an agent or operator.
     pub assignee: Option<String>,
 }
 
+/// A string schema listing exactly the names the domain accepts, so the document cannot drift.
+fn one_of(names: impl IntoIterator<Item = &'static str>) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names))
+        .build()
+}
+
+fn channel_names() -> Object {
+    one_of(Channel::ALL.map(Channel::as_str))
+}
+
+fn priority_names() -> Object {
+    one_of(Priority::ALL.map(Priority::as_str))
+}
+
+fn status_names() -> Object {
+    one_of(Status::ALL.map(Status::as_str))
+}
+
+fn visibility_names() -> Object {
+    one_of(["internal", "clinic"])
+}
+
 /// Create a ticket.
 #[utoipa::path(post, path = "/api/v1/tickets", request_body = CreateTicket,
-    responses((status = 201, body = TicketJson), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson)),
+    responses((status = 201, body = TicketJson), (status = 400, body = ErrorJson, description = "invalid input"),
+        (status = 401, body = ErrorJson), (status = 403, body = ErrorJson), (status = 413, body = ErrorJson),
+        (status = 415, body = ErrorJson), (status = 422, body = ErrorJson), (status = 503, body = ErrorJson)),
     security(("api_token" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -226,6 +262,7 @@ pub async fn create(
 
 /// Query parameters of the ticket list (the same filters as the desk's list page).
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Search words (number, clinic, caller, summary, description, notes).
     pub q: Option<String>,
@@ -239,6 +276,7 @@ pub struct ListParams {
     pub clinic: Option<String>,
     /// Category slug.
     pub category: Option<String>,
+    #[param(schema_with = priority_names)]
     pub priority: Option<String>,
     /// Created on or after (YYYY-MM-DD, Japan time).
     pub from: Option<String>,
@@ -247,8 +285,10 @@ pub struct ListParams {
     /// `newest` | `oldest` | `due` | `priority` | `updated`
     pub sort: Option<String>,
     /// 1-based.
+    #[param(minimum = 1, maximum = 100000)]
     pub page: Option<i64>,
-    /// 1 to 200, default 50.
+    /// Default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<i64>,
 }
 
@@ -262,7 +302,8 @@ pub struct TicketPage {
 
 /// List and search tickets.
 #[utoipa::path(get, path = "/api/v1/tickets", params(ListParams),
-    responses((status = 200, body = TicketPage), (status = 400, body = ErrorJson), (status = 401, body = ErrorJson)),
+    responses((status = 200, body = TicketPage), (status = 400, body = ErrorJson, description = "invalid query"),
+        (status = 401, body = ErrorJson), (status = 403, body = ErrorJson), (status = 503, body = ErrorJson)),
     security(("api_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -306,7 +347,8 @@ pub async fn list(
 
 /// One ticket.
 #[utoipa::path(get, path = "/api/v1/tickets/{number}", params(("number" = String, Path, description = "e.g. SUP-000123")),
-    responses((status = 200, body = TicketJson), (status = 404, body = ErrorJson)),
+    responses((status = 200, body = TicketJson), (status = 401, body = ErrorJson), (status = 403, body = ErrorJson),
+        (status = 404, body = ErrorJson), (status = 503, body = ErrorJson)),
     security(("api_token" = [])))]
 pub async fn show(
     State(state): State<AppState>,
@@ -320,11 +362,13 @@ pub async fn show(
 pub struct PatchTicket {
     /// The version you last saw; a stale one answers 409.
     pub version: i64,
+    #[schema(schema_with = status_names)]
     pub status: Option<String>,
     /// E-mail of an agent or operator; `null` unassigns.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub assignee: Option<Option<String>>,
+    #[schema(schema_with = priority_names)]
     pub priority: Option<String>,
 }
 
@@ -336,8 +380,12 @@ fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option
 /// Change status, assignee or priority (with the version check).
 #[utoipa::path(patch, path = "/api/v1/tickets/{number}", request_body = PatchTicket,
     params(("number" = String, Path, description = "e.g. SUP-000123")),
-    responses((status = 200, body = TicketJson), (status = 404, body = ErrorJson), (status = 409, body = ErrorJson),
-        (status = 422, body = ErrorJson)),
+    responses((status = 200, body = TicketJson), (status = 400, body = ErrorJson, description = "invalid input"),
+        (status = 401, body = ErrorJson), (status = 403, body = ErrorJson), (status = 404, body = ErrorJson),
+        (status = 409, body = ErrorJson, description = "stale version: reload and try again"),
+        (status = 413, body = ErrorJson), (status = 415, body = ErrorJson),
+        (status = 422, body = ErrorJson, description = "a change the workflow does not allow"),
+        (status = 503, body = ErrorJson)),
     security(("api_token" = [])))]
 pub async fn patch(
     State(state): State<AppState>,
@@ -368,15 +416,20 @@ pub async fn patch(
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewNote {
+    #[schema(min_length = 1, max_length = 10000)]
     pub body: String,
-    /// `internal` (default, agents only) or `clinic` (a reply the clinic admin sees).
+    /// Default `internal` (agents only); `clinic` is a reply the clinic admin sees.
+    #[schema(schema_with = visibility_names)]
     pub visibility: Option<String>,
 }
 
 /// Add an internal note or a reply to the clinic.
 #[utoipa::path(post, path = "/api/v1/tickets/{number}/notes", request_body = NewNote,
     params(("number" = String, Path, description = "e.g. SUP-000123")),
-    responses((status = 201, body = TicketJson), (status = 400, body = ErrorJson), (status = 404, body = ErrorJson)),
+    responses((status = 201, body = TicketJson), (status = 400, body = ErrorJson, description = "invalid input"),
+        (status = 401, body = ErrorJson), (status = 403, body = ErrorJson), (status = 404, body = ErrorJson),
+        (status = 413, body = ErrorJson), (status = 415, body = ErrorJson), (status = 422, body = ErrorJson),
+        (status = 503, body = ErrorJson)),
     security(("api_token" = [])))]
 pub async fn add_note(
     State(state): State<AppState>,
@@ -403,16 +456,21 @@ pub async fn add_note(
 pub struct NewCall {
     /// When the call started (RFC 3339); default: now minus the duration.
     pub started_at: Option<String>,
-    /// Call length in seconds (0 to 36,000).
+    /// Call length in seconds.
+    #[schema(minimum = 0, maximum = 36000)]
     pub duration_s: i64,
     #[serde(default)]
+    #[schema(max_length = 10000)]
     pub notes: String,
 }
 
 /// Record a call on a ticket.
 #[utoipa::path(post, path = "/api/v1/tickets/{number}/calls", request_body = NewCall,
     params(("number" = String, Path, description = "e.g. SUP-000123")),
-    responses((status = 201, body = TicketJson), (status = 400, body = ErrorJson), (status = 404, body = ErrorJson)),
+    responses((status = 201, body = TicketJson), (status = 400, body = ErrorJson, description = "invalid input"),
+        (status = 401, body = ErrorJson), (status = 403, body = ErrorJson), (status = 404, body = ErrorJson),
+        (status = 413, body = ErrorJson), (status = 415, body = ErrorJson), (status = 422, body = ErrorJson),
+        (status = 503, body = ErrorJson)),
     security(("api_token" = [])))]
 pub async fn add_call(
     State(state): State<AppState>,
@@ -442,12 +500,4 @@ pub async fn add_call(
         .map_err(ticket_api_error)?;
     let ticket = ticket_by_number(&state, &number).await?;
     Ok((StatusCode::CREATED, Json(TicketJson::from(ticket))).into_response())
-}
-
-/// Every API error.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorJson {
-    /// Stable machine-readable code, e.g. `version_conflict`.
-    pub error: String,
-    pub message: String,
 }
