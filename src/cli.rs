@@ -120,8 +120,7 @@ pub enum PasscodeCommand {
 /// Runs a set-up command (everything except `serve`).
 pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> {
     let config = Config::from_args(data, None);
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    config.prepare_data_dir()?;
     let pool = db::connect(&config.database_url).await?;
     let actor = audit::Actor::CommandLine;
     let result = match command {

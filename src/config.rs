@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
 use clap::Args;
 
 use crate::domain::Secret;
@@ -89,6 +90,18 @@ impl Config {
             config.poll_after_s = serve.poll_after_s;
         }
         config
+    }
+
+    /// Creates the data directory if needed and checks that it can be written (the database,
+    /// its WAL and the pepper file live there), so a read-only directory is named as such at
+    /// start instead of surfacing as SQLite's "unable to open database file".
+    pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
+        let dir = &self.data_dir;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        let probe = dir.join(".write-check");
+        std::fs::write(&probe, b"")
+            .and_then(|()| std::fs::remove_file(&probe))
+            .with_context(|| format!("the data directory {} cannot be written", dir.display()))
     }
 
     pub fn uses_https(&self) -> bool {

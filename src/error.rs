@@ -25,6 +25,9 @@ pub enum AppError {
     Conflict(String),
     #[error("unprocessable: {0}")]
     Unprocessable(String),
+    /// The database (or the session store in it) cannot serve right now: 503, try again.
+    #[error("unavailable: {0}")]
+    Unavailable(anyhow::Error),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -43,7 +46,14 @@ impl From<askama::Error> for AppError {
 
 impl From<tower_sessions::session::Error> for AppError {
     fn from(e: tower_sessions::session::Error) -> Self {
-        Self::Internal(anyhow::Error::new(e).context("session store"))
+        // The store is the SQLite database: its failures are the database's (the store keeps
+        // only a string, so the SQLite code cannot be checked here).
+        match e {
+            tower_sessions::session::Error::Store(_) => {
+                Self::Unavailable(anyhow::Error::new(e).context("session store"))
+            }
+            other => Self::Internal(anyhow::Error::new(other).context("session data")),
+        }
     }
 }
 
@@ -57,10 +67,43 @@ struct ErrorPage<'a> {
     detail: Option<&'a str>,
 }
 
+impl AppError {
+    /// The cause, when this error means "the database cannot serve right now".
+    fn unavailable(&self) -> Option<&anyhow::Error> {
+        match self {
+            Self::Unavailable(e) => Some(e),
+            Self::Internal(e) if crate::db::chain_is_unavailable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// 503 with a bilingual page and `Retry-After`: the database cannot serve right now.
+pub fn unavailable_page() -> Response {
+    let page = ErrorPage {
+        status: 503,
+        title_ja: "ただいま一時的にご利用いただけません。しばらくしてからもう一度お試しください",
+        title_en: "The portal is temporarily unavailable. Please try again in a moment",
+        detail: None,
+    };
+    let body = page
+        .render()
+        .unwrap_or_else(|_| "503 temporarily unavailable".to_owned());
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Html(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+    response
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let Self::SignInRequired = self {
             return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
+        }
+        if let Some(e) = self.unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            return unavailable_page();
         }
         let (status, title_ja, title_en, detail) = match &self {
             Self::NotFound => (StatusCode::NOT_FOUND, "ページが見つかりません", "Page not found", None),
@@ -100,24 +143,7 @@ impl IntoResponse for AppError {
                 "This cannot be done",
                 Some(msg.as_str()),
             ),
-            Self::SignInRequired => unreachable!("handled above"),
-            Self::Internal(e) if crate::db::chain_is_unavailable(e) => {
-                tracing::warn!(error = %e, "database unavailable");
-                let page = ErrorPage {
-                    status: 503,
-                    title_ja: "ただいま一時的にご利用いただけません。しばらくしてからもう一度お試しください",
-                    title_en: "The portal is temporarily unavailable. Please try again in a moment",
-                    detail: None,
-                };
-                let body = page
-                    .render()
-                    .unwrap_or_else(|_| "503 temporarily unavailable".to_owned());
-                let mut response = (StatusCode::SERVICE_UNAVAILABLE, Html(body)).into_response();
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
-                return response;
-            }
+            Self::SignInRequired | Self::Unavailable(_) => unreachable!("handled above"),
             Self::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 (

@@ -54,8 +54,7 @@ pub struct Portal {
 
 /// Opens (and migrates) the database, loads the pepper and the caches.
 pub async fn build(config: Config) -> anyhow::Result<Portal> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", config.data_dir.display()))?;
+    config.prepare_data_dir()?;
     let pool = db::connect(&config.database_url).await?;
     let has_passcodes: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passcodes)")
         .fetch_one(&pool)
@@ -105,7 +104,7 @@ impl Portal {
 
     pub fn router(&self) -> Router {
         let config = &self.state.config;
-        let sessions = SessionManagerLayer::new(self.sessions.clone())
+        let sessions = SessionManagerLayer::new(auth::session_store::TolerantStore(self.sessions.clone()))
             .with_name("portal_session")
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
@@ -120,6 +119,7 @@ impl Portal {
             .merge(
                 routes::page_routes()
                     .layer(sessions)
+                    .layer(axum::middleware::map_response(session_failure_page))
                     .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout)),
             )
             .merge(routes::api_routes().layer(TimeoutLayer::with_status_code(
@@ -233,4 +233,16 @@ impl Portal {
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+/// The session layer answers a store failure (creating a session while the database cannot be
+/// written, for example) with an empty 500; our own error pages always have a content type. Show
+/// the 503 page instead, which tells the user to try again in a moment.
+async fn session_failure_page(response: axum::response::Response) -> axum::response::Response {
+    if response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && !response.headers().contains_key(axum::http::header::CONTENT_TYPE)
+    {
+        return error::unavailable_page();
+    }
+    response
 }

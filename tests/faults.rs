@@ -1,5 +1,6 @@
-//! Faults: a database that cannot be written answers 503 (page or JSON) instead of 500, the
-//! reader poll keeps working from memory, and everything recovers when the cause goes away.
+//! Faults: a database that is locked, full or read-only answers 503 (page or JSON) instead of
+//! 500, pages that only read and the reader poll keep working, and everything recovers when the
+//! cause goes away. Slow clients are cut off.
 
 mod common;
 
@@ -83,4 +84,183 @@ async fn a_client_that_trickles_its_body_is_answered_and_cut_off() {
         .await
         .unwrap();
     assert_eq!(attempts, 0);
+}
+
+/// A small tmpfs mounted over a temporary directory, unmounted on drop. Mounting needs root
+/// (CI runs as root); elsewhere the disk tests say so and skip.
+struct SmallDisk {
+    dir: Option<tempfile::TempDir>,
+    path: std::path::PathBuf,
+}
+
+fn mount(args: &[&str], path: &std::path::Path) -> bool {
+    std::process::Command::new("mount")
+        .args(args)
+        .arg(path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_owned();
+        if !mount(&["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"], &path) {
+            eprintln!("skipped: mounting a tmpfs needs root (CI runs this test as root)");
+            return None;
+        }
+        Some(Self { dir: Some(dir), path })
+    }
+
+    /// Writes a filler file until the file system is full.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let filler = self.path.join("filler");
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while file.write(&block).is_ok_and(|n| n > 0) {}
+        filler
+    }
+
+    /// The mounted directory, for [`TestApp::spawn_in`].
+    fn take_dir(&mut self) -> tempfile::TempDir {
+        self.dir.take().unwrap()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+/// A signed-in clinic admin's passcode POST, a reader's verify and poll, while a fault lasts:
+/// 503 page, 503 JSON, and the poll still served from memory.
+async fn assert_writes_get_503(app: &TestApp, admin: &Browser, csrf: &str, token: &str, code: &str, fault: &str) {
+    let page = admin
+        .post(&format!("/clinics/{CLINIC_A}/passcode"), &[("csrf", csrf)])
+        .await;
+    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{fault}: {}", page.body);
+    assert!(page.body.contains("一時的にご利用いただけません"), "{fault}");
+    assert!(page.headers.get("retry-after").is_some(), "{fault}");
+    // Pages that only read keep working (the session's refresh is let go).
+    let read = admin.get(&format!("/clinics/{CLINIC_A}/passcode")).await;
+    assert_eq!(read.status, StatusCode::OK, "{fault}: {}", read.body);
+    let verify = app.reader(token).verify(code).await;
+    assert_eq!(verify.status(), StatusCode::SERVICE_UNAVAILABLE, "{fault}");
+    assert_eq!(verify.json::<Value>().await.unwrap()["error"], "unavailable");
+    assert_eq!(app.reader(token).poll(None).await.status(), StatusCode::OK, "{fault}");
+    // A new visitor cannot get a session (it cannot be stored): the 503 page, not an empty 500.
+    let fresh = app.browser().get("/login").await;
+    assert!(
+        fresh.status == StatusCode::OK || fresh.status == StatusCode::SERVICE_UNAVAILABLE,
+        "{fault}: {}",
+        fresh.status
+    );
+    assert!(!fresh.body.is_empty(), "{fault}");
+}
+
+/// After the fault: the passcode works, a new one can be issued, and the data is intact.
+async fn assert_recovered(app: &TestApp, admin: &Browser, csrf: &str, token: &str, code: &str) {
+    let answer: Value = app.reader(token).verify(code).await.json().await.unwrap();
+    assert_eq!(answer["ok"], true, "works again once the cause is gone");
+    let issued = admin
+        .post(&format!("/clinics/{CLINIC_A}/passcode"), &[("csrf", csrf)])
+        .await;
+    assert_eq!(issued.status, StatusCode::OK);
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let current: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE superseded_at IS NULL")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(current, 1, "exactly one current generation");
+}
+
+#[tokio::test]
+async fn a_full_disk_gives_503_and_the_portal_recovers_when_space_is_freed() {
+    let Some(mut disk) = SmallDisk::mount("16m") else {
+        return;
+    };
+    let app = TestApp::spawn_in(disk.take_dir()).await;
+    let (a, _) = app.with_two_clinics().await;
+    let token = app.add_reader(a, "受付1").await;
+    let code = app.issue_passcode(a).await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let csrf = admin.get(&format!("/clinics/{CLINIC_A}/passcode/issue")).await.csrf();
+
+    let filler = disk.fill();
+    assert_writes_get_503(&app, &admin, &csrf, &token, &code, "disk full").await;
+    std::fs::remove_file(filler).unwrap();
+    assert_recovered(&app, &admin, &csrf, &token, &code).await;
+    app.stop().await;
+}
+
+/// Sets SQLite's `query_only` on every connection of the portal's pool: each write then fails
+/// with SQLITE_READONLY, exactly as when the database file or its file system has become
+/// read-only (a running tmpfs cannot be remounted read-only while the database is open for
+/// writing, so the error is produced at the SQLite level).
+async fn set_read_only(pool: &sqlx::SqlitePool, on: bool) {
+    let mut held = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        let mut connection = pool.acquire().await.unwrap();
+        let pragma = if on {
+            "PRAGMA query_only = ON"
+        } else {
+            "PRAGMA query_only = OFF"
+        };
+        sqlx::query(pragma).execute(&mut *connection).await.unwrap();
+        held.push(connection);
+    }
+}
+
+#[tokio::test]
+async fn a_read_only_database_gives_503_and_the_portal_recovers_when_it_is_writable_again() {
+    let app = TestApp::spawn().await;
+    let (a, _) = app.with_two_clinics().await;
+    let token = app.add_reader(a, "受付1").await;
+    let code = app.issue_passcode(a).await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let csrf = admin.get(&format!("/clinics/{CLINIC_A}/passcode/issue")).await.csrf();
+
+    set_read_only(app.pool(), true).await;
+    assert_writes_get_503(&app, &admin, &csrf, &token, &code, "read-only").await;
+    set_read_only(app.pool(), false).await;
+    assert_recovered(&app, &admin, &csrf, &token, &code).await;
+}
+
+#[test]
+fn starting_on_a_read_only_data_directory_fails_with_a_clear_message() {
+    let data = tempfile::tempdir().unwrap();
+    // Make a database first, then see the directory read-only through a bind mount.
+    let created = std::process::Command::new(env!("CARGO_BIN_EXE_portal"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["clinic", "add", "--code", CLINIC_A, "--name", "さくら"])
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let view = tempfile::tempdir().unwrap();
+    if !mount(&["--bind", &data.path().display().to_string()], view.path()) {
+        eprintln!("skipped: a read-only bind mount needs root (CI runs this test as root)");
+        return;
+    }
+    let remounted = mount(&["-o", "remount,ro,bind"], view.path());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_portal"))
+        .arg("--data-dir")
+        .arg(view.path())
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let _ = std::process::Command::new("umount").arg("-l").arg(view.path()).status();
+    assert!(remounted, "remount read-only");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("cannot be written"), "{stderr}");
+    assert!(stderr.to_lowercase().contains("read-only"), "{stderr}");
 }

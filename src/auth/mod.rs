@@ -5,6 +5,7 @@ pub mod device_token;
 pub mod hashing;
 pub mod pepper;
 pub mod session;
+pub mod session_store;
 pub mod throttle;
 
 pub use hashing::Hasher;

@@ -16,8 +16,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
 
 /// Opens (creating if needed) the database and brings its schema up to date.
 pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
@@ -32,6 +32,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        .after_release(|connection, _| Box::pin(still_usable(connection)))
         .connect_with(options)
         .await
         .with_context(|| format!("cannot open the database at {database_url}"))?;
@@ -40,6 +41,18 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .await
         .context("cannot apply database migrations")?;
     Ok(pool)
+}
+
+/// Whether a connection going back to the pool can be used again. When SQLite refuses a COMMIT
+/// (disk full) it may roll the transaction back by itself; sqlx 0.8's ROLLBACK on drop then fails
+/// and the connection believes forever that it is inside a transaction, so every later
+/// `BEGIN IMMEDIATE` on it fails. Such a connection is closed here and the pool opens a new one.
+async fn still_usable(connection: &mut SqliteConnection) -> sqlx::Result<bool> {
+    if connection.is_in_transaction() {
+        // A dropped transaction's ROLLBACK is queued on the connection's worker: let it run first.
+        connection.ping().await?;
+    }
+    Ok(!connection.is_in_transaction())
 }
 
 /// Starts a write transaction that takes SQLite's write lock at once, so read-then-write
