@@ -55,6 +55,8 @@ pub struct Config {
     pub request_timeout_s: u64,
     /// A request body must have arrived completely within this many seconds (slow clients).
     pub body_deadline_s: u64,
+    /// A request's head (request line and headers) must have arrived within this many seconds.
+    pub header_read_timeout_s: u64,
 }
 
 pub const PEPPER_ENV: &str = "PORTAL_PASSCODE_PEPPER";
@@ -75,6 +77,7 @@ impl Config {
             last_seen_flush_s: 5,
             request_timeout_s: 30,
             body_deadline_s: 10,
+            header_read_timeout_s: 10,
         }
     }
 

@@ -12,11 +12,11 @@ pub mod i18n;
 pub mod live;
 pub mod reader_sim;
 pub mod routes;
+pub mod server;
 pub mod services;
 pub mod state;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -165,10 +165,8 @@ impl Portal {
             tracing::info!("shutting down");
             let _ = signal.send(true);
         };
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(graceful)
-            .await
-            .context("server error")?;
+        let header_read_timeout = Duration::from_secs(self.state.config.header_read_timeout_s);
+        server::run(listener, router, header_read_timeout, graceful).await;
         for task in background {
             task.abort();
         }

@@ -86,6 +86,40 @@ async fn a_client_that_trickles_its_body_is_answered_and_cut_off() {
     assert_eq!(attempts, 0);
 }
 
+#[tokio::test]
+async fn a_client_that_trickles_its_request_head_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), |c| c.header_read_timeout_s = 1).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // Half a request head, then a byte now and then, never the blank line that ends it.
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: portal\r\n")
+        .await
+        .unwrap();
+    // True when the server closed the connection (a write fails), false if it never did.
+    let mut cut_off = false;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if stream.write_all(b"X").await.is_err() {
+            cut_off = true;
+            break;
+        }
+    }
+    assert!(cut_off, "the server kept a trickling request head open for 20 s");
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest).await;
+    assert!(
+        rest.is_empty() || rest.starts_with(b"HTTP/1.1 4"),
+        "{:?}",
+        String::from_utf8_lossy(&rest)
+    );
+    // The server itself keeps answering.
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
 /// A small tmpfs mounted over a temporary directory, unmounted on drop. Mounting needs root
 /// (CI runs as root); elsewhere the disk tests say so and skip.
 struct SmallDisk {
