@@ -15,12 +15,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 #[tokio::test]
 async fn a_locked_database_gives_503_and_the_portal_recovers_when_it_is_released() {
     let app = TestApp::spawn().await;
-    let (a, _) = app.with_two_clinics().await;
-    let token = app.add_reader(a, "受付1").await;
-    let code = app.issue_passcode(a).await;
-    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
-    let confirm = format!("/clinics/{CLINIC_A}/passcode/issue");
-    let csrf = admin.get(&confirm).await.csrf();
+    let scene = Scene::new(&app).await;
 
     // Another process takes SQLite's write lock and keeps it.
     let url = format!("sqlite://{}", app.dir.path().join("portal.db").display());
@@ -28,36 +23,13 @@ async fn a_locked_database_gives_503_and_the_portal_recovers_when_it_is_released
         .await
         .unwrap();
     sqlx::query("BEGIN IMMEDIATE").execute(&mut locker).await.unwrap();
-
-    let page = admin
-        .post(&format!("/clinics/{CLINIC_A}/passcode"), &[("csrf", &csrf)])
-        .await;
-    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{}", page.body);
-    assert!(page.body.contains("一時的にご利用いただけません"));
-    assert!(page.headers.get("retry-after").is_some());
-    let verify = app.reader(&token).verify(&code).await;
-    assert_eq!(verify.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(verify.json::<Value>().await.unwrap()["error"], "unavailable");
-    // Polls are served from memory, so readers keep their state.
-    assert_eq!(app.reader(&token).poll(None).await.status(), StatusCode::OK);
+    scene.assert_writes_get_503(&app, "locked").await;
     assert_eq!(
         reqwest::get(app.url("/healthz")).await.unwrap().status(),
         StatusCode::OK
     );
-
     sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
-    let answer: Value = app.reader(&token).verify(&code).await.json().await.unwrap();
-    assert_eq!(answer["ok"], true, "works again once the lock is gone");
-    let issued = admin
-        .post(&format!("/clinics/{CLINIC_A}/passcode"), &[("csrf", &csrf)])
-        .await;
-    assert_eq!(issued.status, StatusCode::OK);
-    // Nothing half-written: still exactly one current generation.
-    let current: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE superseded_at IS NULL")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
-    assert_eq!(current, 1);
+    scene.assert_recovered(&app).await;
 }
 
 #[tokio::test]
@@ -169,50 +141,80 @@ impl Drop for SmallDisk {
     }
 }
 
-/// A signed-in clinic admin's passcode POST, a reader's verify and poll, while a fault lasts:
-/// 503 page, 503 JSON, and the poll still served from memory.
-async fn assert_writes_get_503(app: &TestApp, admin: &Browser, csrf: &str, token: &str, code: &str, fault: &str) {
-    let page = admin
-        .post(&format!("/clinics/{CLINIC_A}/passcode"), &[("csrf", csrf)])
-        .await;
-    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{fault}: {}", page.body);
-    assert!(page.body.contains("一時的にご利用いただけません"), "{fault}");
-    assert!(page.headers.get("retry-after").is_some(), "{fault}");
-    // Pages that only read keep working (the session's refresh is let go).
-    let read = admin.get(&format!("/clinics/{CLINIC_A}/passcode")).await;
-    assert_eq!(read.status, StatusCode::OK, "{fault}: {}", read.body);
-    let verify = app.reader(token).verify(code).await;
-    assert_eq!(verify.status(), StatusCode::SERVICE_UNAVAILABLE, "{fault}");
-    assert_eq!(verify.json::<Value>().await.unwrap()["error"], "unavailable");
-    assert_eq!(app.reader(token).poll(None).await.status(), StatusCode::OK, "{fault}");
-    // A new visitor cannot get a session (it cannot be stored): the 503 page, not an empty 500.
-    let fresh = app.browser().get("/login").await;
-    assert!(
-        fresh.status == StatusCode::OK || fresh.status == StatusCode::SERVICE_UNAVAILABLE,
-        "{fault}: {}",
-        fresh.status
-    );
-    assert!(!fresh.body.is_empty(), "{fault}");
+/// A clinic with a reader and an issued passcode, its admin signed in on the issue form.
+struct Scene {
+    admin: Browser,
+    csrf: String,
+    token: String,
+    code: String,
 }
 
-/// After the fault: the passcode works, a new one can be issued, and the data is intact.
-async fn assert_recovered(app: &TestApp, admin: &Browser, csrf: &str, token: &str, code: &str) {
-    let answer: Value = app.reader(token).verify(code).await.json().await.unwrap();
-    assert_eq!(answer["ok"], true, "works again once the cause is gone");
-    let issued = admin
-        .post(&format!("/clinics/{CLINIC_A}/passcode"), &[("csrf", csrf)])
-        .await;
-    assert_eq!(issued.status, StatusCode::OK);
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
-    assert_eq!(integrity, "ok");
-    let current: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE superseded_at IS NULL")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
-    assert_eq!(current, 1, "exactly one current generation");
+impl Scene {
+    async fn new(app: &TestApp) -> Self {
+        let (a, _) = app.with_two_clinics().await;
+        let token = app.add_reader(a, "受付1").await;
+        let code = app.issue_passcode(a).await;
+        let admin = Browser::signed_in(app, "admin-a@clinic-a.jp").await;
+        let csrf = admin.get(&format!("/clinics/{CLINIC_A}/passcode/issue")).await.csrf();
+        Self {
+            admin,
+            csrf,
+            token,
+            code,
+        }
+    }
+
+    async fn issue(&self) -> common::Page {
+        self.admin
+            .post(&format!("/clinics/{CLINIC_A}/passcode"), &[("csrf", &self.csrf)])
+            .await
+    }
+
+    /// While a fault lasts: the passcode POST gets the 503 page, a reader's verify 503 JSON;
+    /// pages that only read and the reader's poll keep working.
+    async fn assert_writes_get_503(&self, app: &TestApp, fault: &str) {
+        let page = self.issue().await;
+        assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{fault}: {}", page.body);
+        assert!(page.body.contains("一時的にご利用いただけません"), "{fault}");
+        assert!(page.headers.get("retry-after").is_some(), "{fault}");
+        // The session's refresh is let go, so reading still works.
+        let read = self.admin.get(&format!("/clinics/{CLINIC_A}/passcode")).await;
+        assert_eq!(read.status, StatusCode::OK, "{fault}: {}", read.body);
+        let verify = app.reader(&self.token).verify(&self.code).await;
+        assert_eq!(verify.status(), StatusCode::SERVICE_UNAVAILABLE, "{fault}");
+        assert!(verify.headers().get("retry-after").is_some(), "{fault}");
+        assert_eq!(verify.json::<Value>().await.unwrap()["error"], "unavailable");
+        assert_eq!(
+            app.reader(&self.token).poll(None).await.status(),
+            StatusCode::OK,
+            "{fault}"
+        );
+        // A new visitor's session cannot be stored: a page, never an empty 500.
+        let fresh = app.browser().get("/login").await;
+        assert!(
+            fresh.status == StatusCode::OK || fresh.status == StatusCode::SERVICE_UNAVAILABLE,
+            "{fault}: {}",
+            fresh.status
+        );
+        assert!(!fresh.body.is_empty(), "{fault}");
+    }
+
+    /// After the fault: the passcode works, a new one can be issued, and the data is intact.
+    async fn assert_recovered(&self, app: &TestApp) {
+        let answer: Value = app.reader(&self.token).verify(&self.code).await.json().await.unwrap();
+        assert_eq!(answer["ok"], true, "works again once the cause is gone");
+        assert_eq!(self.issue().await.status, StatusCode::OK);
+        let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+        assert_eq!(integrity, "ok");
+        let current: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE superseded_at IS NULL")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+        assert_eq!(current, 1, "exactly one current generation");
+    }
 }
 
 #[tokio::test]
@@ -221,16 +223,11 @@ async fn a_full_disk_gives_503_and_the_portal_recovers_when_space_is_freed() {
         return;
     };
     let app = TestApp::spawn_in(disk.take_dir()).await;
-    let (a, _) = app.with_two_clinics().await;
-    let token = app.add_reader(a, "受付1").await;
-    let code = app.issue_passcode(a).await;
-    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
-    let csrf = admin.get(&format!("/clinics/{CLINIC_A}/passcode/issue")).await.csrf();
-
+    let scene = Scene::new(&app).await;
     let filler = disk.fill();
-    assert_writes_get_503(&app, &admin, &csrf, &token, &code, "disk full").await;
+    scene.assert_writes_get_503(&app, "disk full").await;
     std::fs::remove_file(filler).unwrap();
-    assert_recovered(&app, &admin, &csrf, &token, &code).await;
+    scene.assert_recovered(&app).await;
     app.stop().await;
 }
 
@@ -255,16 +252,11 @@ async fn set_read_only(pool: &sqlx::SqlitePool, on: bool) {
 #[tokio::test]
 async fn a_read_only_database_gives_503_and_the_portal_recovers_when_it_is_writable_again() {
     let app = TestApp::spawn().await;
-    let (a, _) = app.with_two_clinics().await;
-    let token = app.add_reader(a, "受付1").await;
-    let code = app.issue_passcode(a).await;
-    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
-    let csrf = admin.get(&format!("/clinics/{CLINIC_A}/passcode/issue")).await.csrf();
-
+    let scene = Scene::new(&app).await;
     set_read_only(app.pool(), true).await;
-    assert_writes_get_503(&app, &admin, &csrf, &token, &code, "read-only").await;
+    scene.assert_writes_get_503(&app, "read-only").await;
     set_read_only(app.pool(), false).await;
-    assert_recovered(&app, &admin, &csrf, &token, &code).await;
+    scene.assert_recovered(&app).await;
 }
 
 #[test]
