@@ -101,6 +101,50 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     ("form.too_long", "入力が長すぎます。", "An entry is too long."),
     ("form.cancel", "キャンセル", "Cancel"),
+    (
+        "confirm.revoke_reader_title",
+        "このカードリーダーを無効にしますか？",
+        "Revoke this card reader?",
+    ),
+    (
+        "confirm.revoke_reader_consequence",
+        "このリーダーのトークンはすぐに使えなくなり、職員が入力した目視確認用パスコードも確認できなくなります。もう一度使うには再登録して、新しいトークンをリーダーに設定してください。",
+        "Its token stops working at once, and staff can no longer have a 目視確認 passcode checked on it. To use it again, re-enroll it and set the new token on the reader.",
+    ),
+    ("confirm.revoke_reader_submit", "無効にする", "Revoke"),
+    (
+        "confirm.reenroll_reader_title",
+        "このカードリーダーを再登録しますか？",
+        "Re-enroll this card reader?",
+    ),
+    (
+        "confirm.reenroll_reader_consequence",
+        "新しいトークンを発行します。今のトークンはすぐに使えなくなるため、新しいトークンをリーダーに設定するまで、このリーダーではパスコードを確認できません。",
+        "A new token is issued and the current one stops working at once: until the new token is set on the reader, it cannot check passcodes.",
+    ),
+    ("confirm.reenroll_reader_submit", "再登録する", "Re-enroll"),
+    (
+        "confirm.disable_user_title",
+        "このアカウントを無効にしますか？",
+        "Disable this account?",
+    ),
+    (
+        "confirm.disable_user_consequence",
+        "このアカウントではすぐにサインインできなくなり、使用中のセッションとAPIトークンも使えなくなります。あとで有効に戻せます。",
+        "It can no longer sign in, and its open sessions and API tokens stop working at once. You can enable it again later.",
+    ),
+    ("confirm.disable_user_submit", "無効にする", "Disable"),
+    (
+        "confirm.revoke_token_title",
+        "このAPIトークンを失効させますか？",
+        "Revoke this API token?",
+    ),
+    (
+        "confirm.revoke_token_consequence",
+        "このトークンを使っている連携（電話システムなど）はすぐに動かなくなります。元に戻すことはできません。",
+        "Integrations using this token (a phone system, for example) stop working at once. This cannot be undone.",
+    ),
+    ("confirm.revoke_token_submit", "失効させる", "Revoke"),
     // Sign-in and setup
     ("login.title", "ログイン", "Sign in"),
     ("login.submit", "ログイン", "Sign in"),

@@ -147,13 +147,15 @@ async fn a_clinic_admin_enrolls_a_reader_whose_token_is_shown_once_and_works() {
         .fetch_one(app.pool())
         .await
         .unwrap();
-    let again = admin
-        .submit(
-            &clinic_page,
-            &format!("/clinics/{CLINIC_A}/readers/{reader_id}/reenroll"),
-            &[],
-        )
-        .await;
+    let reenroll = format!("/clinics/{CLINIC_A}/readers/{reader_id}/reenroll");
+    // First the question, with nothing changed yet…
+    let question = admin.submit(&clinic_page, &reenroll, &[]).await;
+    assert_eq!(question.status, StatusCode::OK);
+    assert!(question.body.contains("このカードリーダーを再登録しますか？"));
+    assert!(question.body.contains("id=\"confirm-action\""));
+    assert_eq!(app.reader(&token).poll(None).await.status(), StatusCode::OK);
+    // …then the confirmed form.
+    let again = admin.submit(&clinic_page, &reenroll, &[("confirm", "yes")]).await;
     let new_token = again.element_text("device-token").unwrap();
     assert_ne!(new_token, token);
     assert_eq!(app.reader(&token).poll(None).await.status(), StatusCode::UNAUTHORIZED);
@@ -179,11 +181,17 @@ async fn readers_of_another_clinic_cannot_be_touched() {
         format!("/clinics/{CLINIC_A}/readers/{reader_b}/revoke"),
         format!("/clinics/{CLINIC_A}/readers/{reader_b}/reenroll"),
     ] {
-        assert_eq!(
-            admin_a.post(&path, &[("csrf", &csrf)]).await.status,
-            StatusCode::NOT_FOUND,
-            "{path}"
-        );
+        // Neither the question nor the confirmed action.
+        for confirm in ["", "yes"] {
+            assert_eq!(
+                admin_a
+                    .post(&path, &[("csrf", &csrf), ("confirm", confirm)])
+                    .await
+                    .status,
+                StatusCode::NOT_FOUND,
+                "{path} {confirm}"
+            );
+        }
     }
     assert_eq!(app.reader(&token_b).poll(None).await.status(), StatusCode::OK);
 
@@ -193,11 +201,23 @@ async fn readers_of_another_clinic_cannot_be_touched() {
     let post = agent
         .post(
             &format!("/clinics/{CLINIC_B}/readers/{reader_b}/revoke"),
-            &[("csrf", &csrf)],
+            &[("csrf", &csrf), ("confirm", "yes")],
         )
         .await;
     assert_eq!(post.status, StatusCode::FORBIDDEN);
     assert_eq!(app.reader(&token_b).poll(None).await.status(), StatusCode::OK);
+
+    // B's own admin is asked first; only the confirmed form revokes.
+    let admin_b = Browser::signed_in(&app, "admin-b@clinic-b.jp").await;
+    let clinic_b = format!("/clinics/{CLINIC_B}");
+    let revoke = format!("/clinics/{CLINIC_B}/readers/{reader_b}/revoke");
+    let question = admin_b.submit(&clinic_b, &revoke, &[]).await;
+    assert!(question.body.contains("このカードリーダーを無効にしますか？"));
+    assert!(question.body.contains("受付1"));
+    assert_eq!(app.reader(&token_b).poll(None).await.status(), StatusCode::OK);
+    let done = admin_b.submit(&clinic_b, &revoke, &[("confirm", "yes")]).await;
+    assert_eq!(done.location(), Some(clinic_b.as_str()));
+    assert_eq!(app.reader(&token_b).poll(None).await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -314,8 +334,18 @@ async fn an_operator_disables_an_account_whose_session_then_stops_and_resets_pas
         .unwrap();
     let operator = Browser::signed_in(&app, "operator@installer.jp").await;
 
-    let disabled = operator
+    let question = operator
         .submit("/users", &format!("/users/{admin_id}/disable"), &[])
+        .await;
+    assert!(question.body.contains("このアカウントを無効にしますか？"));
+    assert!(question.body.contains("admin-a@clinic-a.jp"));
+    assert_eq!(
+        admin.get(&format!("/clinics/{CLINIC_A}")).await.status,
+        StatusCode::OK,
+        "nothing changes before the confirmation"
+    );
+    let disabled = operator
+        .submit("/users", &format!("/users/{admin_id}/disable"), &[("confirm", "yes")])
         .await;
     assert_eq!(disabled.location(), Some("/users"));
     assert_eq!(

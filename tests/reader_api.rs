@@ -42,7 +42,7 @@ async fn missing_unknown_and_revoked_tokens_get_401_with_a_json_error() {
     let revoked = operator
         .post(
             &format!("/clinics/{CLINIC_A}/readers/{reader_id}/revoke"),
-            &[("csrf", &csrf)],
+            &[("csrf", &csrf), ("confirm", "yes")],
         )
         .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);

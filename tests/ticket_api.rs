@@ -174,7 +174,12 @@ async fn tokens_are_required_and_only_for_the_desk() {
     let agent = common::Browser::signed_in(&api.app, "agent@installer.jp").await;
     let page = agent.get("/account/tokens").await;
     assert!(page.body.contains("phone system"));
-    let revoke = agent.submit("/account/tokens", "/account/tokens/1/revoke", &[]).await;
+    let question = agent.submit("/account/tokens", "/account/tokens/1/revoke", &[]).await;
+    assert!(question.body.contains("このAPIトークンを失効させますか？"));
+    assert!(question.body.contains("phone system"));
+    let revoke = agent
+        .submit("/account/tokens", "/account/tokens/1/revoke", &[("confirm", "yes")])
+        .await;
     assert_eq!(revoke.status, StatusCode::SEE_OTHER);
     let after = api.req(reqwest::Method::GET, "/api/v1/tickets").send().await.unwrap();
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);

@@ -216,6 +216,41 @@ pub fn render(template: &impl Template) -> Result<Response, AppError> {
     Ok(Html(template.render()?).into_response())
 }
 
+/// "Are you sure?" before an action that stops something at once or cannot be taken back
+/// (revoking a reader or a token, re-enrolling a reader, disabling an account). The first POST,
+/// without `confirm=yes`, answers with this page; its button posts the same form again with it.
+/// Without JavaScript, and with nothing changed until the second POST.
+pub struct Question {
+    pub title: &'static str,
+    /// What the action is about, e.g. the reader's name.
+    pub subject: String,
+    pub consequence: &'static str,
+    pub submit: &'static str,
+    /// Where the confirmed form posts (the same URL).
+    pub action: String,
+    /// Where 「キャンセル」 goes.
+    pub cancel: String,
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    page: Page,
+    question: Question,
+}
+
+/// True when the form carries the confirmation.
+pub fn is_confirmed(confirm: &str) -> bool {
+    confirm == "yes"
+}
+
+pub async fn ask(ctx: &Ctx, question: Question) -> Result<Response, AppError> {
+    render(&ConfirmPage {
+        page: Page::new(ctx).await?,
+        question,
+    })
+}
+
 /// For pages that show a secret once: never stored by the browser or a proxy.
 pub fn render_no_store(template: &impl Template) -> Result<Response, AppError> {
     let mut response = render(template)?;

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::clinics::render_show;
-use super::{HtmlForm, Page, authorize_clinic, render_no_store};
+use super::{HtmlForm, Page, Question, ask, authorize_clinic, is_confirmed, render_no_store};
 use crate::auth::Ctx;
 use crate::db;
 use crate::domain::policy::Actor;
@@ -103,6 +103,50 @@ pub async fn enroll(
 pub struct ReaderActionForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// The clinic's (not revoked, for `revoke`) reader, or 404; then the question unless confirmed.
+async fn confirm_first(
+    state: &AppState,
+    ctx: &Ctx,
+    clinic: &db::clinics::Clinic,
+    reader_id: i64,
+    form: &ReaderActionForm,
+    revoking: bool,
+) -> Result<Option<Response>, AppError> {
+    let reader = db::readers::by_id(&state.pool, reader_id)
+        .await?
+        .filter(|r| r.clinic_id == clinic.id && !(revoking && r.revoked_at.is_some()))
+        .ok_or(AppError::NotFound)?;
+    if is_confirmed(&form.confirm) {
+        return Ok(None);
+    }
+    let (verb, title, consequence, submit) = if revoking {
+        (
+            "revoke",
+            "confirm.revoke_reader_title",
+            "confirm.revoke_reader_consequence",
+            "confirm.revoke_reader_submit",
+        )
+    } else {
+        (
+            "reenroll",
+            "confirm.reenroll_reader_title",
+            "confirm.reenroll_reader_consequence",
+            "confirm.reenroll_reader_submit",
+        )
+    };
+    let question = Question {
+        title: ctx.t(title),
+        subject: format!("{} — {}", reader.name, clinic.name),
+        consequence: ctx.t(consequence),
+        submit: ctx.t(submit),
+        action: format!("/clinics/{}/readers/{reader_id}/{verb}", clinic.code),
+        cancel: format!("/clinics/{}", clinic.code),
+    };
+    ask(ctx, question).await.map(Some)
 }
 
 pub async fn revoke(
@@ -113,6 +157,9 @@ pub async fn revoke(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_manage_readers).await?;
+    if let Some(question) = confirm_first(&state, &ctx, &clinic, reader_id, &form, true).await? {
+        return Ok(question);
+    }
     match readers::revoke(&state.pool, &user.audit_actor(), clinic.id, reader_id, ctx.ip()).await {
         Ok(_) => {
             state.sync_live().await;
@@ -131,6 +178,9 @@ pub async fn reenroll(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_manage_readers).await?;
+    if let Some(question) = confirm_first(&state, &ctx, &clinic, reader_id, &form, false).await? {
+        return Ok(question);
+    }
     match readers::reenroll(&state.pool, &user.audit_actor(), clinic.id, reader_id, ctx.ip()).await {
         Ok(enrolled) => {
             state.sync_live().await;

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::desk::desk_user;
-use super::{HtmlForm, Page, render_no_store};
+use super::{HtmlForm, Page, Question, ask, is_confirmed, render_no_store};
 use crate::auth::Ctx;
 use crate::db;
 use crate::domain::{Email, bounded_text};
@@ -82,6 +82,8 @@ pub async fn create(
 pub struct RevokeForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 pub async fn revoke(
@@ -92,6 +94,26 @@ pub async fn revoke(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let user = desk_user(&ctx)?;
+    if !is_confirmed(&form.confirm) {
+        // Only one's own live tokens: another user's id simply matches nothing.
+        let token = db::api_tokens::for_user(&state.pool, user.id)
+            .await?
+            .into_iter()
+            .find(|t| t.id == id && t.revoked_at.is_none())
+            .ok_or(AppError::NotFound)?;
+        return ask(
+            &ctx,
+            Question {
+                title: ctx.t("confirm.revoke_token_title"),
+                subject: token.name,
+                consequence: ctx.t("confirm.revoke_token_consequence"),
+                submit: ctx.t("confirm.revoke_token_submit"),
+                action: format!("/account/tokens/{id}/revoke"),
+                cancel: "/account/tokens".to_owned(),
+            },
+        )
+        .await;
+    }
     // Only one's own tokens: another user's id simply matches nothing.
     if !db::api_tokens::revoke(&state.pool, id, user.id).await? {
         return Err(AppError::NotFound);

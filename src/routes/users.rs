@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{HtmlForm, Page, render};
+use super::{HtmlForm, Page, Question, ask, is_confirmed, render};
 use crate::auth::Ctx;
 use crate::db;
 use crate::domain::{ClinicCode, Email, Password, Role};
@@ -133,6 +133,8 @@ pub struct AccountActionForm {
     csrf: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    confirm: String,
 }
 
 fn operator(ctx: &Ctx) -> Result<&crate::auth::SignedIn, AppError> {
@@ -179,7 +181,26 @@ async fn set_disabled(
     disabled: bool,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
-    let actor = operator(ctx)?.audit_actor();
+    let me = operator(ctx)?;
+    let actor = me.audit_actor();
+    // Disabling oneself is refused outright, so there is nothing to ask.
+    if disabled && user_id != me.id && !is_confirmed(&form.confirm) {
+        let user = db::users::by_id(&state.pool, user_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        return ask(
+            ctx,
+            Question {
+                title: ctx.t("confirm.disable_user_title"),
+                subject: user.email,
+                consequence: ctx.t("confirm.disable_user_consequence"),
+                submit: ctx.t("confirm.disable_user_submit"),
+                action: format!("/users/{user_id}/disable"),
+                cancel: "/users".to_owned(),
+            },
+        )
+        .await;
+    }
     let result = accounts::set_disabled(&state.pool, &actor, user_id, disabled).await;
     account_result(state, ctx, result).await
 }
