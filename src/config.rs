@@ -1,6 +1,6 @@
 //! Runtime configuration: flags and environment, with defaults that work on a fresh machine.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -35,6 +35,10 @@ pub struct ServeArgs {
     /// Seconds a reader is told to wait before its next short poll.
     #[arg(long, env = "PORTAL_POLL_AFTER_S", default_value_t = 30)]
     pub poll_after_s: u32,
+    /// Address of a reverse proxy in front of the portal (repeat, or comma-separate in the
+    /// variable): for its requests the client address is read from `X-Forwarded-For`.
+    #[arg(long = "trusted-proxy", env = "PORTAL_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 #[derive(Clone, Debug)]
@@ -47,6 +51,8 @@ pub struct Config {
     pub passcode_pepper: Option<Secret<String>>,
     pub max_long_polls: usize,
     pub poll_after_s: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (see `auth::client_ip`).
+    pub trusted_proxies: Vec<IpAddr>,
     /// How often the cache follower looks for changes made by other processes.
     pub follow_interval_ms: u64,
     /// How often batched reader last-seen times are written.
@@ -73,6 +79,7 @@ impl Config {
             passcode_pepper: std::env::var(PEPPER_ENV).ok().map(Secret::new),
             max_long_polls: 15_000,
             poll_after_s: 30,
+            trusted_proxies: Vec::new(),
             follow_interval_ms: 250,
             last_seen_flush_s: 5,
             request_timeout_s: 30,
@@ -91,6 +98,7 @@ impl Config {
             config.public_url = serve.public_url.clone();
             config.max_long_polls = serve.max_long_polls;
             config.poll_after_s = serve.poll_after_s;
+            config.trusted_proxies = serve.trusted_proxies.clone();
         }
         config
     }

@@ -260,3 +260,74 @@ async fn sessions_survive_a_restart() {
     };
     assert_eq!(again.get("/clinics").await.status, StatusCode::OK);
 }
+
+/// A browser whose requests reach the portal through a reverse proxy that says they came from `client`.
+fn behind_proxy(app: &TestApp, client: &str) -> Browser {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", client.parse().unwrap());
+    Browser {
+        addr: app.addr,
+        http: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap(),
+    }
+}
+
+/// Eleven failed sign-ins (for made-up accounts, so only the address limit is reached) from `client`.
+async fn fail_eleven_times(browser: &Browser) {
+    for i in 0..11 {
+        let page = browser
+            .login(&format!("nobody{i}@example.jp"), "guess guess guess")
+            .await;
+        assert!(
+            page.status == StatusCode::UNAUTHORIZED || page.status == StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            page.status
+        );
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_address_is_throttled_on_its_own() {
+    let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), |c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+    let attacker = behind_proxy(&app, "203.0.113.66");
+    fail_eleven_times(&attacker).await;
+    assert_eq!(
+        attacker.login("operator@installer.jp", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the attacker's address is throttled"
+    );
+    // Another clinic behind the same proxy is not.
+    let clinic = behind_proxy(&app, "198.51.100.20");
+    assert_eq!(
+        clinic.login("operator@installer.jp", PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let ip: Option<String> = sqlx::query_scalar("SELECT ip FROM audit_log WHERE action = 'sign_in' ORDER BY id DESC")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(ip.as_deref(), Some("198.51.100.20"), "the audit log names the client");
+}
+
+#[tokio::test]
+async fn without_a_trusted_proxy_x_forwarded_for_is_ignored() {
+    let app = TestApp::spawn().await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+    fail_eleven_times(&behind_proxy(&app, "203.0.113.66")).await;
+    // A forged header does not get the attacker a fresh address.
+    assert_eq!(
+        behind_proxy(&app, "198.51.100.20")
+            .login("operator@installer.jp", PASSWORD)
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

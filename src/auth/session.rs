@@ -68,7 +68,9 @@ impl FromRequestParts<AppState> for Ctx {
         let ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
+            .map(|ConnectInfo(addr)| {
+                super::client_ip::client_ip(addr.ip(), &parts.headers, &state.config.trusted_proxies).to_string()
+            });
         let path = parts
             .uri
             .path_and_query()
