@@ -187,6 +187,36 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("role.unknown", "不明", "Unknown"),
     ("install.standalone", "単独設置型", "Standalone installation"),
     ("install.shared", "併設設置型", "Shared installation"),
+    ("via.web", "ポータルから", "from the portal"),
+    ("via.cli", "コマンドラインから", "from the command line"),
+    (
+        "audit_detail.passcode.issued",
+        "第{generation}世代（{via}）",
+        "Generation {generation} ({via})",
+    ),
+    (
+        "audit_detail.passcode.disabled",
+        "第{generation}世代：誤ったパスコードが{failures}回続いたため無効化",
+        "Generation {generation}: disabled after {failures} wrong codes in a row",
+    ),
+    ("audit_detail.clinic.created", "{name}（{code}）", "{name} ({code})"),
+    ("audit_detail.user.created", "{email}（{role}）", "{email} ({role})"),
+    ("audit_detail.user.disabled", "{email}", "{email}"),
+    ("audit_detail.user.enabled", "{email}", "{email}"),
+    ("audit_detail.user.password_reset", "{email}", "{email}"),
+    (
+        "audit_detail.reader.enrolled",
+        "{name}（{install}）",
+        "{name} ({install})",
+    ),
+    ("audit_detail.reader.revoked", "{name}", "{name}"),
+    ("audit_detail.reader.reenrolled", "{name}", "{name}"),
+    (
+        "audit_detail.guide.credential_revealed",
+        "ガイドのステップ {step}",
+        "Guide step {step}",
+    ),
+    ("audit_detail.access.denied", "{path}", "{path}"),
     // Clinics
     ("clinics.title", "医療機関", "Clinics"),
     (
@@ -842,6 +872,23 @@ mod tests {
                 !ja.trim().is_empty() && !en.trim().is_empty(),
                 "{key} is missing a language"
             );
+        }
+    }
+
+    #[test]
+    fn audit_sentences_have_the_same_fields_in_both_languages() {
+        let fields = |text: &str| {
+            let mut names: Vec<String> = text
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split('}').next().map(str::to_owned))
+                .collect();
+            names.sort();
+            names
+        };
+        for (key, ja, en) in ENTRIES.iter().filter(|(k, _, _)| k.starts_with("audit_detail.")) {
+            assert_eq!(fields(ja), fields(en), "{key}");
+            assert!(!fields(ja).is_empty(), "{key} shows no field");
         }
     }
 

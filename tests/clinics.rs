@@ -446,3 +446,25 @@ async fn unknown_urls_get_the_404_page_or_a_json_error_under_the_api() {
     assert_eq!(api.status(), StatusCode::NOT_FOUND);
     assert_eq!(api.json::<serde_json::Value>().await.unwrap()["error"], "not_found");
 }
+
+#[tokio::test]
+async fn the_clinic_history_reads_in_the_pages_language() {
+    let app = TestApp::spawn().await;
+    let (a, _) = app.with_two_clinics().await;
+    app.add_reader(a, "受付1").await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    admin.issue_passcode(CLINIC_A).await;
+
+    let ja = admin.get(&format!("/clinics/{CLINIC_A}")).await;
+    assert!(ja.body.contains("第1世代（ポータルから）"), "{}", ja.body);
+    assert!(ja.body.contains("受付1（単独設置型）"));
+    assert!(!ja.body.contains("{&quot;"), "no raw fields on the page");
+
+    let csrf = ja.csrf();
+    admin
+        .post("/lang", &[("csrf", &csrf), ("lang", "en"), ("next", "/")])
+        .await;
+    let en = admin.get(&format!("/clinics/{CLINIC_A}")).await;
+    assert!(en.body.contains("Generation 1 (from the portal)"), "{}", en.body);
+    assert!(en.body.contains("受付1 (Standalone installation)"));
+}

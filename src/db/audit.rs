@@ -37,6 +37,16 @@ pub struct Entry<'a> {
     pub ip: Option<&'a str>,
 }
 
+/// A detail made of named fields, stored as a JSON object: readable in the database, and shown on
+/// pages in the reader's language (`Page::audit_detail` fills them into the action's sentence).
+pub fn fields(pairs: &[(&str, &str)]) -> String {
+    let object: serde_json::Map<String, serde_json::Value> = pairs
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), serde_json::Value::from(*value)))
+        .collect();
+    serde_json::Value::Object(object).to_string()
+}
+
 pub async fn record(db: impl SqliteExecutor<'_>, entry: Entry<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor_id, actor, action, clinic_id, detail, ip)

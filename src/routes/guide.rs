@@ -280,7 +280,7 @@ pub async fn reveal(
     if !step(guide, &code)?.blocks.contains(&Block::PcLogin) {
         return Err(AppError::NotFound);
     }
-    let detail = format!("guide {id} step {code}");
+    let detail = audit::fields(&[("guide", id.as_str()), ("step", code.as_str())]);
     audit::record(
         &state.pool,
         audit::Entry {

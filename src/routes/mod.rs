@@ -175,6 +175,30 @@ impl Page {
         self.label("audit", action)
     }
 
+    /// An audit entry's detail in the page's language: a detail stored as named fields
+    /// (`db::audit::fields`) is filled into the action's sentence (`audit_detail.<action>`),
+    /// with roles, installation types and channels translated; anything else is shown as stored.
+    pub fn audit_detail(&self, action: &str, detail: &str) -> String {
+        let Ok(serde_json::Value::Object(fields)) = serde_json::from_str(detail) else {
+            return detail.to_owned();
+        };
+        let value = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+        let key = format!("audit_detail.{action}");
+        if !i18n::has(&key) {
+            return fields.values().map(value).collect::<Vec<_>>().join(" ");
+        }
+        let mut text = self.t(&key).to_owned();
+        for (name, field) in &fields {
+            let raw = value(field);
+            let shown = match name.as_str() {
+                "role" | "install" | "via" => self.label(name, &raw),
+                _ => raw,
+            };
+            text = text.replace(&format!("{{{name}}}"), &shown);
+        }
+        text
+    }
+
     fn label(&self, prefix: &str, value: &str) -> String {
         let key = format!("{prefix}.{value}");
         if i18n::has(&key) {
@@ -294,7 +318,7 @@ pub async fn authorize_clinic(
     if allowed(actor, clinic.id) {
         return Ok((user, clinic));
     }
-    let detail = format!("{} {}", code, ctx.path);
+    let detail = audit::fields(&[("code", code.as_str()), ("path", &ctx.path)]);
     audit::record(
         &state.pool,
         audit::Entry {

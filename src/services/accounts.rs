@@ -62,7 +62,7 @@ pub async fn create_clinic(
         }
         Err(e) => return Err(e.into()),
     };
-    let detail = format!("{} {}", input.code, input.name);
+    let detail = audit::fields(&[("code", input.code.as_str()), ("name", &input.name)]);
     audit::record(
         &mut *tx,
         audit::Entry {
@@ -112,7 +112,7 @@ pub async fn create_user(
         }
         Err(e) => return Err(e.into()),
     };
-    let detail = format!("{} as {}", input.email, input.role.as_db());
+    let detail = audit::fields(&[("email", input.email.as_str()), ("role", input.role.as_db())]);
     audit::record(
         &mut *tx,
         audit::Entry {
@@ -154,7 +154,7 @@ pub async fn set_disabled(
             actor,
             action,
             clinic_id: user.clinic_id,
-            detail: &user.email,
+            detail: &audit::fields(&[("email", &user.email)]),
             ip: None,
         },
     )
@@ -183,7 +183,7 @@ pub async fn reset_password(
             actor,
             action: "user.password_reset",
             clinic_id: user.clinic_id,
-            detail: &user.email,
+            detail: &audit::fields(&[("email", &user.email)]),
             ip: None,
         },
     )

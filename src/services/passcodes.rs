@@ -64,7 +64,7 @@ pub async fn issue(
             },
         )
         .await?;
-        let detail = format!("generation {generation} via {issued_via}");
+        let detail = audit::fields(&[("generation", &generation.to_string()), ("via", issued_via)]);
         audit::record(
             &mut *tx,
             audit::Entry {
@@ -164,10 +164,10 @@ pub async fn verify(
             let passcode_disabled = clinic_failures >= lockout::CLINIC_FAILURES_BEFORE_DISABLE;
             if passcode_disabled {
                 db::passcodes::disable(&mut *tx, p.id, now, "too_many_failures").await?;
-                let detail = format!(
-                    "generation {} after {clinic_failures} consecutive wrong codes",
-                    p.generation
-                );
+                let detail = audit::fields(&[
+                    ("generation", &p.generation.to_string()),
+                    ("failures", &clinic_failures.to_string()),
+                ]);
                 let actor = audit::Actor::Reader { id: reader_id };
                 audit::record(
                     &mut *tx,

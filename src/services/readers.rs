@@ -44,7 +44,7 @@ pub async fn enroll(
         Err(e) if db::is_unique_violation(&e) => return Err(ReaderError::DuplicateName(name.to_owned())),
         Err(e) => return Err(e.into()),
     };
-    let detail = format!("reader {reader_id} {name} ({})", install_type.as_db());
+    let detail = reader_fields(reader_id, name, Some(install_type));
     record_change(&mut tx, actor, "reader.enrolled", clinic_id, reader_id, &detail, ip).await?;
     tx.commit().await?;
     Ok(Enrolled { reader_id, token })
@@ -62,7 +62,7 @@ pub async fn revoke(
     let reader = reader_in_clinic(&mut tx, clinic_id, reader_id).await?;
     let revoked = db::readers::revoke(&mut *tx, reader_id).await?;
     if revoked {
-        let detail = format!("reader {reader_id} {}", reader.name);
+        let detail = reader_fields(reader_id, &reader.name, None);
         record_change(&mut tx, actor, "reader.revoked", clinic_id, reader_id, &detail, ip).await?;
     }
     tx.commit().await?;
@@ -82,7 +82,7 @@ pub async fn reenroll(
     let mut tx = db::begin_write(pool).await?;
     let reader = reader_in_clinic(&mut tx, clinic_id, reader_id).await?;
     db::readers::reenroll(&mut *tx, reader_id, &hash).await?;
-    let detail = format!("reader {reader_id} {}", reader.name);
+    let detail = reader_fields(reader_id, &reader.name, None);
     record_change(&mut tx, actor, "reader.reenrolled", clinic_id, reader_id, &detail, ip).await?;
     tx.commit().await?;
     Ok(Enrolled { reader_id, token })
@@ -95,6 +95,14 @@ async fn reader_in_clinic(tx: &mut Tx, clinic_id: i64, reader_id: i64) -> Result
         .await?
         .filter(|r| r.clinic_id == clinic_id)
         .ok_or(ReaderError::NotFound)
+}
+
+fn reader_fields(reader_id: i64, name: &str, install_type: Option<InstallType>) -> String {
+    let id = reader_id.to_string();
+    match install_type {
+        Some(install) => audit::fields(&[("reader", &id), ("name", name), ("install", install.as_db())]),
+        None => audit::fields(&[("reader", &id), ("name", name)]),
+    }
 }
 
 /// The audit entry and the cache event every reader change writes with it.
