@@ -62,7 +62,7 @@ pub async fn create_clinic(
         }
         Err(e) => return Err(e.into()),
     };
-    let detail = audit::fields(&[("code", input.code.as_str()), ("name", &input.name)]);
+    let detail = audit::fields(&[("code", input.code.as_str()), ("name", input.name)]);
     audit::record(
         &mut *tx,
         audit::Entry {
