@@ -188,6 +188,9 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("install.standalone", "単独設置型", "Standalone installation"),
     ("install.shared", "併設設置型", "Shared installation"),
     ("via.web", "ポータルから", "from the portal"),
+    ("audit_actor.cli", "コマンドライン", "Command line"),
+    ("audit_actor.anonymous", "サインインしていない利用者", "Not signed in"),
+    ("audit_actor.reader", "カードリーダー", "Card reader"),
     ("via.cli", "コマンドラインから", "from the command line"),
     (
         "audit_detail.passcode.issued",

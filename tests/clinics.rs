@@ -458,6 +458,7 @@ async fn the_clinic_history_reads_in_the_pages_language() {
     let ja = admin.get(&format!("/clinics/{CLINIC_A}")).await;
     assert!(ja.body.contains("第1世代（ポータルから）"), "{}", ja.body);
     assert!(ja.body.contains("受付1（単独設置型）"));
+    assert!(ja.body.contains("<td>コマンドライン</td>"), "{}", ja.body);
     assert!(!ja.body.contains("{&quot;"), "no raw fields on the page");
 
     let csrf = ja.csrf();
@@ -467,4 +468,5 @@ async fn the_clinic_history_reads_in_the_pages_language() {
     let en = admin.get(&format!("/clinics/{CLINIC_A}")).await;
     assert!(en.body.contains("Generation 1 (from the portal)"), "{}", en.body);
     assert!(en.body.contains("受付1 (Standalone installation)"));
+    assert!(en.body.contains("Command line"), "the reader was added with the CLI");
 }

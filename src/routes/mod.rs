@@ -175,6 +175,18 @@ impl Page {
         self.label("audit", action)
     }
 
+    /// Who did it, in the page's language (people are shown by e-mail address).
+    pub fn audit_actor(&self, actor: &str) -> String {
+        match actor {
+            "cli" => self.t("audit_actor.cli").to_owned(),
+            "anonymous" => self.t("audit_actor.anonymous").to_owned(),
+            _ => match actor.strip_prefix("reader:") {
+                Some(id) => format!("{} #{id}", self.t("audit_actor.reader")),
+                None => actor.to_owned(),
+            },
+        }
+    }
+
     /// An audit entry's detail in the page's language: a detail stored as named fields
     /// (`db::audit::fields`) is filled into the action's sentence (`audit_detail.<action>`),
     /// with roles, installation types and channels translated; anything else is shown as stored.

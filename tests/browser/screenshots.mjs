@@ -20,6 +20,12 @@ try {
   await page.click('button[type=submit]');
   await page.waitForURL(/\/clinics\//);
   await page.screenshot({ path: `${out}/clinic.png`, fullPage: true });
+  // Revoking a reader asks first; cancel goes back with nothing changed.
+  await page.click('tr:has-text("受付2") form[action$="/revoke"] button');
+  await page.waitForSelector('#confirm-action');
+  await page.screenshot({ path: `${out}/confirm-revoke.png` });
+  await page.click('text=キャンセル');
+  await page.waitForURL(/\/clinics\/\d+$/);
   await page.click('text=パスコードを発行する');
   await page.click('#confirm-issue');
   await page.waitForSelector('#new-passcode');
