@@ -612,6 +612,57 @@ async fn operators_manage_categories_and_closed_days() {
 }
 
 #[tokio::test]
+async fn operators_set_the_desk_hours_that_due_times_count_in() {
+    let (app, agent) = desk().await;
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    let hours = |opens: &'static str, closes: &'static str| [("opens", opens), ("closes", closes)];
+    assert_eq!(
+        agent
+            .submit("/desk", "/desk/settings/hours", &hours("10:00", "16:00"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    for (opens, closes) in [
+        ("16:00", "10:00"),
+        ("10:00", "10:00"),
+        ("25:00", "26:00"),
+        ("", "16:00"),
+    ] {
+        let bad = operator
+            .submit("/desk/settings", "/desk/settings/hours", &hours(opens, closes))
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{opens}–{closes}");
+        assert!(bad.body.contains("終了は開始より後にしてください"));
+    }
+    let saved = operator
+        .submit("/desk/settings", "/desk/settings/hours", &hours("19:15", "23:30"))
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let page = operator.get("/desk/settings").await;
+    assert!(page.body.contains("value=\"19:15\"") && page.body.contains("value=\"23:30\""));
+    assert_eq!(app.audit_count("desk_hours.changed").await, 1);
+
+    // New due times fall inside the new hours (which share no minute with the standard 9:00–18:00),
+    // whenever the call comes in.
+    log_call(&agent, CLINIC_A, "受付時間の確認", "").await;
+    let (response, resolution): (i64, i64) = sqlx::query_as("SELECT response_due_at, resolution_due_at FROM tickets")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    for due in [response, resolution] {
+        let local = time::OffsetDateTime::from_unix_timestamp(due)
+            .unwrap()
+            .to_offset(time::macros::offset!(+9))
+            .time();
+        assert!(
+            local >= time::macros::time!(19:15) && local <= time::macros::time!(23:30),
+            "due at {local}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_clinic_page_shows_agents_the_clinics_tickets() {
     let (app, agent) = desk().await;
     let number = log_call(&agent, CLINIC_A, "クリニックの件", "").await;

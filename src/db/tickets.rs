@@ -477,6 +477,28 @@ pub async fn lifecycle_since(
     .await
 }
 
+/// The desk's opening hours on business days, as minutes since midnight (opens, closes).
+pub async fn desk_hours(db: impl SqliteExecutor<'_>) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as("SELECT opens_min, closes_min FROM desk_hours WHERE id = 1")
+        .fetch_one(db)
+        .await
+}
+
+pub async fn set_desk_hours(
+    db: impl SqliteExecutor<'_>,
+    opens_min: i64,
+    closes_min: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE desk_hours SET opens_min = ?, closes_min = ?, updated_at = ? WHERE id = 1")
+        .bind(opens_min)
+        .bind(closes_min)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn insert_closure(
     db: impl SqliteExecutor<'_>,
     label: &str,

@@ -51,6 +51,26 @@ impl BusinessCalendar {
         }
     }
 
+    /// Weekdays from `opens_min` to `closes_min` (minutes since midnight, as stored); hours
+    /// that make no sense fall back to the standard ones rather than stopping every clock.
+    pub fn with_hours(opens_min: i64, closes_min: i64, closures: Vec<Closure>) -> Self {
+        let time_of = |minutes: i64| {
+            let minutes = u16::try_from(minutes).ok().filter(|m| *m <= 24 * 60)?;
+            if minutes == 24 * 60 {
+                return Some(Time::MAX);
+            }
+            Time::from_hms(u8::try_from(minutes / 60).ok()?, u8::try_from(minutes % 60).ok()?, 0).ok()
+        };
+        match (time_of(opens_min), time_of(closes_min)) {
+            (Some(opens), Some(closes)) if opens < closes => Self {
+                opens,
+                closes,
+                closures,
+            },
+            _ => Self::standard(closures),
+        }
+    }
+
     pub fn is_business_day(&self, day: Date) -> bool {
         !matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday)
             && !holidays::is_holiday(day)
@@ -136,6 +156,24 @@ mod tests {
         let cal = BusinessCalendar::standard(vec![]);
         let start = jst(datetime!(2026-11-26 10:00));
         assert_eq!(cal.add_minutes(start, 30), jst(datetime!(2026-11-26 10:30)));
+    }
+
+    #[test]
+    fn the_desks_own_hours_move_the_clock() {
+        let cal = BusinessCalendar::with_hours(10 * 60, 16 * 60, vec![]);
+        // Friday 15:30 + 60 min = Monday 10:30 with a 10:00–16:00 desk.
+        assert_eq!(
+            cal.add_minutes(jst(datetime!(2026-11-27 15:30)), 60),
+            jst(datetime!(2026-11-30 10:30))
+        );
+        // Hours that make no sense fall back to 9:00–18:00.
+        for (opens, closes) in [(600, 600), (960, 600), (-1, 600), (600, 1441)] {
+            let fallback = BusinessCalendar::with_hours(opens, closes, vec![]);
+            assert_eq!(
+                (fallback.opens, fallback.closes),
+                (time::macros::time!(9:00), time::macros::time!(18:00))
+            );
+        }
     }
 
     #[test]

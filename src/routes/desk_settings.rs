@@ -28,7 +28,22 @@ struct SettingsPage {
     page: Page,
     categories: Vec<db::tickets::Category>,
     closures: Vec<db::tickets::ClosureRow>,
+    /// Opening hours as `HH:MM`, for the time inputs.
+    opens: String,
+    closes: String,
     error: Option<String>,
+}
+
+fn hh_mm(minutes: i64) -> String {
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// `HH:MM` (24 h; `24:00` allowed for a desk that closes at midnight) as minutes since midnight.
+fn parse_hh_mm(text: &str) -> Option<i64> {
+    let (h, m) = text.trim().split_once(':')?;
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    let minutes = h * 60 + m;
+    ((0..24).contains(&h) && (0..60).contains(&m) || (h, m) == (24, 0)).then_some(minutes)
 }
 
 async fn settings_page(state: &AppState, ctx: &Ctx, error: Option<String>) -> Result<Response, AppError> {
@@ -37,10 +52,13 @@ async fn settings_page(state: &AppState, ctx: &Ctx, error: Option<String>) -> Re
     } else {
         StatusCode::OK
     };
+    let (opens, closes) = db::tickets::desk_hours(&state.pool).await?;
     let page = SettingsPage {
         page: Page::new(ctx).await?,
         categories: db::tickets::categories(&state.pool).await?,
         closures: db::tickets::closures(&state.pool).await?,
+        opens: hh_mm(opens),
+        closes: hh_mm(closes),
         error,
     };
     let mut response = render(&page)?;
@@ -245,4 +263,61 @@ pub async fn delete_closure(
     .await?;
     tx.commit().await?;
     Ok(Redirect::to("/desk/settings").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct HoursForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    opens: String,
+    #[serde(default)]
+    closes: String,
+}
+
+/// The desk's opening hours on business days. Due times computed from now on count in them;
+/// ones already set stay as they are.
+pub async fn set_hours(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<HoursForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let user = operator(&ctx)?.clone();
+    let hours = parse_hh_mm(&form.opens).zip(parse_hh_mm(&form.closes));
+    let Some((opens, closes)) = hours.filter(|(opens, closes)| opens < closes) else {
+        return settings_page(&state, &ctx, Some(ctx.t("settings.hours_invalid").to_owned())).await;
+    };
+    let mut tx = db::begin_write(&state.pool).await?;
+    db::tickets::set_desk_hours(&mut *tx, opens, closes, db::now()).await?;
+    let detail = audit::fields(&[("opens", &hh_mm(opens)), ("closes", &hh_mm(closes))]);
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor: &user.audit_actor(),
+            action: "desk_hours.changed",
+            clinic_id: None,
+            detail: &detail,
+            ip: ctx.ip(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/desk/settings").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_hours_are_read_as_24_hour_times() {
+        assert_eq!(parse_hh_mm("09:00"), Some(540));
+        assert_eq!(parse_hh_mm(" 17:45 "), Some(1065));
+        assert_eq!(parse_hh_mm("24:00"), Some(1440));
+        for bad in ["", "9", "24:01", "25:00", "12:60", "-1:00", "ab:cd", "12:30:00"] {
+            assert_eq!(parse_hh_mm(bad), None, "{bad}");
+        }
+        assert_eq!(hh_mm(1065), "17:45");
+    }
 }

@@ -67,6 +67,7 @@ pub fn page_routes() -> Router<AppState> {
             "/desk/settings/categories/{slug}/restore",
             post(desk_settings::restore_category),
         )
+        .route("/desk/settings/hours", post(desk_settings::set_hours))
         .route("/desk/settings/closures", post(desk_settings::add_closure))
         .route(
             "/desk/settings/closures/{id}/delete",

@@ -59,7 +59,8 @@ pub async fn calendar(pool: &SqlitePool) -> anyhow::Result<BusinessCalendar> {
             })
         })
         .collect();
-    Ok(BusinessCalendar::standard(closures))
+    let (opens, closes) = db::tickets::desk_hours(pool).await?;
+    Ok(BusinessCalendar::with_hours(opens, closes, closures))
 }
 
 fn at(unix: i64) -> OffsetDateTime {
