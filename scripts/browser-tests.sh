@@ -25,6 +25,7 @@ trap 'kill $SERVER 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA"
 $BIN --data-dir "$DATA" clinic add --code 0110113719 --name "さくら内科クリニック" --phone 011-555-0100 >/dev/null
 printf 'agent password 123\n' | $BIN --data-dir "$DATA" user add --email agent@installer.example.jp --role agent >/dev/null
 printf 'clinic password 123\n' | $BIN --data-dir "$DATA" user add --email admin@sakura.example.jp --role clinic-admin --clinic 0110113719 >/dev/null
+printf 'operator password 123\n' | $BIN --data-dir "$DATA" user add --email operator@installer.example.jp --role operator >/dev/null
 $BIN --data-dir "$DATA" reader add --clinic 0110113719 --name 受付1 --install-type shared >/dev/null
 RUST_LOG=warn $BIN --data-dir "$DATA" serve --addr "$ADDR" >"$DATA/server.log" 2>&1 &
 SERVER=$!

@@ -33,12 +33,18 @@ async function signedIn(email, password) {
     await page.fill('#password', password);
     await page.press('#password', 'Enter');
     await page.waitForLoadState();
+    assert.ok(!page.url().endsWith('/login'), `${email} is signed in`);
   }
   return page;
 }
 
 async function scan(page, path) {
   await page.goto(`${base}${path}`);
+  return scanCurrent(page, path);
+}
+
+/// The page as it is now (for pages reached by submitting a form).
+async function scanCurrent(page, path) {
   await page.addScriptTag({ path: axePath });
   const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ['violations'] }));
   return result.violations
@@ -58,9 +64,18 @@ test('no serious accessibility violations on any kind of page', async () => {
     '/clinics/0110113719/requests', '/guide/mokushi/C-1']) {
     problems.push(...await scan(admin, path));
   }
+  // The confirmation asked before revoking a reader (the revoke button's first POST).
+  await admin.goto(`${base}/clinics/0110113719`);
+  await admin.click('form[action$="/revoke"] button');
+  await admin.waitForSelector('#confirm-action');
+  problems.push(...await scanCurrent(admin, 'confirm revoke'));
   const agent = await signedIn('agent@installer.example.jp', 'agent password 123');
   for (const path of ['/desk', '/desk/tickets', '/desk/calls/new?clinic_q=さくら', '/clinics', '/account/tokens']) {
     problems.push(...await scan(agent, path));
+  }
+  const operator = await signedIn('operator@installer.example.jp', 'operator password 123');
+  for (const path of ['/users', '/desk/settings', '/guide/mokushi/stats']) {
+    problems.push(...await scan(operator, path));
   }
   assert.deepEqual(problems, []);
 });
