@@ -451,11 +451,26 @@ async fn unknown_urls_get_the_404_page_or_a_json_error_under_the_api() {
 async fn the_clinic_history_reads_in_the_pages_language() {
     let app = TestApp::spawn().await;
     let (a, _) = app.with_two_clinics().await;
-    app.add_reader(a, "受付1").await;
+    let first = app.add_reader(a, "受付1").await;
+    let second = app.add_reader(a, "受付2").await;
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
-    admin.issue_passcode(CLINIC_A).await;
+    let issued = admin.issue_passcode(CLINIC_A).await;
+    let code = issued.element_text("new-passcode").unwrap();
+    // Ten wrong codes in a row across the clinic disable it; the reader that made it happen is named.
+    let wrong = common::other_code(&code);
+    for token in [&first, &second] {
+        for _ in 0..5 {
+            app.reader(token).verify(&wrong).await;
+        }
+    }
 
     let ja = admin.get(&format!("/clinics/{CLINIC_A}")).await;
+    assert!(
+        ja.body.contains("第1世代：誤ったパスコードが10回続いたため無効化"),
+        "{}",
+        ja.body
+    );
+    assert!(ja.body.contains("<td>カードリーダー 受付2</td>"));
     assert!(ja.body.contains("第1世代（ポータルから）"), "{}", ja.body);
     assert!(ja.body.contains("受付1（単独設置型）"));
     assert!(ja.body.contains("<td>コマンドライン</td>"), "{}", ja.body);
@@ -469,4 +484,6 @@ async fn the_clinic_history_reads_in_the_pages_language() {
     assert!(en.body.contains("Generation 1 (from the portal)"), "{}", en.body);
     assert!(en.body.contains("受付1 (Standalone installation)"));
     assert!(en.body.contains("Command line"), "the reader was added with the CLI");
+    assert!(en.body.contains("Generation 1: disabled after 10 wrong codes in a row"));
+    assert!(en.body.contains("<td>Card reader 受付2</td>"));
 }

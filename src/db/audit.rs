@@ -71,12 +71,16 @@ pub struct Row {
     pub action: String,
     pub detail: String,
     pub ip: Option<String>,
+    /// For entries made by a card reader: its name.
+    pub reader_name: Option<String>,
 }
 
 pub async fn for_clinic(db: impl SqliteExecutor<'_>, clinic_id: i64, limit: i64) -> sqlx::Result<Vec<Row>> {
     sqlx::query_as::<_, Row>(
-        "SELECT at, actor, action, detail, ip FROM audit_log
-         WHERE clinic_id = ? ORDER BY id DESC LIMIT ?",
+        "SELECT a.at, a.actor, a.action, a.detail, a.ip, r.name AS reader_name
+         FROM audit_log a
+         LEFT JOIN readers r ON a.actor LIKE 'reader:%' AND r.id = CAST(substr(a.actor, 8) AS INTEGER)
+         WHERE a.clinic_id = ? ORDER BY a.id DESC LIMIT ?",
     )
     .bind(clinic_id)
     .bind(limit)

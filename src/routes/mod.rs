@@ -176,14 +176,16 @@ impl Page {
         self.label("audit", action)
     }
 
-    /// Who did it, in the page's language (people are shown by e-mail address).
-    pub fn audit_actor(&self, actor: &str) -> String {
+    /// Who did it, in the page's language (people are shown by e-mail address, card readers
+    /// by name when known).
+    pub fn audit_actor(&self, actor: &str, reader_name: Option<&str>) -> String {
         match actor {
             "cli" => self.t("audit_actor.cli").to_owned(),
             "anonymous" => self.t("audit_actor.anonymous").to_owned(),
-            _ => match actor.strip_prefix("reader:") {
-                Some(id) => format!("{} #{id}", self.t("audit_actor.reader")),
-                None => actor.to_owned(),
+            _ => match (actor.strip_prefix("reader:"), reader_name) {
+                (Some(_), Some(name)) => format!("{} {name}", self.t("audit_actor.reader")),
+                (Some(id), None) => format!("{} #{id}", self.t("audit_actor.reader")),
+                (None, _) => actor.to_owned(),
             },
         }
     }
