@@ -213,7 +213,11 @@ async fn the_workflow_is_enforced_and_stale_edits_are_refused() {
 
     let closed = update(&agent, &number, &[("status", "closed")]).await;
     assert_eq!(closed.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(closed.body.contains("cannot go from new to closed"));
+    assert!(
+        closed.body.contains("「新規」から「クローズ」には変更できません"),
+        "{}",
+        closed.body
+    );
     assert_eq!(
         update(&agent, &number, &[("status", "in_progress")]).await.status,
         StatusCode::SEE_OTHER
@@ -252,7 +256,11 @@ async fn the_workflow_is_enforced_and_stale_edits_are_refused() {
         )
         .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
-    assert!(stale.body.contains("reload"), "{}", stale.body);
+    assert!(
+        stale.body.contains("再読み込みして最新の内容を確認してから"),
+        "{}",
+        stale.body
+    );
     let priority: String = sqlx::query_scalar("SELECT priority FROM tickets")
         .fetch_one(app.pool())
         .await

@@ -35,12 +35,18 @@ pub fn author(user: &SignedIn) -> Author {
     }
 }
 
-/// Maps service errors to pages: conflicts ask for a reload, rule violations say why.
-pub fn ticket_error(e: TicketError) -> AppError {
+/// Maps service errors to pages in the user's language: conflicts ask for a reload, rule
+/// violations say why.
+pub fn ticket_error(ctx: &Ctx, e: TicketError) -> AppError {
     match e {
         TicketError::NotFound => AppError::NotFound,
-        TicketError::Conflict { .. } => AppError::Conflict(e.to_string()),
-        TicketError::Transition { .. } | TicketError::Invalid(_) => AppError::Unprocessable(e.to_string()),
+        TicketError::Conflict { .. } => AppError::Conflict(ctx.t("ticket.conflict_reload").to_owned()),
+        TicketError::Transition { from, to } => AppError::Unprocessable(
+            ctx.t("ticket.transition_refused")
+                .replace("{from}", ctx.t(from.label_key()))
+                .replace("{to}", ctx.t(to.label_key())),
+        ),
+        TicketError::Invalid(key) => AppError::Unprocessable(ctx.t(key).to_owned()),
         TicketError::Internal(e) => AppError::Internal(e),
     }
 }
@@ -432,16 +438,16 @@ pub async fn log_call(
 
     if !form.ticket.trim().is_empty() {
         let ticket = TicketNumber::parse(&form.ticket)
-            .ok_or_else(|| AppError::Unprocessable(format!("{:?} is not a ticket number", form.ticket)))?;
+            .ok_or_else(|| AppError::Unprocessable(ctx.t("ticket.invalid.number").to_owned()))?;
         let existing = db::tickets::by_id(&state.pool, ticket.id())
             .await?
             .ok_or(AppError::NotFound)?;
         if existing.clinic_id != clinic.id {
-            return Err(AppError::Unprocessable("the ticket belongs to another clinic".into()));
+            return Err(AppError::Unprocessable(ctx.t("ticket.invalid.call_clinic").to_owned()));
         }
         tickets::add_entry(&state.pool, &author(&user), ticket.id(), Entry::Call(call))
             .await
-            .map_err(ticket_error)?;
+            .map_err(|e| ticket_error(&ctx, e))?;
         return Ok(Redirect::to(&format!("/desk/tickets/{ticket}")).into_response());
     }
 
@@ -455,7 +461,7 @@ pub async fn log_call(
     };
     let id = tickets::create(&state.pool, &author(&user), input)
         .await
-        .map_err(ticket_error)?;
+        .map_err(|e| ticket_error(&ctx, e))?;
     Ok(Redirect::to(&format!("/desk/tickets/{}", TicketNumber::from_id(id))).into_response())
 }
 
@@ -615,7 +621,8 @@ pub async fn update(
     let user = desk_user(&ctx)?.clone();
     let ticket = load_ticket(&state, &number).await?;
     let version = form_version(&form.version)?;
-    let bad = |what: &str| AppError::Unprocessable(format!("invalid {what}"));
+    // Only a tampered form sends values the selects do not offer.
+    let bad = |_: &str| AppError::Unprocessable(ctx.t("form.invalid_choice").to_owned());
     let mut changes = Changes::default();
     if !form.status.is_empty() {
         changes.status = Some(Status::parse(&form.status).ok_or_else(|| bad("status"))?);
@@ -635,7 +642,7 @@ pub async fn update(
     }
     tickets::update(&state.pool, &author(&user), ticket.id, version, changes)
         .await
-        .map_err(ticket_error)?;
+        .map_err(|e| ticket_error(&ctx, e))?;
     Ok(Redirect::to(&format!("/desk/tickets/{}", TicketNumber::from_id(ticket.id))).into_response())
 }
 
@@ -680,11 +687,11 @@ pub async fn add_entry(
             })
         }
         (_, None) => return Err(AppError::Unprocessable(ctx.t("desk.body_invalid").to_owned())),
-        _ => return Err(AppError::Unprocessable("kind must be note, reply or call".into())),
+        _ => return Err(AppError::Unprocessable(ctx.t("form.invalid_choice").to_owned())),
     };
     tickets::add_entry(&state.pool, &author(&user), ticket.id, entry)
         .await
-        .map_err(ticket_error)?;
+        .map_err(|e| ticket_error(&ctx, e))?;
     Ok(Redirect::to(&format!("/desk/tickets/{}", TicketNumber::from_id(ticket.id))).into_response())
 }
 
@@ -717,9 +724,9 @@ pub async fn merge(
     let ticket = load_ticket(&state, &number).await?;
     let version = form_version(&form.version)?;
     let into = TicketNumber::parse(&form.into)
-        .ok_or_else(|| AppError::Unprocessable(format!("{:?} is not a ticket number", form.into)))?;
+        .ok_or_else(|| AppError::Unprocessable(ctx.t("ticket.invalid.number").to_owned()))?;
     tickets::merge(&state.pool, &author(&user), ticket.id, version, into.id())
         .await
-        .map_err(ticket_error)?;
+        .map_err(|e| ticket_error(&ctx, e))?;
     Ok(Redirect::to(&format!("/desk/tickets/{into}")).into_response())
 }

@@ -159,9 +159,7 @@ async fn set_category_retired(
     ctx.check_csrf(csrf).await?;
     let user = operator(ctx)?;
     if slug == "other" && retired {
-        return Err(AppError::Unprocessable(
-            "the default category \"other\" cannot be retired".into(),
-        ));
+        return Err(AppError::Unprocessable(ctx.t("settings.other_stays").to_owned()));
     }
     let mut tx = db::begin_write(&state.pool).await?;
     if !db::tickets::set_category_retired(&mut *tx, slug, retired.then(db::now)).await? {

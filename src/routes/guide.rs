@@ -412,7 +412,7 @@ pub async fn request_help(
     };
     let ticket = tickets::create(&state.pool, &author, input)
         .await
-        .map_err(ticket_error)?;
+        .map_err(|e| ticket_error(&ctx, e))?;
     if let Some(journey) = ctx.session.get::<String>(JOURNEY_KEY).await? {
         db::guide::set_outcome(&state.pool, &journey, "help").await?;
     }

@@ -131,7 +131,7 @@ pub async fn create(
     };
     let id = tickets::create(&state.pool, &author(&user), input)
         .await
-        .map_err(ticket_error)?;
+        .map_err(|e| ticket_error(&ctx, e))?;
     Ok(Redirect::to(&format!(
         "/clinics/{}/requests/{}",
         clinic.code,
@@ -211,7 +211,7 @@ pub async fn reply(
         .ok_or_else(|| AppError::Unprocessable(ctx.t("desk.body_invalid").to_owned()))?;
     tickets::add_entry(&state.pool, &author(&user), ticket.id, Entry::Reply(body))
         .await
-        .map_err(ticket_error)?;
+        .map_err(|e| ticket_error(&ctx, e))?;
     Ok(Redirect::to(&format!(
         "/clinics/{}/requests/{}",
         clinic.code,

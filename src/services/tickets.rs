@@ -17,8 +17,10 @@ pub enum TicketError {
     Conflict { current_version: i64 },
     #[error("a ticket cannot go from {} to {}", from.as_str(), to.as_str())]
     Transition { from: Status, to: Status },
-    #[error("{0}")]
-    Invalid(String),
+    /// A rule the change breaks, as a UI-string key (`ticket.invalid.*`): pages show it in the
+    /// reader's language, the API in English.
+    #[error("{}", crate::i18n::text(crate::i18n::Lang::En, .0))]
+    Invalid(&'static str),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -112,7 +114,7 @@ pub async fn create(pool: &SqlitePool, author: &Author, input: NewTicketInput) -
             .await?
             .is_some_and(|r| r.clinic_id == input.clinic_id);
         if !belongs {
-            return Err(TicketError::Invalid("the reader does not belong to this clinic".into()));
+            return Err(TicketError::Invalid("ticket.invalid.reader"));
         }
     }
     let id = db::tickets::insert(
@@ -169,9 +171,7 @@ async fn check_assignee(tx: &mut Tx, user_id: i64) -> Result<(), TicketError> {
     if ok {
         Ok(())
     } else {
-        Err(TicketError::Invalid(
-            "tickets can be assigned to active agents and operators only".into(),
-        ))
+        Err(TicketError::Invalid("ticket.invalid.assignee"))
     }
 }
 
@@ -251,7 +251,7 @@ pub async fn update(
                 .bind(category_id)
                 .fetch_optional(&mut *tx)
                 .await?
-                .ok_or_else(|| TicketError::Invalid("unknown or retired category".into()))?;
+                .ok_or_else(|| TicketError::Invalid("ticket.invalid.category"))?;
         events.push(("category", ticket.category_slug.clone(), slug));
         ticket.category_id = category_id;
     }
@@ -320,9 +320,7 @@ pub async fn add_entry(pool: &SqlitePool, author: &Author, id: i64, entry: Entry
     let mut tx = db::begin_write(pool).await?;
     let mut ticket = load(&mut tx, id).await?;
     if ticket.merged_into.is_some() {
-        return Err(TicketError::Invalid(
-            "this ticket was merged; write on the ticket it was merged into".into(),
-        ));
+        return Err(TicketError::Invalid("ticket.invalid.merged"));
     }
     match &entry {
         Entry::Note(body) | Entry::Reply(body) => {
@@ -369,7 +367,7 @@ pub async fn merge(
     survivor: i64,
 ) -> Result<(), TicketError> {
     if duplicate == survivor {
-        return Err(TicketError::Invalid("a ticket cannot be merged into itself".into()));
+        return Err(TicketError::Invalid("ticket.invalid.merge_self"));
     }
     let mut tx = db::begin_write(pool).await?;
     let mut dup = load(&mut tx, duplicate).await?;
@@ -380,12 +378,10 @@ pub async fn merge(
         });
     }
     if dup.merged_into.is_some() || target.merged_into.is_some() {
-        return Err(TicketError::Invalid("merged tickets cannot be merged again".into()));
+        return Err(TicketError::Invalid("ticket.invalid.merge_again"));
     }
     if dup.clinic_id != target.clinic_id {
-        return Err(TicketError::Invalid(
-            "only tickets of the same clinic can be merged".into(),
-        ));
+        return Err(TicketError::Invalid("ticket.invalid.merge_clinic"));
     }
     let now = db::now();
     let old_status = dup.status.clone();

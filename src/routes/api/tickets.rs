@@ -137,7 +137,7 @@ fn ticket_api_error(e: TicketError) -> ApiError {
         TicketError::Transition { .. } => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_transition", e.to_string())
         }
-        TicketError::Invalid(message) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_change", message),
+        TicketError::Invalid(_) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_change", e.to_string()),
         TicketError::Internal(e) => e.into(),
     }
 }
