@@ -99,15 +99,7 @@ async fn the_poll_reports_state_without_the_code_and_answers_304_to_a_matching_e
 async fn a_held_long_poll_is_woken_by_a_rotation() {
     let (app, a, token) = clinic_with_reader().await;
     let reader = app.reader(&token);
-    let etag = reader
-        .poll(None)
-        .await
-        .headers()
-        .get("etag")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let etag = reader.current_etag().await;
 
     let waiting = tokio::spawn(reader.poll_request(Some(&etag), Some(30)).send());
     app.held_long_polls(1).await;
@@ -129,15 +121,7 @@ async fn a_held_long_poll_is_woken_by_a_rotation() {
 async fn a_long_poll_without_a_change_answers_304_after_the_wait() {
     let (app, _, token) = clinic_with_reader().await;
     let reader = app.reader(&token);
-    let etag = reader
-        .poll(None)
-        .await
-        .headers()
-        .get("etag")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let etag = reader.current_etag().await;
     let started = Instant::now();
     let response = reader.poll_request(Some(&etag), Some(1)).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_MODIFIED);
@@ -157,15 +141,7 @@ async fn other_clinics_rotations_do_not_wake_a_reader() {
         .unwrap()
         .id;
     let reader = app.reader(&token);
-    let etag = reader
-        .poll(None)
-        .await
-        .headers()
-        .get("etag")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let etag = reader.current_etag().await;
     let waiting = tokio::spawn(reader.poll_request(Some(&etag), Some(2)).send());
     app.held_long_polls(1).await;
     app.issue_passcode(b).await;
@@ -340,16 +316,7 @@ async fn ten_wrong_codes_across_the_clinic_disable_the_generation_until_reissued
     let token2 = app.add_reader(a, "受付2").await;
     let code = app.issue_passcode(a).await;
     let wrong = other_code(&code);
-    let etag = app
-        .reader(&token)
-        .poll(None)
-        .await
-        .headers()
-        .get("etag")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let etag = app.reader(&token).current_etag().await;
     let mut last = Value::Null;
     for t in [&token, &token2] {
         for _ in 0..5 {
@@ -423,15 +390,7 @@ async fn beyond_the_long_poll_limit_readers_get_503_with_retry_after() {
     let (a, _) = app.with_two_clinics().await;
     let token = app.add_reader(a, "受付1").await;
     let reader = app.reader(&token);
-    let etag = reader
-        .poll(None)
-        .await
-        .headers()
-        .get("etag")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let etag = reader.current_etag().await;
     let held = tokio::spawn(reader.poll_request(Some(&etag), Some(5)).send());
     app.held_long_polls(1).await;
 
@@ -448,15 +407,7 @@ async fn beyond_the_long_poll_limit_readers_get_503_with_retry_after() {
 async fn shutdown_answers_held_long_polls_at_once() {
     let (app, _, token) = clinic_with_reader().await;
     let reader = app.reader(&token);
-    let etag = reader
-        .poll(None)
-        .await
-        .headers()
-        .get("etag")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let etag = reader.current_etag().await;
     let held = tokio::spawn(reader.poll_request(Some(&etag), Some(60)).send());
     app.held_long_polls(1).await;
     // A hang guard, not a speed check: without the shutdown signal this would wait 60 s.

@@ -13,6 +13,24 @@ use crate::domain::bounded_text;
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// An operator's change to the desk's settings, in the audit log.
+async fn record(
+    db: impl sqlx::SqliteExecutor<'_>,
+    user: &crate::auth::SignedIn,
+    ctx: &Ctx,
+    action: &str,
+    detail: &str,
+) -> sqlx::Result<()> {
+    let entry = audit::Entry {
+        actor: &user.audit_actor(),
+        action,
+        clinic_id: None,
+        detail,
+        ip: ctx.ip(),
+    };
+    audit::record(db, entry).await
+}
+
 fn operator(ctx: &Ctx) -> Result<&crate::auth::SignedIn, AppError> {
     let user = ctx.require_user()?;
     if user.actor().can_manage_users() {
@@ -112,14 +130,7 @@ pub async fn add_category(
         }
         Err(e) => return Err(e.into()),
     }
-    let entry = audit::Entry {
-        actor: &user.audit_actor(),
-        action: "category.added",
-        clinic_id: None,
-        detail: slug,
-        ip: ctx.ip(),
-    };
-    audit::record(&mut *tx, entry).await?;
+    record(&mut *tx, &user, &ctx, "category.added", slug).await?;
     tx.commit().await?;
     Ok(Redirect::to("/desk/settings").into_response())
 }
@@ -170,17 +181,7 @@ async fn set_category_retired(
     } else {
         "category.restored"
     };
-    audit::record(
-        &mut *tx,
-        audit::Entry {
-            actor: &user.audit_actor(),
-            action,
-            clinic_id: None,
-            detail: slug,
-            ip: ctx.ip(),
-        },
-    )
-    .await?;
+    record(&mut *tx, user, ctx, action, slug).await?;
     tx.commit().await?;
     Ok(Redirect::to("/desk/settings").into_response())
 }
@@ -220,17 +221,7 @@ pub async fn add_closure(
     let mut tx = db::begin_write(&state.pool).await?;
     db::tickets::insert_closure(&mut *tx, &label, &start.to_string(), &end.to_string(), yearly).await?;
     let detail = format!("{label} {start}..{end}{}", if yearly { " yearly" } else { "" });
-    audit::record(
-        &mut *tx,
-        audit::Entry {
-            actor: &user.audit_actor(),
-            action: "closure.added",
-            clinic_id: None,
-            detail: &detail,
-            ip: ctx.ip(),
-        },
-    )
-    .await?;
+    record(&mut *tx, &user, &ctx, "closure.added", &detail).await?;
     tx.commit().await?;
     Ok(Redirect::to("/desk/settings").into_response())
 }
@@ -248,17 +239,7 @@ pub async fn delete_closure(
         return Err(AppError::NotFound);
     }
     let detail = format!("closure {id}");
-    audit::record(
-        &mut *tx,
-        audit::Entry {
-            actor: &user.audit_actor(),
-            action: "closure.deleted",
-            clinic_id: None,
-            detail: &detail,
-            ip: ctx.ip(),
-        },
-    )
-    .await?;
+    record(&mut *tx, user, &ctx, "closure.deleted", &detail).await?;
     tx.commit().await?;
     Ok(Redirect::to("/desk/settings").into_response())
 }
@@ -289,17 +270,7 @@ pub async fn set_hours(
     let mut tx = db::begin_write(&state.pool).await?;
     db::tickets::set_desk_hours(&mut *tx, opens, closes, db::now()).await?;
     let detail = audit::fields(&[("opens", &hh_mm(opens)), ("closes", &hh_mm(closes))]);
-    audit::record(
-        &mut *tx,
-        audit::Entry {
-            actor: &user.audit_actor(),
-            action: "desk_hours.changed",
-            clinic_id: None,
-            detail: &detail,
-            ip: ctx.ip(),
-        },
-    )
-    .await?;
+    record(&mut *tx, &user, &ctx, "desk_hours.changed", &detail).await?;
     tx.commit().await?;
     Ok(Redirect::to("/desk/settings").into_response())
 }

@@ -327,6 +327,13 @@ impl ReaderClient {
         self.poll_request(etag, None).send().await.expect("poll")
     }
 
+    /// The ETag of the clinic's current passcode state, from a fresh poll.
+    pub async fn current_etag(&self) -> String {
+        let response = self.poll(None).await;
+        assert_eq!(response.status(), StatusCode::OK, "poll for the ETag");
+        response.headers()["etag"].to_str().expect("etag").to_owned()
+    }
+
     pub async fn verify(&self, passcode: &str) -> reqwest::Response {
         self.http
             .post(self.url("/api/v1/reader/verify"))
