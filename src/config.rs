@@ -63,6 +63,8 @@ pub struct Config {
     pub body_deadline_s: u64,
     /// A request's head (request line and headers) must have arrived within this many seconds.
     pub header_read_timeout_s: u64,
+    /// An unchanged session is saved again (moving its idle expiry) at most this often.
+    pub session_touch_s: u64,
 }
 
 pub const PEPPER_ENV: &str = "PORTAL_PASSCODE_PEPPER";
@@ -85,6 +87,7 @@ impl Config {
             request_timeout_s: 30,
             body_deadline_s: 10,
             header_read_timeout_s: 10,
+            session_touch_s: 60,
         }
     }
 

@@ -109,9 +109,8 @@ impl Portal {
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(config.uses_https())
-            .with_expiry(Expiry::OnInactivity(SESSION_IDLE))
-            // Saving on every request is what makes the idle timeout slide.
-            .with_always_save(true);
+            // Saved when changed; `auth::session` touches it now and then so the idle timeout slides.
+            .with_expiry(Expiry::OnInactivity(SESSION_IDLE));
         let timeout = Duration::from_secs(config.request_timeout_s);
         // Long-polls may be held up to 60 s; everything else must finish within the timeout.
         let api_timeout = timeout + Duration::from_secs(60);

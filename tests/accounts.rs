@@ -331,3 +331,43 @@ async fn without_a_trusted_proxy_x_forwarded_for_is_ignored() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+/// The stored idle expiry of the only session (text: the same format each time, so two values
+/// more than a second apart compare in time order).
+async fn session_expiry(app: &TestApp) -> String {
+    sqlx::query_scalar("SELECT expiry_date FROM tower_sessions")
+        .fetch_one(app.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn page_views_do_not_rewrite_the_session_every_time() {
+    let app = TestApp::spawn().await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+    let browser = Browser::signed_in(&app, "operator@installer.jp").await;
+    browser.get("/clinics").await;
+    let first = session_expiry(&app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(browser.get("/clinics").await.status, StatusCode::OK);
+    assert_eq!(
+        session_expiry(&app).await,
+        first,
+        "nothing written within the touch interval"
+    );
+}
+
+#[tokio::test]
+async fn activity_moves_the_idle_timeout() {
+    let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), |c| c.session_touch_s = 1).await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+    let browser = Browser::signed_in(&app, "operator@installer.jp").await;
+    browser.get("/clinics").await;
+    let first = session_expiry(&app).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(browser.get("/clinics").await.status, StatusCode::OK);
+    assert!(
+        session_expiry(&app).await > first,
+        "the idle expiry moved with the page view"
+    );
+}

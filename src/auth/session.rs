@@ -18,6 +18,8 @@ use crate::state::AppState;
 const USER_KEY: &str = "user_id";
 const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 const CSRF_KEY: &str = "csrf";
+/// When an unchanged session was last saved, which is what moves its idle expiry.
+const TOUCHED_KEY: &str = "touched_at";
 /// Absolute session lifetime; the idle timeout (30 min) is the session store's expiry.
 pub const ABSOLUTE_TIMEOUT_S: i64 = 12 * 3600;
 
@@ -76,6 +78,7 @@ impl FromRequestParts<AppState> for Ctx {
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
         let user = load_user(&session, state).await?;
+        touch(&session, state.config.session_touch_s).await?;
         Ok(Self {
             lang,
             session,
@@ -84,6 +87,21 @@ impl FromRequestParts<AppState> for Ctx {
             path,
         })
     }
+}
+
+/// Sessions are saved when they change. An unchanged one is re-saved, which moves its idle expiry
+/// (30 min after the last save), at most every `interval_s` seconds rather than on every page
+/// view: most views write nothing, and the idle timeout is 30 min less at most that interval.
+async fn touch(session: &Session, interval_s: u64) -> Result<(), AppError> {
+    let now = db::now();
+    let due = |at: i64| u64::try_from(now - at).map_or(true, |age| age >= interval_s);
+    match session.get::<i64>(TOUCHED_KEY).await? {
+        Some(at) if !due(at) => {}
+        // No session yet (a first visit): nothing to keep alive, so none is created here.
+        _ if session.is_empty().await => {}
+        _ => session.insert(TOUCHED_KEY, now).await?,
+    }
+    Ok(())
 }
 
 async fn load_user(session: &Session, state: &AppState) -> Result<Option<SignedIn>, AppError> {
