@@ -746,6 +746,21 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "Enter the opening and closing times as HH:MM, closing after opening.",
     ),
     ("audit.desk_hours.changed", "受付時間の変更", "Desk hours changed"),
+    ("settings.targets", "対応目標", "Response and resolution targets"),
+    (
+        "settings.targets_hint",
+        "優先度ごとの、初回対応と解決までの目標（受付時間内の時間数、0.5 = 30分）。期限はこの時間を受付時間で数えて決まります。変更はこれから計算する期限に適用されます。",
+        "Per priority, the time to the first response and to resolution, in hours of desk time (0.5 = 30 minutes). Due times count these hours within the desk hours. A change applies to due times computed from now on.",
+    ),
+    ("settings.response_hours", "初回対応（時間）", "First response (hours)"),
+    ("settings.resolution_hours", "解決（時間）", "Resolution (hours)"),
+    ("settings.save_targets", "対応目標を保存", "Save targets"),
+    (
+        "settings.targets_invalid",
+        "目標は0より大きい時間数で入力し、解決は初回対応以上にしてください（最長540時間）。",
+        "Enter targets as hours above zero, resolution no shorter than first response (at most 540 hours).",
+    ),
+    ("audit.desk_targets.changed", "対応目標の変更", "Targets changed"),
     ("settings.closure_label", "名称", "Name"),
     ("settings.yearly", "毎年", "Every year"),
     ("settings.add_closure", "休業日を追加", "Add closed days"),
@@ -982,9 +997,19 @@ mod tests {
         for dir in ["templates", "src"] {
             for path in walk(&root.join(dir)) {
                 let text = std::fs::read_to_string(&path).unwrap();
-                // Keys are looked up with t("…"); ticket rule errors carry theirs in Invalid("…").
-                let chunks = text.split("t(\"").skip(1).chain(text.split("Invalid(\"").skip(1));
-                for chunk in chunks {
+                // Keys are looked up with t("…") (not get("…") and the like); ticket rule errors
+                // carry theirs in Invalid("…").
+                let text = text.as_str();
+                let mut calls = Vec::new();
+                for call in ["t(\"", "Invalid(\""] {
+                    for (at, _) in text.match_indices(call) {
+                        let before = text[..at].chars().next_back();
+                        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                            calls.push(&text[at + call.len()..]);
+                        }
+                    }
+                }
+                for chunk in calls {
                     if let Some(key) = chunk.split("\")").next()
                         && key.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
                         && !has(key)

@@ -671,6 +671,64 @@ async fn operators_set_the_desk_hours_that_due_times_count_in() {
 }
 
 #[tokio::test]
+async fn operators_set_the_targets_that_due_times_are_counted_from() {
+    let (app, agent) = desk().await;
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    let form = |urgent: (&'static str, &'static str)| {
+        vec![
+            ("urgent_response", urgent.0),
+            ("urgent_resolution", urgent.1),
+            ("high_response", "1"),
+            ("high_resolution", "9"),
+            ("normal_response", "4"),
+            ("normal_resolution", "27"),
+            ("low_response", "9"),
+            ("low_resolution", "45"),
+        ]
+    };
+    for bad in [("3", "2"), ("0", "4"), ("x", "4"), ("1", "541")] {
+        let refused = operator
+            .submit("/desk/settings", "/desk/settings/targets", &form(bad))
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+    }
+    let mut missing = form(("2", "6"));
+    missing.pop();
+    let refused = operator
+        .submit("/desk/settings", "/desk/settings/targets", &missing)
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "every priority is needed"
+    );
+    assert_eq!(app.audit_count("desk_targets.changed").await, 0);
+
+    let saved = operator
+        .submit("/desk/settings", "/desk/settings/targets", &form(("2", "6.5")))
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let page = operator.get("/desk/settings").await;
+    assert!(
+        page.body
+            .contains("name=\"urgent_resolution\" type=\"number\" min=\"0.25\" step=\"0.25\" required value=\"6.5\"")
+    );
+
+    // An urgent ticket is now due 2 and 6.5 hours of desk time after it came in.
+    let number = log_call(&agent, CLINIC_A, "至急の件", "").await;
+    update(&agent, &number, &[("priority", "urgent")]).await;
+    let (created, response, resolution): (i64, i64, i64) =
+        sqlx::query_as("SELECT created_at, response_due_at, resolution_due_at FROM tickets")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+    let rules = portal::services::tickets::desk_rules(app.pool()).await.unwrap();
+    let from = time::OffsetDateTime::from_unix_timestamp(created).unwrap();
+    assert_eq!(response, rules.calendar.add_minutes(from, 120).unix_timestamp());
+    assert_eq!(resolution, rules.calendar.add_minutes(from, 390).unix_timestamp());
+}
+
+#[tokio::test]
 async fn the_clinic_page_shows_agents_the_clinics_tickets() {
     let (app, agent) = desk().await;
     let number = log_call(&agent, CLINIC_A, "クリニックの件", "").await;

@@ -499,6 +499,30 @@ pub async fn set_desk_hours(
     Ok(())
 }
 
+/// Response and resolution targets per priority: (priority, response_min, resolution_min).
+pub async fn desk_targets(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(String, i64, i64)>> {
+    sqlx::query_as("SELECT priority, response_min, resolution_min FROM desk_targets ORDER BY priority")
+        .fetch_all(db)
+        .await
+}
+
+pub async fn set_desk_target(
+    db: impl SqliteExecutor<'_>,
+    priority: &str,
+    response_min: i64,
+    resolution_min: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE desk_targets SET response_min = ?, resolution_min = ?, updated_at = ? WHERE priority = ?")
+        .bind(response_min)
+        .bind(resolution_min)
+        .bind(now)
+        .bind(priority)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn insert_closure(
     db: impl SqliteExecutor<'_>,
     label: &str,

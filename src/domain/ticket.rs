@@ -146,15 +146,54 @@ impl Priority {
         }
     }
 
-    /// Business minutes to the first response and to resolution.
-    pub fn targets(self) -> (i64, i64) {
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Business minutes to the first response and to resolution, per priority. Operators set them;
+/// these are the defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Targets([(i64, i64); 4]);
+
+/// The longest target an operator may set: 60 business days of 9 hours.
+pub const MAX_TARGET_MIN: i64 = 60 * 9 * 60;
+
+impl Targets {
+    pub fn standard() -> Self {
         const DAY: i64 = 9 * 60;
-        match self {
-            Self::Urgent => (30, 4 * 60),
-            Self::High => (60, DAY),
-            Self::Normal => (4 * 60, 3 * DAY),
-            Self::Low => (DAY, 5 * DAY),
+        let mut targets = [(0, 0); 4];
+        for p in Priority::ALL {
+            targets[p.index()] = match p {
+                Priority::Urgent => (30, 4 * 60),
+                Priority::High => (60, DAY),
+                Priority::Normal => (4 * 60, 3 * DAY),
+                Priority::Low => (DAY, 5 * DAY),
+            };
         }
+        Self(targets)
+    }
+
+    /// `(priority, response, resolution)` rows as stored; `None` unless every priority has
+    /// sensible targets (a first response before resolution, within [`MAX_TARGET_MIN`]).
+    pub fn from_rows(rows: &[(String, i64, i64)]) -> Option<Self> {
+        let mut targets = [None; 4];
+        for (name, response, resolution) in rows {
+            let p = Priority::parse(name)?;
+            if !(1..=*resolution).contains(response) || *resolution > MAX_TARGET_MIN {
+                return None;
+            }
+            targets[p.index()] = Some((*response, *resolution));
+        }
+        let mut all = [(0, 0); 4];
+        for (slot, target) in all.iter_mut().zip(targets) {
+            *slot = target?;
+        }
+        Some(Self(all))
+    }
+
+    pub fn get(&self, priority: Priority) -> (i64, i64) {
+        self.0[priority.index()]
     }
 }
 
@@ -243,10 +282,40 @@ mod tests {
     }
 
     #[test]
+    fn stored_targets_must_cover_every_priority_sensibly() {
+        let rows = |urgent: (i64, i64)| {
+            Priority::ALL
+                .map(|p| {
+                    let (r, d) = if p == Priority::Urgent {
+                        urgent
+                    } else {
+                        Targets::standard().get(p)
+                    };
+                    (p.as_str().to_owned(), r, d)
+                })
+                .to_vec()
+        };
+        let custom = Targets::from_rows(&rows((120, 600))).unwrap();
+        assert_eq!(custom.get(Priority::Urgent), (120, 600));
+        assert_eq!(custom.get(Priority::Low), Targets::standard().get(Priority::Low));
+        for bad in [(0, 600), (601, 600), (60, MAX_TARGET_MIN + 1), (-5, 10)] {
+            assert_eq!(Targets::from_rows(&rows(bad)), None, "{bad:?}");
+        }
+        assert_eq!(
+            Targets::from_rows(&rows((120, 600))[..3]),
+            None,
+            "a priority is missing"
+        );
+        let mut unknown = rows((120, 600));
+        unknown[0].0 = "medium".to_owned();
+        assert_eq!(Targets::from_rows(&unknown), None);
+    }
+
+    #[test]
     fn more_urgent_means_sooner_targets() {
         let mut previous = (i64::MAX, i64::MAX);
         for p in Priority::ALL {
-            let t = p.targets();
+            let t = Targets::standard().get(p);
             assert!(t.0 < previous.0 && t.1 < previous.1 && t.0 < t.1);
             previous = t;
         }

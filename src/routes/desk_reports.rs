@@ -14,7 +14,7 @@ use crate::domain::business_time::JST;
 use crate::domain::ticket::{Channel, Priority, Status, TicketNumber};
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::services::tickets::calendar;
+use crate::services::tickets::desk_rules;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -80,7 +80,7 @@ pub async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
     let calls_today = db::tickets::calls_since(&state.pool, today).await?;
 
     // Medians over the last 30 days, in business minutes (what the targets are counted in).
-    let cal = calendar(&state.pool).await?;
+    let cal = desk_rules(&state.pool).await?.calendar;
     let at = |t: i64| OffsetDateTime::from_unix_timestamp(t).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let recent = db::tickets::lifecycle_since(&state.pool, now - 30 * 86_400).await?;
     let response: Vec<i64> = recent

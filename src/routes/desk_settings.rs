@@ -1,4 +1,6 @@
-//! Operators maintain the desk's ticket categories and its closed days.
+//! Operators maintain the desk's ticket categories, its hours, its targets and its closed days.
+
+use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -10,7 +12,9 @@ use super::{HtmlForm, Page, render};
 use crate::auth::Ctx;
 use crate::db::{self, audit};
 use crate::domain::bounded_text;
+use crate::domain::ticket::{MAX_TARGET_MIN, Priority, Targets};
 use crate::error::AppError;
+use crate::services::tickets::desk_rules;
 use crate::state::AppState;
 
 /// An operator's change to the desk's settings, in the audit log.
@@ -49,7 +53,47 @@ struct SettingsPage {
     /// Opening hours as `HH:MM`, for the time inputs.
     opens: String,
     closes: String,
+    targets: Vec<TargetRow>,
     error: Option<String>,
+}
+
+/// One priority's targets as the form shows them, in hours.
+struct TargetRow {
+    priority: &'static str,
+    label_key: &'static str,
+    response: String,
+    resolution: String,
+}
+
+fn target_rows(targets: &Targets) -> Vec<TargetRow> {
+    Priority::ALL
+        .into_iter()
+        .rev()
+        .map(|p| {
+            let (response, resolution) = targets.get(p);
+            TargetRow {
+                priority: p.as_str(),
+                label_key: p.label_key(),
+                response: hours(response),
+                resolution: hours(resolution),
+            }
+        })
+        .collect()
+}
+
+/// Minutes as hours for the form: `0.5`, `4`, `27`.
+fn hours(minutes: i64) -> String {
+    if minutes % 60 == 0 {
+        (minutes / 60).to_string()
+    } else {
+        format!("{:.2}", minutes as f64 / 60.0).trim_end_matches('0').to_owned()
+    }
+}
+
+/// Hours as typed (`0.5`, `27`, `1.25`) to whole minutes; `None` unless a positive number.
+fn parse_hours(text: &str) -> Option<i64> {
+    let hours: f64 = text.trim().parse().ok()?;
+    (hours.is_finite() && hours > 0.0 && hours * 60.0 <= MAX_TARGET_MIN as f64).then(|| (hours * 60.0).round() as i64)
 }
 
 fn hh_mm(minutes: i64) -> String {
@@ -71,12 +115,14 @@ async fn settings_page(state: &AppState, ctx: &Ctx, error: Option<String>) -> Re
         StatusCode::OK
     };
     let (opens, closes) = db::tickets::desk_hours(&state.pool).await?;
+    let targets = desk_rules(&state.pool).await?.targets;
     let page = SettingsPage {
         page: Page::new(ctx).await?,
         categories: db::tickets::categories(&state.pool).await?,
         closures: db::tickets::closures(&state.pool).await?,
         opens: hh_mm(opens),
         closes: hh_mm(closes),
+        targets: target_rows(&targets),
         error,
     };
     let mut response = render(&page)?;
@@ -275,6 +321,38 @@ pub async fn set_hours(
     Ok(Redirect::to("/desk/settings").into_response())
 }
 
+/// Response and resolution targets per priority, in hours of desk time. Like the hours, they
+/// apply to due times computed from now on.
+pub async fn set_targets(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(form.get("csrf").map_or("", String::as_str)).await?;
+    let user = operator(&ctx)?.clone();
+    let field = |p: Priority, kind: &str| form.get(&format!("{}_{kind}", p.as_str())).and_then(|v| parse_hours(v));
+    let rows: Option<Vec<(String, i64, i64)>> = Priority::ALL
+        .into_iter()
+        .map(|p| Some((p.as_str().to_owned(), field(p, "response")?, field(p, "resolution")?)))
+        .collect();
+    let Some(rows) = rows.filter(|rows| Targets::from_rows(rows).is_some()) else {
+        return settings_page(&state, &ctx, Some(ctx.t("settings.targets_invalid").to_owned())).await;
+    };
+    let now = db::now();
+    let mut tx = db::begin_write(&state.pool).await?;
+    for (priority, response, resolution) in &rows {
+        db::tickets::set_desk_target(&mut *tx, priority, *response, *resolution, now).await?;
+    }
+    let summary: Vec<(&str, String)> = rows
+        .iter()
+        .map(|(p, r, d)| (p.as_str(), format!("{}/{}", hours(*r), hours(*d))))
+        .collect();
+    let pairs: Vec<(&str, &str)> = summary.iter().map(|(p, v)| (*p, v.as_str())).collect();
+    record(&mut *tx, &user, &ctx, "desk_targets.changed", &audit::fields(&pairs)).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/desk/settings").into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,5 +366,19 @@ mod tests {
             assert_eq!(parse_hh_mm(bad), None, "{bad}");
         }
         assert_eq!(hh_mm(1065), "17:45");
+    }
+
+    #[test]
+    fn targets_are_typed_in_hours() {
+        assert_eq!(parse_hours("0.5"), Some(30));
+        assert_eq!(parse_hours(" 27 "), Some(1620));
+        assert_eq!(parse_hours("1.25"), Some(75));
+        for bad in ["", "0", "-1", "abc", "NaN", "inf", "541"] {
+            assert_eq!(parse_hours(bad), None, "{bad}");
+        }
+        assert_eq!(hours(30), "0.5");
+        assert_eq!(hours(75), "1.25");
+        assert_eq!(hours(1620), "27");
+        assert_eq!(parse_hours(&hours(100)), Some(100));
     }
 }

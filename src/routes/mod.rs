@@ -68,6 +68,7 @@ pub fn page_routes() -> Router<AppState> {
             post(desk_settings::restore_category),
         )
         .route("/desk/settings/hours", post(desk_settings::set_hours))
+        .route("/desk/settings/targets", post(desk_settings::set_targets))
         .route("/desk/settings/closures", post(desk_settings::add_closure))
         .route(
             "/desk/settings/closures/{id}/delete",

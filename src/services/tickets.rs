@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use crate::db::{self, tickets::NewEvent};
 use crate::domain::Role;
 use crate::domain::business_time::{BusinessCalendar, Closure};
-use crate::domain::ticket::{Channel, Priority, Status};
+use crate::domain::ticket::{Channel, Priority, Status, Targets};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TicketError {
@@ -45,8 +45,14 @@ impl Author {
     }
 }
 
-/// The desk's calendar: standard hours plus the closures operators defined.
-pub async fn calendar(pool: &SqlitePool) -> anyhow::Result<BusinessCalendar> {
+/// What due times are computed from: the desk's calendar (its hours and the closures operators
+/// defined) and its targets per priority.
+pub struct DeskRules {
+    pub calendar: BusinessCalendar,
+    pub targets: Targets,
+}
+
+pub async fn desk_rules(pool: &SqlitePool) -> anyhow::Result<DeskRules> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let closures = db::tickets::closures(pool)
         .await?
@@ -62,7 +68,12 @@ pub async fn calendar(pool: &SqlitePool) -> anyhow::Result<BusinessCalendar> {
         })
         .collect();
     let (opens, closes) = db::tickets::desk_hours(pool).await?;
-    Ok(BusinessCalendar::with_hours(opens, closes, closures))
+    // The table's checks keep the rows sensible; the defaults stand in if they ever are not.
+    let targets = Targets::from_rows(&db::tickets::desk_targets(pool).await?).unwrap_or_else(Targets::standard);
+    Ok(DeskRules {
+        calendar: BusinessCalendar::with_hours(opens, closes, closures),
+        targets,
+    })
 }
 
 fn at(unix: i64) -> OffsetDateTime {
@@ -70,8 +81,9 @@ fn at(unix: i64) -> OffsetDateTime {
 }
 
 /// Due times count business minutes from creation, plus the minutes spent waiting on the clinic.
-fn due_times(cal: &BusinessCalendar, created_at: i64, priority: Priority, paused_minutes: i64) -> (i64, i64) {
-    let (response, resolution) = priority.targets();
+fn due_times(rules: &DeskRules, created_at: i64, priority: Priority, paused_minutes: i64) -> (i64, i64) {
+    let (response, resolution) = rules.targets.get(priority);
+    let cal = &rules.calendar;
     let from = at(created_at);
     (
         cal.add_minutes(from, response + paused_minutes).unix_timestamp(),
@@ -102,9 +114,9 @@ pub struct NewTicketInput {
 }
 
 pub async fn create(pool: &SqlitePool, author: &Author, input: NewTicketInput) -> Result<i64, TicketError> {
-    let cal = calendar(pool).await?;
+    let rules = desk_rules(pool).await?;
     let now = db::now();
-    let (response_due_at, resolution_due_at) = due_times(&cal, now, input.priority, 0);
+    let (response_due_at, resolution_due_at) = due_times(&rules, now, input.priority, 0);
     let mut tx = db::begin_write(pool).await?;
     if let Some(assignee) = input.assignee_id {
         check_assignee(&mut tx, assignee).await?;
@@ -197,7 +209,7 @@ pub async fn update(
     expected_version: i64,
     changes: Changes,
 ) -> Result<db::tickets::Ticket, TicketError> {
-    let cal = calendar(pool).await?;
+    let rules = desk_rules(pool).await?;
     let mut tx = db::begin_write(pool).await?;
     let mut ticket = load(&mut tx, id).await?;
     if ticket.version != expected_version {
@@ -214,7 +226,7 @@ pub async fn update(
             if !from.can_become(to) {
                 return Err(TicketError::Transition { from, to });
             }
-            apply_status(&mut ticket, &cal, from, to, now)?;
+            apply_status(&mut ticket, &rules, from, to, now)?;
             events.push(("status", from.as_str().to_owned(), to.as_str().to_owned()));
         }
     }
@@ -241,7 +253,7 @@ pub async fn update(
         events.push(("priority", ticket.priority.clone(), priority.as_str().to_owned()));
         ticket.priority = priority.as_str().to_owned();
         (ticket.response_due_at, ticket.resolution_due_at) =
-            due_times(&cal, ticket.created_at, priority, ticket.paused_minutes);
+            due_times(&rules, ticket.created_at, priority, ticket.paused_minutes);
     }
     if let Some(category_id) = changes.category_id
         && category_id != ticket.category_id
@@ -277,18 +289,18 @@ pub async fn update(
 
 fn apply_status(
     ticket: &mut db::tickets::Ticket,
-    cal: &BusinessCalendar,
+    rules: &DeskRules,
     from: Status,
     to: Status,
     now: i64,
 ) -> Result<(), TicketError> {
     if from.pauses_clock() {
         let paused_at = ticket.paused_at.unwrap_or(now);
-        ticket.paused_minutes += cal.minutes_between(at(paused_at), at(now));
+        ticket.paused_minutes += rules.calendar.minutes_between(at(paused_at), at(now));
         ticket.paused_at = None;
         let priority = Priority::parse(&ticket.priority).unwrap_or(Priority::Normal);
         (ticket.response_due_at, ticket.resolution_due_at) =
-            due_times(cal, ticket.created_at, priority, ticket.paused_minutes);
+            due_times(rules, ticket.created_at, priority, ticket.paused_minutes);
     }
     if to.pauses_clock() {
         ticket.paused_at = Some(now);
@@ -342,8 +354,8 @@ pub async fn add_entry(pool: &SqlitePool, author: &Author, id: i64, entry: Entry
     }
     // The clinic answering a ticket that waits on it hands it back to the desk (the clock runs again).
     if !author.is_desk() && ticket.status == Status::WaitingOnClinic.as_str() {
-        let cal = calendar(pool).await?;
-        apply_status(&mut ticket, &cal, Status::WaitingOnClinic, Status::InProgress, now)?;
+        let rules = desk_rules(pool).await?;
+        apply_status(&mut ticket, &rules, Status::WaitingOnClinic, Status::InProgress, now)?;
         let mut event = NewEvent::new(id, Some(author.user_id), &author.email, "change", "clinic");
         event.field = Some("status");
         event.old_value = Some(Status::WaitingOnClinic.as_str());
