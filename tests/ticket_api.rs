@@ -303,6 +303,17 @@ async fn the_openapi_document_matches_the_api() {
     for (path, item) in paths {
         for (method, operation) in item.as_object().unwrap() {
             operations.insert(format!("{} {path}", method.to_uppercase()));
+            // The answers every operation can give are documented on every one of them.
+            let documented = operation["responses"].as_object().unwrap();
+            for status in ["401", "503"] {
+                assert!(documented.contains_key(status), "{method} {path}: {status}");
+            }
+            if operation.get("requestBody").is_some() {
+                assert!(
+                    documented.contains_key("413") && documented.contains_key("415"),
+                    "{method} {path}"
+                );
+            }
             // Parameters sit where the handlers read them: path ones in the template, filters in the query.
             for param in operation["parameters"].as_array().into_iter().flatten() {
                 let name = param["name"].as_str().unwrap();

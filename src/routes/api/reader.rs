@@ -143,8 +143,7 @@ fn full(state: &PasscodeState, poll_after_s: u32) -> Response {
 #[utoipa::path(get, path = "/api/v1/reader/passcode", params(PollQuery,
         ("If-None-Match" = Option<String>, Header, description = "the ETag of the last 200")),
     responses((status = 200, body = PasscodeBody), (status = 304, description = "unchanged"),
-        (status = 400, body = ErrorJson), (status = 401, body = ErrorJson),
-        (status = 503, body = ErrorJson, description = "too many readers waiting; see Retry-After")),
+        (status = 400, body = ErrorJson)),
     security(("reader_token" = [])))]
 pub async fn passcode(
     State(state): State<AppState>,
@@ -248,7 +247,6 @@ impl VerifyAnswer {
 /// Checks a passcode typed on the reader.
 #[utoipa::path(post, path = "/api/v1/reader/verify", request_body = VerifyBody,
     responses((status = 200, body = VerifyAnswer), (status = 400, body = ErrorJson),
-        (status = 401, body = ErrorJson), (status = 415, body = ErrorJson),
         (status = 429, body = ErrorJson, description = "this reader is locked; see Retry-After")),
     security(("reader_token" = [])))]
 pub async fn verify(

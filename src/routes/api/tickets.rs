@@ -211,8 +211,7 @@ fn visibility_names() -> Object {
 /// Create a ticket.
 #[utoipa::path(post, path = "/api/v1/tickets", request_body = CreateTicket,
     responses((status = 201, body = TicketJson), (status = 400, body = ErrorJson, description = "invalid input"),
-        (status = 401, body = ErrorJson), (status = 403, body = ErrorJson), (status = 413, body = ErrorJson),
-        (status = 415, body = ErrorJson), (status = 422, body = ErrorJson), (status = 503, body = ErrorJson)),
+        (status = 403, body = ErrorJson), (status = 422, body = ErrorJson)),
     security(("api_token" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -303,7 +302,7 @@ pub struct TicketPage {
 /// List and search tickets.
 #[utoipa::path(get, path = "/api/v1/tickets", params(ListParams),
     responses((status = 200, body = TicketPage), (status = 400, body = ErrorJson, description = "invalid query"),
-        (status = 401, body = ErrorJson), (status = 403, body = ErrorJson), (status = 503, body = ErrorJson)),
+        (status = 403, body = ErrorJson)),
     security(("api_token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -347,8 +346,8 @@ pub async fn list(
 
 /// One ticket.
 #[utoipa::path(get, path = "/api/v1/tickets/{number}", params(("number" = String, Path, description = "e.g. SUP-000123")),
-    responses((status = 200, body = TicketJson), (status = 401, body = ErrorJson), (status = 403, body = ErrorJson),
-        (status = 404, body = ErrorJson), (status = 503, body = ErrorJson)),
+    responses((status = 200, body = TicketJson), (status = 403, body = ErrorJson),
+        (status = 404, body = ErrorJson)),
     security(("api_token" = [])))]
 pub async fn show(
     State(state): State<AppState>,
@@ -381,11 +380,9 @@ fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option
 #[utoipa::path(patch, path = "/api/v1/tickets/{number}", request_body = PatchTicket,
     params(("number" = String, Path, description = "e.g. SUP-000123")),
     responses((status = 200, body = TicketJson), (status = 400, body = ErrorJson, description = "invalid input"),
-        (status = 401, body = ErrorJson), (status = 403, body = ErrorJson), (status = 404, body = ErrorJson),
+        (status = 403, body = ErrorJson), (status = 404, body = ErrorJson),
         (status = 409, body = ErrorJson, description = "stale version: reload and try again"),
-        (status = 413, body = ErrorJson), (status = 415, body = ErrorJson),
-        (status = 422, body = ErrorJson, description = "a change the workflow does not allow"),
-        (status = 503, body = ErrorJson)),
+        (status = 422, body = ErrorJson, description = "a change the workflow does not allow")),
     security(("api_token" = [])))]
 pub async fn patch(
     State(state): State<AppState>,
@@ -427,9 +424,7 @@ pub struct NewNote {
 #[utoipa::path(post, path = "/api/v1/tickets/{number}/notes", request_body = NewNote,
     params(("number" = String, Path, description = "e.g. SUP-000123")),
     responses((status = 201, body = TicketJson), (status = 400, body = ErrorJson, description = "invalid input"),
-        (status = 401, body = ErrorJson), (status = 403, body = ErrorJson), (status = 404, body = ErrorJson),
-        (status = 413, body = ErrorJson), (status = 415, body = ErrorJson), (status = 422, body = ErrorJson),
-        (status = 503, body = ErrorJson)),
+        (status = 403, body = ErrorJson), (status = 404, body = ErrorJson), (status = 422, body = ErrorJson)),
     security(("api_token" = [])))]
 pub async fn add_note(
     State(state): State<AppState>,
@@ -468,9 +463,7 @@ pub struct NewCall {
 #[utoipa::path(post, path = "/api/v1/tickets/{number}/calls", request_body = NewCall,
     params(("number" = String, Path, description = "e.g. SUP-000123")),
     responses((status = 201, body = TicketJson), (status = 400, body = ErrorJson, description = "invalid input"),
-        (status = 401, body = ErrorJson), (status = 403, body = ErrorJson), (status = 404, body = ErrorJson),
-        (status = 413, body = ErrorJson), (status = 415, body = ErrorJson), (status = 422, body = ErrorJson),
-        (status = 503, body = ErrorJson)),
+        (status = 403, body = ErrorJson), (status = 404, body = ErrorJson), (status = 422, body = ErrorJson)),
     security(("api_token" = [])))]
 pub async fn add_call(
     State(state): State<AppState>,
