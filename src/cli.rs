@@ -187,7 +187,7 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
         Command::Passcode(PasscodeCommand::Issue { clinic }) => {
             let clinic = find_clinic(&pool, &clinic).await?;
             let hasher = Hasher::new(load_pepper(&config, &pool).await?)?;
-            let issued = passcodes::issue(&pool, &hasher, &actor, clinic.id, passcodes::Via::CommandLine, None).await?;
+            let issued = passcodes::issue_unconfirmed(&pool, &hasher, &actor, clinic.id, None).await?;
             println!(
                 "passcode generation {} issued for clinic {}; the previous one no longer works. The new code (shown once):",
                 issued.generation, clinic.code

@@ -492,6 +492,46 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "The card readers pick it up by themselves; no PC restart is needed.",
     ),
     ("passcode.done", "メモしました", "I have written it down"),
+    (
+        "passcode.already_issued_title",
+        "このパスコードは発行済みです",
+        "This passcode has already been issued",
+    ),
+    (
+        "passcode.already_issued_body",
+        "この確認画面からはすでにパスコードを発行し、一度だけ表示しました。再読み込みや二度押しでは新しいパスコードは発行されません。",
+        "A passcode was already issued and shown once from this confirmation. Reloading or pressing twice does not issue another one.",
+    ),
+    (
+        "passcode.already_issued_current",
+        "そのとき表示したパスコードは今も使えます。",
+        "The code shown then still works.",
+    ),
+    (
+        "passcode.already_issued_replaced",
+        "そのとき表示したパスコードは、その後の発行ですでに使えなくなっています。",
+        "The code shown then has since been replaced by a newer one.",
+    ),
+    (
+        "passcode.already_issued_forgot",
+        "パスコードを控え忘れた場合は、新しいパスコードを発行してください(今のパスコードは使えなくなります)。",
+        "If nobody wrote it down, issue a new passcode (the current one then stops working).",
+    ),
+    (
+        "passcode.issue_again",
+        "新しいパスコードを発行する",
+        "Issue a new passcode",
+    ),
+    (
+        "passcode.back_to_status",
+        "パスコードの状態を見る",
+        "See the passcode's status",
+    ),
+    (
+        "passcode.confirm_expired",
+        "確認画面の有効期限(30分)が切れたため、発行していません。もう一度「発行」を押してください。",
+        "The confirmation expired (after 30 minutes), so nothing was issued. Press Issue again.",
+    ),
     // Attempts and audit
     ("attempts.title", "パスコード入力の記録", "Passcode entries"),
     (

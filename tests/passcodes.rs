@@ -3,6 +3,7 @@
 mod common;
 
 use common::{Browser, CLINIC_A, CLINIC_B, TestApp, other_code};
+use portal::domain::Role;
 use reqwest::StatusCode;
 
 async fn setup() -> (TestApp, i64, i64) {
@@ -232,4 +233,98 @@ async fn the_admin_sees_why_a_passcode_was_disabled() {
     let third = app.add_reader(a, "受付3").await;
     let answer: serde_json::Value = app.reader(&third).verify(&fresh).await.json().await.unwrap();
     assert_eq!(answer["ok"], true);
+}
+
+#[tokio::test]
+async fn sending_the_confirmed_form_again_issues_no_second_code() {
+    let (app, clinic_a, _) = setup().await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let (csrf, issue_token) = admin.confirm_issue(CLINIC_A).await;
+    let form = [("csrf", csrf.as_str()), ("issue_token", issue_token.as_str())];
+    let action = format!("/clinics/{CLINIC_A}/passcode");
+
+    let first = admin.post(&action, &form).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let code = first.element_text("new-passcode").expect("the code is shown");
+
+    // A reload (the browser resends the same form) and a double click.
+    for _ in 0..2 {
+        let again = admin.post(&action, &form).await;
+        assert_eq!(again.status, StatusCode::OK);
+        assert!(again.body.contains("id=\"already-issued\""), "{}", again.body);
+        assert!(again.element_text("new-passcode").is_none(), "no code on a replay");
+        assert!(
+            !stands_alone_in(again.body.as_bytes(), &code),
+            "the code is not shown again"
+        );
+        assert!(
+            again.body.contains(&format!("/clinics/{CLINIC_A}/passcode/issue")),
+            "offers a new issue"
+        );
+    }
+    assert_eq!(
+        app.audit_count("passcode.issued").await,
+        1,
+        "exactly one code was issued"
+    );
+    // And the code written down still works at a reader.
+    let reader = app.reader(&app.add_reader(clinic_a, "受付").await);
+    assert_eq!(reader.verify(&code).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_double_click_sent_in_parallel_issues_exactly_one_code() {
+    let (app, _, _) = setup().await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let (csrf, issue_token) = admin.confirm_issue(CLINIC_A).await;
+    let action = format!("/clinics/{CLINIC_A}/passcode");
+    let sends: Vec<_> = (0..6)
+        .map(|_| {
+            let (tab, action, csrf, issue_token) = (admin.clone(), action.clone(), csrf.clone(), issue_token.clone());
+            tokio::spawn(async move {
+                tab.post(&action, &[("csrf", &csrf), ("issue_token", &issue_token)])
+                    .await
+            })
+        })
+        .collect();
+    let mut pages = Vec::new();
+    for send in sends {
+        pages.push(send.await.expect("send"));
+    }
+    let shown = pages
+        .iter()
+        .filter(|p| p.element_text("new-passcode").is_some())
+        .count();
+    assert_eq!(shown, 1, "one send shows the code, the others say it was issued");
+    assert!(pages.iter().all(|p| p.status == StatusCode::OK));
+    assert_eq!(app.audit_count("passcode.issued").await, 1);
+}
+
+#[tokio::test]
+async fn an_issue_token_works_only_for_its_own_user_and_is_required() {
+    let (app, _, _) = setup().await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let action = format!("/clinics/{CLINIC_A}/passcode");
+    // No token, or a made-up one: nothing is issued; the confirmation is asked again.
+    let csrf = admin.get(&format!("/clinics/{CLINIC_A}/passcode/issue")).await.csrf();
+    for token in ["", "0123456789abcdef"] {
+        let page = admin.post(&action, &[("csrf", &csrf), ("issue_token", token)]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.element_text("new-passcode").is_none());
+        assert!(page.body.contains("name=\"issue_token\""), "asks to confirm again");
+    }
+    // Another admin of the same clinic cannot use this admin's confirmation.
+    app.add_user("admin-a2@clinic-a.jp", Role::ClinicAdmin, Some(CLINIC_A))
+        .await;
+    let (_, token) = admin.confirm_issue(CLINIC_A).await;
+    let colleague = Browser::signed_in(&app, "admin-a2@clinic-a.jp").await;
+    let csrf = colleague
+        .get(&format!("/clinics/{CLINIC_A}/passcode/issue"))
+        .await
+        .csrf();
+    let page = colleague
+        .post(&action, &[("csrf", &csrf), ("issue_token", &token)])
+        .await;
+    assert!(page.element_text("new-passcode").is_none());
+    assert_eq!(app.audit_count("passcode.issued").await, 0);
 }

@@ -161,3 +161,93 @@ pub async fn attempts(db: impl SqliteExecutor<'_>, clinic_id: i64, limit: i64) -
     .fetch_all(db)
     .await
 }
+
+/// A single-use token the confirmation page carries (only its SHA-256 is stored). Tokens older
+/// than `prune_before` are deleted here, so the table stays as small as a day's confirmations.
+pub async fn insert_issue_token(
+    db: &mut sqlx::SqliteConnection,
+    token_hash: &[u8; 32],
+    clinic_id: i64,
+    user_id: i64,
+    now: i64,
+    prune_before: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM passcode_issue_tokens WHERE created_at < ?")
+        .bind(prune_before)
+        .execute(&mut *db)
+        .await?;
+    sqlx::query("INSERT INTO passcode_issue_tokens (token_hash, clinic_id, user_id, created_at) VALUES (?, ?, ?, ?)")
+        .bind(token_hash.as_slice())
+        .bind(clinic_id)
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *db)
+        .await?;
+    Ok(())
+}
+
+/// What became of an issue token when the confirmed form came back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueTokenClaim {
+    /// Unused until now, and consumed by this call.
+    Claimed,
+    /// Already consumed: the form was sent again. `generation` is the code it issued.
+    AlreadyUsed { generation: Option<i64> },
+    /// Unknown, too old, or for another clinic or user.
+    Invalid,
+}
+
+/// Consumes the token if it is unused, younger than `not_before` and belongs to this clinic
+/// and user. Run inside the issue's write transaction, so two sends of one form cannot both
+/// see it unused.
+pub async fn claim_issue_token(
+    db: &mut sqlx::SqliteConnection,
+    token_hash: &[u8; 32],
+    clinic_id: i64,
+    user_id: i64,
+    now: i64,
+    not_before: i64,
+) -> sqlx::Result<IssueTokenClaim> {
+    let claimed = sqlx::query(
+        "UPDATE passcode_issue_tokens SET used_at = ?
+         WHERE token_hash = ? AND clinic_id = ? AND user_id = ? AND used_at IS NULL AND created_at >= ?",
+    )
+    .bind(now)
+    .bind(token_hash.as_slice())
+    .bind(clinic_id)
+    .bind(user_id)
+    .bind(not_before)
+    .execute(&mut *db)
+    .await?
+    .rows_affected();
+    if claimed == 1 {
+        return Ok(IssueTokenClaim::Claimed);
+    }
+    let used: Option<(Option<i64>,)> = sqlx::query_as(
+        "SELECT generation FROM passcode_issue_tokens
+         WHERE token_hash = ? AND clinic_id = ? AND user_id = ? AND used_at IS NOT NULL",
+    )
+    .bind(token_hash.as_slice())
+    .bind(clinic_id)
+    .bind(user_id)
+    .fetch_optional(&mut *db)
+    .await?;
+    Ok(match used {
+        Some((generation,)) => IssueTokenClaim::AlreadyUsed { generation },
+        None => IssueTokenClaim::Invalid,
+    })
+}
+
+/// Records which generation a consumed token issued.
+pub async fn set_issue_token_generation(
+    db: impl SqliteExecutor<'_>,
+    token_hash: &[u8; 32],
+    generation: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE passcode_issue_tokens SET generation = ? WHERE token_hash = ?")
+        .bind(generation)
+        .bind(token_hash.as_slice())
+        .execute(db)
+        .await?;
+    Ok(())
+}

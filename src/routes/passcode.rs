@@ -8,10 +8,11 @@ use serde::Deserialize;
 use super::clinics::{ReaderView, reader_views};
 use super::{HtmlForm, Page, authorize_clinic, render, render_no_store};
 use crate::auth::Ctx;
+use crate::auth::device_token;
 use crate::db;
 use crate::domain::policy::Actor;
 use crate::error::AppError;
-use crate::services::passcodes::{self, Via};
+use crate::services::passcodes::{self, Outcome, Via};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -46,16 +47,32 @@ struct ConfirmPage {
     page: Page,
     clinic: db::clinics::Clinic,
     has_current: bool,
+    /// Single-use: one confirmed form issues exactly one code.
+    issue_token: String,
+    expired: bool,
 }
 
 /// Asks before issuing: issuing invalidates the code staff are using now.
 pub async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(code): Path<String>) -> Result<Response, AppError> {
-    let (_, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_issue_passcode).await?;
+    let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_issue_passcode).await?;
+    confirm_page(&state, &ctx, user.id, clinic, false).await
+}
+
+async fn confirm_page(
+    state: &AppState,
+    ctx: &Ctx,
+    user_id: i64,
+    clinic: db::clinics::Clinic,
+    expired: bool,
+) -> Result<Response, AppError> {
     let has_current = db::passcodes::current(&state.pool, clinic.id).await?.is_some();
-    render(&ConfirmPage {
-        page: Page::new(&ctx).await?,
+    let issue_token = passcodes::new_issue_token(&state.pool, clinic.id, user_id).await?;
+    render_no_store(&ConfirmPage {
+        page: Page::new(ctx).await?,
         clinic,
         has_current,
+        issue_token: issue_token.expose().to_owned(),
+        expired,
     })
 }
 
@@ -68,14 +85,27 @@ struct IssuedPage {
     generation: i64,
 }
 
+#[derive(Template)]
+#[template(path = "passcode/already_issued.html")]
+struct AlreadyIssuedPage {
+    page: Page,
+    clinic: db::clinics::Clinic,
+    generation: Option<i64>,
+    /// Whether that code is still the current one.
+    still_current: bool,
+}
+
 #[derive(Deserialize)]
 pub struct IssueForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    issue_token: String,
 }
 
 /// Issues a new code and shows it this once: the response is not cacheable, the code is in
-/// no URL and not in the session, and nothing can show it again.
+/// no URL and not in the session, and nothing can show it again. The same confirmed form sent
+/// twice (reload, double click) issues nothing the second time.
 pub async fn issue(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -84,22 +114,42 @@ pub async fn issue(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_issue_passcode).await?;
-    let issued = passcodes::issue(
+    let issue_token = device_token::hash(form.issue_token.trim());
+    let outcome = passcodes::issue(
         &state.pool,
         &state.hasher,
         &user.audit_actor(),
         clinic.id,
-        Via::Web { user_id: user.id },
+        Via::Web {
+            user_id: user.id,
+            issue_token: &issue_token,
+        },
         ctx.ip(),
     )
     .await?;
-    state.sync_live().await;
-    tracing::info!(clinic = %clinic.code, generation = issued.generation, "passcode issued");
-    let page = IssuedPage {
-        page: Page::new(&ctx).await?,
-        code: issued.code.expose().to_owned(),
-        generation: issued.generation,
-        clinic,
-    };
-    render_no_store(&page)
+    match outcome {
+        Outcome::Issued(issued) => {
+            state.sync_live().await;
+            tracing::info!(clinic = %clinic.code, generation = issued.generation, "passcode issued");
+            let page = IssuedPage {
+                page: Page::new(&ctx).await?,
+                code: issued.code.expose().to_owned(),
+                generation: issued.generation,
+                clinic,
+            };
+            render_no_store(&page)
+        }
+        Outcome::AlreadyIssued { generation } => {
+            let current = db::passcodes::current(&state.pool, clinic.id)
+                .await?
+                .map(|p| p.generation);
+            render_no_store(&AlreadyIssuedPage {
+                page: Page::new(&ctx).await?,
+                still_current: generation.is_some() && current == generation,
+                generation,
+                clinic,
+            })
+        }
+        Outcome::ConfirmationExpired => confirm_page(&state, &ctx, user.id, clinic, true).await,
+    }
 }

@@ -3,32 +3,71 @@
 use sqlx::SqlitePool;
 
 use crate::auth::Hasher;
+use crate::auth::device_token::{self, TokenHash};
+use crate::db::passcodes::IssueTokenClaim;
 use crate::db::{self, audit, cache_events::Kind};
-use crate::domain::Passcode;
 use crate::domain::lockout::{self, ReaderLockout};
+use crate::domain::{Passcode, Secret};
 
 pub struct Issued {
     pub code: Passcode,
     pub generation: i64,
 }
 
-/// Where an issue came from, for the history.
+/// Where an issue came from, for the history. A web issue must present the single-use token of
+/// the confirmation page it was confirmed on.
 #[derive(Clone, Copy, Debug)]
-pub enum Via {
-    Web { user_id: i64 },
+pub enum Via<'a> {
+    Web { user_id: i64, issue_token: &'a TokenHash },
     CommandLine,
 }
 
+/// What a request to issue came to.
+pub enum Outcome {
+    Issued(Issued),
+    /// The confirmed form was sent again (reload, double click, resubmit): nothing was issued.
+    /// `generation` is the code that form already issued.
+    AlreadyIssued {
+        generation: Option<i64>,
+    },
+    /// The confirmation expired or belongs to someone else: nothing was issued; ask again.
+    ConfirmationExpired,
+}
+
+/// How long a confirmation page's token stays valid, and how long used ones are kept to
+/// recognise a replay.
+const ISSUE_TOKEN_TTL_S: i64 = 30 * 60;
+const ISSUE_TOKEN_KEEP_S: i64 = 24 * 60 * 60;
+
+/// Makes the single-use token a confirmation page carries (returned once, stored hashed).
+pub async fn new_issue_token(pool: &SqlitePool, clinic_id: i64, user_id: i64) -> anyhow::Result<Secret<String>> {
+    let token = Secret::new(crate::auth::session::random_hex(32)?);
+    let now = db::now();
+    let mut tx = db::begin_write(pool).await?;
+    db::passcodes::insert_issue_token(
+        &mut tx,
+        &device_token::hash(token.expose()),
+        clinic_id,
+        user_id,
+        now,
+        now - ISSUE_TOKEN_KEEP_S,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
 /// Issues a new passcode for the clinic. The previous one stops working in the same
-/// transaction; the new code never equals the one it replaces.
+/// transaction; the new code never equals the one it replaces. A web issue consumes its
+/// confirmation token in that transaction too, so one confirmed form issues exactly one code.
 pub async fn issue(
     pool: &SqlitePool,
     hasher: &Hasher,
     actor: &audit::Actor,
     clinic_id: i64,
-    via: Via,
+    via: Via<'_>,
     ip: Option<&str>,
-) -> anyhow::Result<Issued> {
+) -> anyhow::Result<Outcome> {
     // A concurrent issue for the same clinic makes us start over; a few rounds always suffice.
     for _ in 0..8 {
         let replaced = db::passcodes::current(pool, clinic_id).await?;
@@ -41,15 +80,26 @@ pub async fn issue(
         let hash = hasher.hash_passcode(&code).await?;
 
         let mut tx = db::begin_write(pool).await?;
+        let now = db::now();
+        if let Via::Web { user_id, issue_token } = via {
+            let not_before = now - ISSUE_TOKEN_TTL_S;
+            match db::passcodes::claim_issue_token(&mut tx, issue_token, clinic_id, user_id, now, not_before).await? {
+                IssueTokenClaim::Claimed => {}
+                IssueTokenClaim::AlreadyUsed { generation } => return Ok(Outcome::AlreadyIssued { generation }),
+                IssueTokenClaim::Invalid => return Ok(Outcome::ConfirmationExpired),
+            }
+        }
         let still_current = db::passcodes::current(&mut *tx, clinic_id).await?.map(|p| p.id);
         if still_current != replaced.as_ref().map(|p| p.id) {
             continue;
         }
-        let now = db::now();
         db::passcodes::supersede(&mut *tx, clinic_id, now).await?;
         let generation = db::clinics::next_generation(&mut *tx, clinic_id).await?;
         let (issued_by, issued_via) = match via {
-            Via::Web { user_id } => (Some(user_id), "web"),
+            Via::Web { user_id, issue_token } => {
+                db::passcodes::set_issue_token_generation(&mut *tx, issue_token, generation).await?;
+                (Some(user_id), "web")
+            }
             Via::CommandLine => (None, "cli"),
         };
         db::passcodes::insert(
@@ -78,9 +128,25 @@ pub async fn issue(
         .await?;
         db::cache_events::append(&mut *tx, Kind::Clinic, clinic_id).await?;
         tx.commit().await?;
-        return Ok(Issued { code, generation });
+        return Ok(Outcome::Issued(Issued { code, generation }));
     }
     anyhow::bail!("could not issue a passcode: too many concurrent issues for this clinic")
+}
+
+/// Issues from the command line or a script: no confirmation page, so always a new code.
+pub async fn issue_unconfirmed(
+    pool: &SqlitePool,
+    hasher: &Hasher,
+    actor: &audit::Actor,
+    clinic_id: i64,
+    ip: Option<&str>,
+) -> anyhow::Result<Issued> {
+    match issue(pool, hasher, actor, clinic_id, Via::CommandLine, ip).await? {
+        Outcome::Issued(issued) => Ok(issued),
+        Outcome::AlreadyIssued { .. } | Outcome::ConfirmationExpired => {
+            anyhow::bail!("a command-line issue needs no confirmation")
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -149,16 +149,9 @@ impl TestApp {
 
     /// Issues a passcode as the command line would; returns the code.
     pub async fn issue_passcode(&self, clinic_id: i64) -> String {
-        let issued = passcodes::issue(
-            self.pool(),
-            self.hasher(),
-            &Actor::CommandLine,
-            clinic_id,
-            passcodes::Via::CommandLine,
-            None,
-        )
-        .await
-        .expect("issue");
+        let issued = passcodes::issue_unconfirmed(self.pool(), self.hasher(), &Actor::CommandLine, clinic_id, None)
+            .await
+            .expect("issue");
         self.state.sync_live().await;
         issued.code.expose().to_owned()
     }
@@ -195,7 +188,9 @@ impl TestApp {
     }
 }
 
-/// A cookie-keeping client that does not follow redirects, so tests see each 303.
+/// A cookie-keeping client that does not follow redirects, so tests see each 303. Clones share
+/// the cookies (one browser, several tabs or a double click).
+#[derive(Clone)]
 pub struct Browser {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
@@ -213,7 +208,12 @@ impl Page {
     }
 
     pub fn csrf(&self) -> String {
-        extract_attr(&self.body, "name=\"csrf\" value=\"").expect("page has a CSRF token")
+        self.hidden("csrf").expect("page has a CSRF token")
+    }
+
+    /// Value of the first hidden (or other) input with this name.
+    pub fn hidden(&self, name: &str) -> Option<String> {
+        extract_attr(&self.body, &format!("name=\"{name}\" value=\""))
     }
 
     /// Text of the element with this id (simple markup only).
@@ -291,8 +291,22 @@ impl Browser {
 
     /// Issues the clinic's passcode through the web UI; returns the page showing it.
     pub async fn issue_passcode(&self, clinic: &str) -> Page {
-        let confirm = format!("/clinics/{clinic}/passcode/issue");
-        self.submit(&confirm, &format!("/clinics/{clinic}/passcode"), &[]).await
+        let (csrf, issue_token) = self.confirm_issue(clinic).await;
+        self.post(
+            &format!("/clinics/{clinic}/passcode"),
+            &[("csrf", &csrf), ("issue_token", &issue_token)],
+        )
+        .await
+    }
+
+    /// Opens the issue confirmation page; returns its CSRF and single-use issue tokens.
+    pub async fn confirm_issue(&self, clinic: &str) -> (String, String) {
+        let confirm = self.get(&format!("/clinics/{clinic}/passcode/issue")).await;
+        assert_eq!(confirm.status, StatusCode::OK, "confirmation page: {}", confirm.body);
+        let token = confirm
+            .hidden("issue_token")
+            .expect("the confirmation carries an issue token");
+        (confirm.csrf(), token)
     }
 }
 
