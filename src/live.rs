@@ -7,8 +7,9 @@
 //! database notification; nothing else changes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
 use sqlx::SqlitePool;
@@ -95,11 +96,18 @@ struct Tokens {
     hash_of: HashMap<i64, TokenHash>,
 }
 
+/// How often, at most, polls with unknown tokens may make the cache catch up with the database.
+const MISS_SYNC_INTERVAL: Duration = Duration::from_millis(100);
+
 pub struct Live {
     tokens: RwLock<Tokens>,
     clinics: RwLock<HashMap<i64, watch::Sender<PasscodeState>>>,
     /// Last `cache_events` id applied; the mutex also serialises concurrent syncs.
     cursor: tokio::sync::Mutex<i64>,
+    /// When the last sync asked for by an unknown token started; the mutex queues such polls so
+    /// that one sync answers all that arrived before it.
+    miss_sync: tokio::sync::Mutex<Option<Instant>>,
+    miss_syncs: AtomicU64,
 }
 
 impl Live {
@@ -119,12 +127,47 @@ impl Live {
             tokens: RwLock::new(tokens),
             clinics: RwLock::new(clinics),
             cursor: tokio::sync::Mutex::new(cursor),
+            miss_sync: tokio::sync::Mutex::new(None),
+            miss_syncs: AtomicU64::new(0),
         })
     }
 
     /// The reader holding this token, if it is enrolled and not revoked.
     pub fn reader(&self, hash: &TokenHash) -> Option<Arc<ReaderEntry>> {
         read(&self.tokens).by_hash.get(hash).cloned()
+    }
+
+    /// The reader holding a token the cache does not know yet. It may have been enrolled a
+    /// moment ago by another process (the command line) whose change the follower has not
+    /// applied: catch up before saying no, so a new reader's first poll is not a 401. All such
+    /// polls share one sync at most every [`MISS_SYNC_INTERVAL`], so random tokens cost the
+    /// database a bounded handful of cheap reads per second, however many arrive.
+    pub async fn reader_after_miss(
+        &self,
+        pool: &SqlitePool,
+        hash: &TokenHash,
+    ) -> anyhow::Result<Option<Arc<ReaderEntry>>> {
+        let arrived = Instant::now();
+        {
+            let mut last = self.miss_sync.lock().await;
+            let started_since = last.is_some_and(|started| started >= arrived);
+            if !started_since {
+                if let Some(wait) =
+                    last.and_then(|started| (started + MISS_SYNC_INTERVAL).checked_duration_since(Instant::now()))
+                {
+                    tokio::time::sleep(wait).await;
+                }
+                *last = Some(Instant::now());
+                self.miss_syncs.fetch_add(1, Ordering::Relaxed);
+                self.sync(pool).await?;
+            }
+        }
+        Ok(self.reader(hash))
+    }
+
+    /// How many syncs unknown tokens have caused (for tests of the bound).
+    pub fn miss_syncs(&self) -> u64 {
+        self.miss_syncs.load(Ordering::Relaxed)
     }
 
     /// The clinic's passcode state now; `None` for an unknown clinic.

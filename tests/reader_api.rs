@@ -419,3 +419,46 @@ async fn shutdown_answers_held_long_polls_at_once() {
     .expect("shutdown must not wait for held long-polls");
     assert_eq!(stopped.status(), StatusCode::NOT_MODIFIED);
 }
+
+/// The follower that applies other processes' changes runs only once an hour here.
+async fn app_that_follows_slowly() -> (TestApp, i64) {
+    let app = TestApp::spawn_with(tempfile::tempdir().expect("dir"), |c| c.follow_interval_ms = 3_600_000).await;
+    let (a, _) = app.with_two_clinics().await;
+    (app, a)
+}
+
+#[tokio::test]
+async fn a_reader_enrolled_by_another_process_is_accepted_on_its_first_poll() {
+    let (app, a) = app_that_follows_slowly().await;
+    app.issue_passcode(a).await;
+    let token = app.add_reader_elsewhere(a, "受付2").await;
+    let reader = app.reader(&token);
+    let response = reader.poll(None).await;
+    assert_eq!(response.status(), StatusCode::OK, "{:?}", response.text().await);
+    let body: Value = reader.poll(None).await.json().await.expect("json");
+    assert_eq!(body["active"], true);
+}
+
+#[tokio::test]
+async fn unknown_tokens_cost_a_bounded_number_of_database_syncs() {
+    let (app, _) = app_that_follows_slowly().await;
+    let before = app.state.live.miss_syncs();
+    let started = Instant::now();
+    let polls: Vec<_> = (0..200)
+        .map(|n| {
+            let reader = app.reader(&format!("rdr_{n:064x}"));
+            tokio::spawn(async move { reader.poll(None).await.status() })
+        })
+        .collect();
+    for poll in polls {
+        assert_eq!(poll.await.expect("poll"), StatusCode::UNAUTHORIZED);
+    }
+    let syncs = app.state.live.miss_syncs() - before;
+    // One sync may start at once and then at most one per 100 ms for all misses together.
+    let allowed = started.elapsed().as_millis() as u64 / 100 + 2;
+    assert!(
+        syncs <= allowed,
+        "{syncs} syncs for 200 unknown tokens (allowed {allowed})"
+    );
+    assert!(syncs >= 1, "an unknown token makes the cache catch up first");
+}

@@ -133,6 +133,14 @@ impl TestApp {
 
     /// Enrolls a reader and returns its device token.
     pub async fn add_reader(&self, clinic_id: i64, name: &str) -> String {
+        let token = self.add_reader_elsewhere(clinic_id, name).await;
+        self.state.sync_live().await;
+        token
+    }
+
+    /// Enrolls a reader as another process (the command line) would: the running server's
+    /// caches learn of it only by following the database.
+    pub async fn add_reader_elsewhere(&self, clinic_id: i64, name: &str) -> String {
         let enrolled = readers::enroll(
             self.pool(),
             &Actor::CommandLine,
@@ -143,7 +151,6 @@ impl TestApp {
         )
         .await
         .expect("reader");
-        self.state.sync_live().await;
         enrolled.token.expose().clone()
     }
 

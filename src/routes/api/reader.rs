@@ -43,9 +43,14 @@ impl FromRequestParts<AppState> for AuthenticatedReader {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthorized("missing_token", "send Authorization: Bearer <device token>"))?;
         // Looking up the SHA-256 (not the token) keeps the comparison independent of the secret.
+        let hash = device_token::hash(token);
+        if let Some(reader) = state.live.reader(&hash) {
+            return Ok(Self(reader));
+        }
         state
             .live
-            .reader(&device_token::hash(token))
+            .reader_after_miss(&state.pool, &hash)
+            .await?
             .map(Self)
             .ok_or_else(|| ApiError::unauthorized("invalid_token", "the device token is unknown or has been revoked"))
     }
