@@ -532,6 +532,47 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "確認画面の有効期限(30分)が切れたため、発行していません。もう一度「発行」を押してください。",
         "The confirmation expired (after 30 minutes), so nothing was issued. Press Issue again.",
     ),
+    // Ticket list filters ({value} is what was typed)
+    (
+        "desk.filter_bad_view",
+        "「{value}」という表示はありません。",
+        "There is no view \"{value}\".",
+    ),
+    (
+        "desk.filter_bad_status",
+        "「{value}」という状態はありません。",
+        "There is no status \"{value}\".",
+    ),
+    (
+        "desk.filter_no_account",
+        "{value} のアカウントはありません。",
+        "There is no account {value}.",
+    ),
+    (
+        "desk.filter_no_clinic",
+        "医療機関コード {value} の医療機関は登録されていません。",
+        "No clinic with the code {value} is registered.",
+    ),
+    (
+        "desk.filter_bad_category",
+        "「{value}」という分類はありません。",
+        "There is no category \"{value}\".",
+    ),
+    (
+        "desk.filter_bad_priority",
+        "「{value}」という優先度はありません。",
+        "There is no priority \"{value}\".",
+    ),
+    (
+        "desk.filter_bad_date",
+        "日付「{value}」は 2026-12-01 のように入力してください。",
+        "Enter the date \"{value}\" as YYYY-MM-DD, e.g. 2026-12-01.",
+    ),
+    (
+        "desk.filter_bad_sort",
+        "「{value}」という並び順はありません。",
+        "There is no sort order \"{value}\".",
+    ),
     // Attempts and audit
     ("attempts.title", "パスコード入力の記録", "Passcode entries"),
     (

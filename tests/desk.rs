@@ -177,7 +177,7 @@ async fn search_finds_tickets_by_japanese_words_in_any_field_combined_with_filte
     assert!(!body.contains(&second), "filters narrow the search");
     let bad = agent.get("/desk/tickets?status=sleeping").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert!(bad.body.contains("unknown status"));
+    assert!(bad.body.contains("「sleeping」という状態はありません"), "{}", bad.body);
 }
 
 fn urlencode(s: &str) -> String {
@@ -753,4 +753,56 @@ fn version_of(page: &common::Page) -> String {
         .next()
         .unwrap()
         .to_owned()
+}
+
+#[tokio::test]
+async fn a_database_failure_in_the_list_filters_is_a_server_error_not_the_users_mistake() {
+    let (app, agent) = desk().await;
+    let email = portal::domain::Email::parse("agent@installer.jp").unwrap();
+    let api_token =
+        portal::services::accounts::issue_api_token(app.pool(), &portal::db::audit::Actor::CommandLine, &email, "x")
+            .await
+            .unwrap();
+    // The clinic lookup behind the clinic filter now fails inside the database.
+    sqlx::query("ALTER TABLE clinics RENAME TO clinics_gone")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    for path in [
+        format!("/desk/tickets?clinic={CLINIC_A}"),
+        format!("/desk/tickets.csv?clinic={CLINIC_A}"),
+    ] {
+        let page = agent.get(&path).await;
+        assert!(page.status.is_server_error(), "{path}: {} {}", page.status, page.body);
+        assert!(!page.body.contains("no such table"), "{path} shows no database message");
+        assert!(
+            page.body.contains("サーバー") || page.body.contains("一時的"),
+            "{path}: bilingual error page"
+        );
+    }
+    let response = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/tickets?clinic={CLINIC_A}")))
+        .bearer_auth(api_token.token.expose())
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_server_error(), "{}", response.status());
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_ne!(body["error"], "invalid_query");
+    assert!(!body["message"].as_str().unwrap_or("").contains("no such table"));
+}
+
+#[tokio::test]
+async fn a_wrong_filter_is_explained_in_the_pages_language() {
+    let (_app, agent) = desk().await;
+    let page = agent.get("/desk/tickets?clinic=9999999999").await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.body
+            .contains("医療機関コード 9999999999 の医療機関は登録されていません"),
+        "{}",
+        page.body
+    );
+    let page = agent.get("/desk/tickets?from=12/01").await;
+    assert!(page.body.contains("2026-12-01 のように"), "{}", page.body);
 }

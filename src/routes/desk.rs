@@ -109,18 +109,46 @@ pub struct ListQuery {
     pub page: Option<i64>,
 }
 
-fn parse_day(value: &str) -> Result<Option<i64>, String> {
+/// Why a list query cannot be turned into a filter: something the user typed (shown in the
+/// page's language; the API gives the English text), or the database.
+#[derive(Debug)]
+pub enum FilterError {
+    Invalid { key: &'static str, value: String },
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for FilterError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Database(e)
+    }
+}
+
+impl FilterError {
+    fn invalid(key: &'static str, value: &str) -> Self {
+        Self::Invalid {
+            key,
+            value: value.chars().take(100).collect(),
+        }
+    }
+
+    /// The message for a person, in `lang`; `{value}` is what they typed.
+    pub fn message(key: &'static str, value: &str, lang: crate::i18n::Lang) -> String {
+        crate::i18n::text(lang, key).replace("{value}", value)
+    }
+}
+
+fn parse_day(value: &str) -> Result<Option<i64>, FilterError> {
     if value.trim().is_empty() {
         return Ok(None);
     }
     let format = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(value.trim(), &format)
         .map(|d| Some(d.midnight().assume_offset(JST).unix_timestamp()))
-        .map_err(|_| format!("{value:?}: dates are YYYY-MM-DD"))
+        .map_err(|_| FilterError::invalid("desk.filter_bad_date", value))
 }
 
 /// Turns the list's query string into a filter; shared by the page, the CSV export and the API.
-pub async fn build_filter(state: &AppState, me: i64, q: &ListQuery) -> Result<(Filter, Sort), String> {
+pub async fn build_filter(state: &AppState, me: i64, q: &ListQuery) -> Result<(Filter, Sort), FilterError> {
     let mut filter = Filter {
         q: q.q
             .split_whitespace()
@@ -142,35 +170,33 @@ pub async fn build_filter(state: &AppState, me: i64, q: &ListQuery) -> Result<(F
         }
         "overdue" => filter.overdue_at = Some(db::now()),
         "waiting" => filter.statuses = vec![Status::WaitingOnClinic.as_str().to_owned()],
-        other => return Err(format!("unknown view {other:?}")),
+        other => return Err(FilterError::invalid("desk.filter_bad_view", other)),
     }
     for s in q.status.split(',').filter(|s| !s.trim().is_empty()) {
-        let status = Status::parse(s).ok_or_else(|| format!("unknown status {s:?}"))?;
+        let status = Status::parse(s).ok_or_else(|| FilterError::invalid("desk.filter_bad_status", s))?;
         filter.statuses.push(status.as_str().to_owned());
     }
     if !q.assignee.trim().is_empty() {
         let user = db::users::by_email(&state.pool, &q.assignee.trim().to_lowercase())
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no account {:?}", q.assignee))?;
+            .await?
+            .ok_or_else(|| FilterError::invalid("desk.filter_no_account", q.assignee.trim()))?;
         filter.assignee_id = Some(user.id);
     }
     if !q.clinic.trim().is_empty() {
         let clinic = db::clinics::by_code(&state.pool, q.clinic.trim())
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no clinic {:?}", q.clinic))?;
+            .await?
+            .ok_or_else(|| FilterError::invalid("desk.filter_no_clinic", q.clinic.trim()))?;
         filter.clinic_id = Some(clinic.id);
     }
     if !q.category.trim().is_empty() {
         let category = db::tickets::category_by_slug(&state.pool, q.category.trim())
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("unknown category {:?}", q.category))?;
+            .await?
+            .ok_or_else(|| FilterError::invalid("desk.filter_bad_category", q.category.trim()))?;
         filter.category_id = Some(category.id);
     }
     if !q.priority.trim().is_empty() {
-        let priority = Priority::parse(&q.priority).ok_or_else(|| format!("unknown priority {:?}", q.priority))?;
+        let priority = Priority::parse(&q.priority)
+            .ok_or_else(|| FilterError::invalid("desk.filter_bad_priority", &q.priority))?;
         filter.priority = Some(priority.as_str().to_owned());
     }
     filter.created_from = parse_day(&q.from)?;
@@ -181,7 +207,7 @@ pub async fn build_filter(state: &AppState, me: i64, q: &ListQuery) -> Result<(F
         "due" => Sort::Due,
         "priority" => Sort::Priority,
         "updated" => Sort::Updated,
-        other => return Err(format!("unknown sort {other:?}")),
+        other => return Err(FilterError::invalid("desk.filter_bad_sort", other)),
     };
     Ok((filter, sort))
 }
@@ -238,7 +264,8 @@ pub async fn list(
                 None,
             )
         }
-        Err(message) => (Vec::new(), 0, Some(message)),
+        Err(FilterError::Invalid { key, value }) => (Vec::new(), 0, Some(FilterError::message(key, &value, ctx.lang))),
+        Err(FilterError::Database(e)) => return Err(e.into()),
     };
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     let status = if error.is_some() {

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 
-use super::desk::{ListQuery, build_filter, desk_user};
+use super::desk::{FilterError, ListQuery, build_filter, desk_user};
 use super::{Page, render};
 use crate::auth::Ctx;
 use crate::db;
@@ -124,9 +124,13 @@ pub async fn export_csv(
 ) -> Result<Response, AppError> {
     let user = desk_user(&ctx)?;
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let (filter, sort) = build_filter(&state, user.id, &query)
-        .await
-        .map_err(AppError::BadRequest)?;
+    let (filter, sort) = match build_filter(&state, user.id, &query).await {
+        Ok(built) => built,
+        Err(FilterError::Invalid { key, value }) => {
+            return Err(AppError::BadRequest(FilterError::message(key, &value, ctx.lang)));
+        }
+        Err(FilterError::Database(e)) => return Err(e.into()),
+    };
     let tickets = db::tickets::search(&state.pool, &filter, sort, CSV_LIMIT, 0).await?;
     let page = Page::new(&ctx).await?;
     let headers = [

@@ -16,7 +16,8 @@ use crate::db;
 use crate::domain::ticket::{Channel, Priority, Status, TicketNumber};
 use crate::domain::{Email, Role, bounded_text, optional_text};
 use crate::error::ApiError;
-use crate::routes::desk::{ListQuery, build_filter};
+use crate::i18n::Lang;
+use crate::routes::desk::{FilterError, ListQuery, build_filter};
 use crate::services::tickets::{self, Author, CallInput, Changes, Entry, NewTicketInput, TicketError};
 use crate::state::AppState;
 
@@ -331,9 +332,16 @@ pub async fn list(
         sort: p.sort.unwrap_or_default(),
         page: Some(page),
     };
-    let (filter, sort) = build_filter(&state, author.user_id, &query)
-        .await
-        .map_err(|m| ApiError::bad_request("invalid_query", m))?;
+    let (filter, sort) = match build_filter(&state, author.user_id, &query).await {
+        Ok(built) => built,
+        Err(FilterError::Invalid { key, value }) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                FilterError::message(key, &value, Lang::En),
+            ));
+        }
+        Err(FilterError::Database(e)) => return Err(e.into()),
+    };
     let total = db::tickets::count(&state.pool, &filter).await?;
     let rows = db::tickets::search(&state.pool, &filter, sort, per_page, (page - 1) * per_page).await?;
     Ok(Json(TicketPage {
