@@ -100,6 +100,11 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "Enter an e-mail address such as name@example.jp.",
     ),
     ("form.too_long", "入力が長すぎます。", "An entry is too long."),
+    (
+        "form.malformed",
+        "フォームの内容を読み取れませんでした。ページを再読み込みしてもう一度お試しください。",
+        "The form could not be read. Reload the page and try again.",
+    ),
     ("form.cancel", "キャンセル", "Cancel"),
     (
         "form.invalid_choice",
@@ -304,6 +309,71 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "clinic.code_invalid",
         "医療機関コードが正しくありません",
         "The medical institution code is not valid",
+    ),
+    (
+        "clinic.code_err_length",
+        "医療機関コードは10桁の数字です。",
+        "A medical institution code has exactly 10 digits.",
+    ),
+    (
+        "clinic.code_err_digits",
+        "医療機関コードには数字だけを入力してください。",
+        "A medical institution code has digits only.",
+    ),
+    (
+        "clinic.code_err_prefecture",
+        "はじめの2桁は都道府県番号(01〜47)です。",
+        "The first two digits are a prefecture number from 01 to 47.",
+    ),
+    (
+        "clinic.code_err_fee_table",
+        "3桁目(点数表)は 1(医科)・3(歯科)・4(調剤)・6(訪問看護)のいずれかです。",
+        "The third digit (fee table) is 1 (medical), 3 (dental), 4 (pharmacy) or 6 (home nursing).",
+    ),
+    (
+        "clinic.code_err_check_digit",
+        "最後の桁(検証番号)が合いません。打ち間違いがないか確認してください。",
+        "The last digit (check digit) does not match. Check the code for a typo.",
+    ),
+    (
+        "account.err_duplicate_clinic",
+        "医療機関コード {value} の医療機関はすでに登録されています。",
+        "A clinic with the code {value} is already registered.",
+    ),
+    (
+        "account.err_duplicate_user",
+        "{value} のアカウントはすでにあります。",
+        "An account for {value} already exists.",
+    ),
+    (
+        "account.err_unknown_clinic",
+        "医療機関コード {value} の医療機関は登録されていません。",
+        "No clinic with the code {value} is registered.",
+    ),
+    (
+        "account.err_clinic_not_allowed",
+        "医療機関を選べるのは医療機関管理者だけです。",
+        "Only clinic admins belong to a clinic.",
+    ),
+    (
+        "account.err_unknown_user",
+        "そのアカウントはありません。",
+        "There is no such account.",
+    ),
+    (
+        "account.err_self_disable",
+        "自分のアカウントは無効にできません。",
+        "You cannot disable your own account.",
+    ),
+    (
+        "account.err_token_not_allowed",
+        "APIトークンは有効なサポート担当者と運用管理者だけが発行できます。",
+        "API tokens are for active agents and operators only.",
+    ),
+    (
+        "error.internal",
+        "サーバーでエラーが発生しました。時間をおいてお試しください。",
+        "Something went wrong on the server. Please try again later.",
     ),
     ("clinic.name", "医療機関名", "Clinic name"),
     (

@@ -20,7 +20,8 @@ async fn an_operator_registers_clinics_and_invalid_codes_are_refused_with_the_re
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.body.contains("check digit"), "{}", bad.body);
+    assert!(bad.body.contains("最後の桁(検証番号)が合いません"), "{}", bad.body);
+    assert!(!bad.body.contains("check digit"), "no English on a Japanese page");
     assert!(
         bad.body.contains("value=\"さくら内科クリニック\""),
         "the form keeps what was typed"
@@ -28,7 +29,7 @@ async fn an_operator_registers_clinics_and_invalid_codes_are_refused_with_the_re
     let short = operator
         .submit("/clinics", "/clinics", &[("code", "01101137"), ("name", "x")])
         .await;
-    assert!(short.body.contains("10 digits"));
+    assert!(short.body.contains("10桁の数字です"), "{}", short.body);
 
     let created = operator
         .submit(
@@ -49,8 +50,21 @@ async fn an_operator_registers_clinics_and_invalid_codes_are_refused_with_the_re
         .submit("/clinics", "/clinics", &[("code", CLINIC_A), ("name", "もう一つ")])
         .await;
     assert_eq!(duplicate.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(duplicate.body.contains("already exists"));
+    assert!(duplicate.body.contains("すでに登録されています"), "{}", duplicate.body);
     assert_eq!(portal::db::clinics::all(app.pool()).await.unwrap().len(), 1);
+
+    // The same mistakes in English for an operator who chose English.
+    operator
+        .submit("/clinics", "/lang", &[("lang", "en"), ("next", "/clinics")])
+        .await;
+    let bad = operator
+        .submit("/clinics", "/clinics", &[("code", "0110113718"), ("name", "x")])
+        .await;
+    assert!(bad.body.contains("check digit"), "{}", bad.body);
+    let duplicate = operator
+        .submit("/clinics", "/clinics", &[("code", CLINIC_A), ("name", "x")])
+        .await;
+    assert!(duplicate.body.contains("already registered"), "{}", duplicate.body);
 }
 
 #[tokio::test]

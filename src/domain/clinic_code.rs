@@ -19,6 +19,19 @@ pub enum ClinicCodeError {
     CheckDigit,
 }
 
+impl ClinicCodeError {
+    /// The UI string that explains this to a person (the `Display` text is the command line's).
+    pub fn ui_key(&self) -> &'static str {
+        match self {
+            Self::Length => "clinic.code_err_length",
+            Self::NotDigits => "clinic.code_err_digits",
+            Self::Prefecture => "clinic.code_err_prefecture",
+            Self::FeeTable => "clinic.code_err_fee_table",
+            Self::CheckDigit => "clinic.code_err_check_digit",
+        }
+    }
+}
+
 impl ClinicCode {
     pub fn parse(input: &str) -> Result<Self, ClinicCodeError> {
         // People paste codes with spaces or hyphens, e.g. "01 1 0113719".

@@ -308,7 +308,7 @@ pub async fn setup(
     let user_id = match created {
         Ok(id) => id,
         Err(AccountError::Internal(e)) => return Err(AppError::Internal(e)),
-        Err(e) => return invalid(e.to_string()).await,
+        Err(e) => return invalid(e.localized(ctx.lang)).await,
     };
     tracing::info!(user = user_id, "first operator created through /setup");
     ctx.sign_in(user_id).await?;
@@ -327,7 +327,7 @@ pub struct LanguageForm {
 
 pub async fn set_language(ctx: Ctx, HtmlForm(form): HtmlForm<LanguageForm>) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
-    let lang = Lang::parse(&form.lang).ok_or_else(|| AppError::BadRequest("lang must be ja or en".into()))?;
+    let lang = Lang::parse(&form.lang).ok_or_else(|| AppError::BadRequest(ctx.t("form.invalid_choice").to_owned()))?;
     // Only local paths: no open redirect.
     let next = if form.next.starts_with('/') && !form.next.starts_with("//") && !form.next.contains('\\') {
         form.next.as_str()

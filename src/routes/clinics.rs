@@ -65,7 +65,7 @@ pub async fn create(
         return Err(AppError::Forbidden);
     }
     let parsed = (|| {
-        let code = ClinicCode::parse(&form.code).map_err(|e| format!("{}: {e}", ctx.t("clinic.code_invalid")))?;
+        let code = ClinicCode::parse(&form.code).map_err(|e| ctx.t(e.ui_key()).to_owned())?;
         let name = bounded_text(&form.name, 100).ok_or_else(|| ctx.t("clinic.name_invalid").to_owned())?;
         let phone = optional_text(&form.phone, 30).ok_or_else(|| ctx.t("form.too_long").to_owned())?;
         let address = optional_text(&form.address, 200).ok_or_else(|| ctx.t("form.too_long").to_owned())?;
@@ -84,7 +84,7 @@ pub async fn create(
             match accounts::create_clinic(&state.pool, &user.audit_actor(), &input).await {
                 Ok(_) => Ok(code),
                 Err(AccountError::Internal(e)) => return Err(AppError::Internal(e)),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e.localized(ctx.lang)),
             }
         }
         Err(message) => Err(message),

@@ -647,7 +647,7 @@ pub async fn update(
     ctx.check_csrf(&form.csrf).await?;
     let user = desk_user(&ctx)?.clone();
     let ticket = load_ticket(&state, &number).await?;
-    let version = form_version(&form.version)?;
+    let version = form_version(&ctx, &form.version)?;
     // Only a tampered form sends values the selects do not offer.
     let bad = |_: &str| AppError::Unprocessable(ctx.t("form.invalid_choice").to_owned());
     let mut changes = Changes::default();
@@ -723,11 +723,11 @@ pub async fn add_entry(
 }
 
 /// The ticket version an edit form was rendered with (for the conflict check).
-fn form_version(value: &str) -> Result<i64, AppError> {
+fn form_version(ctx: &Ctx, value: &str) -> Result<i64, AppError> {
     value
         .trim()
         .parse::<i64>()
-        .map_err(|_| AppError::BadRequest("version is missing".into()))
+        .map_err(|_| AppError::BadRequest(ctx.t("form.malformed").to_owned()))
 }
 
 #[derive(Deserialize)]
@@ -749,7 +749,7 @@ pub async fn merge(
     ctx.check_csrf(&form.csrf).await?;
     let user = desk_user(&ctx)?.clone();
     let ticket = load_ticket(&state, &number).await?;
-    let version = form_version(&form.version)?;
+    let version = form_version(&ctx, &form.version)?;
     let into = TicketNumber::parse(&form.into)
         .ok_or_else(|| AppError::Unprocessable(ctx.t("ticket.invalid.number").to_owned()))?;
     tickets::merge(&state.pool, &author(&user), ticket.id, version, into.id())

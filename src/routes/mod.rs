@@ -310,10 +310,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for HtmlForm<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let cookies = req.headers().get(header::COOKIE).and_then(|v| v.to_str().ok());
+        let lang = crate::i18n::Lang::from_cookie_header(cookies);
         axum::Form::<T>::from_request(req, state)
             .await
             .map(|axum::Form(value)| Self(value))
-            .map_err(|e| AppError::BadRequest(e.body_text()))
+            .map_err(|e| {
+                // Only a tampered or broken client gets here; the details are for the log.
+                tracing::debug!(error = %e.body_text(), "malformed form");
+                AppError::BadRequest(crate::i18n::text(lang, "form.malformed").to_owned())
+            })
     }
 }
 

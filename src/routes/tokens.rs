@@ -74,7 +74,7 @@ pub async fn create(
     match accounts::issue_api_token(&state.pool, &user.audit_actor(), &email, &name).await {
         Ok(issued) => tokens_page(&state, &ctx, Some(issued.token.expose().clone()), None).await,
         Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),
-        Err(e) => tokens_page(&state, &ctx, None, Some(e.to_string())).await,
+        Err(e) => tokens_page(&state, &ctx, None, Some(e.localized(ctx.lang))).await,
     }
 }
 

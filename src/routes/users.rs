@@ -102,7 +102,7 @@ pub async fn create(
         let role = Role::parse_cli(&form.role).ok_or(ctx.t("user.role_invalid"))?;
         let clinic = match (role, form.clinic.trim()) {
             (Role::ClinicAdmin, "") => return Err(ctx.t("user.clinic_required")),
-            (Role::ClinicAdmin, code) => Some(ClinicCode::parse(code).map_err(|_| ctx.t("clinic.code_invalid"))?),
+            (Role::ClinicAdmin, code) => Some(ClinicCode::parse(code).map_err(|e| ctx.t(e.ui_key()))?),
             _ => None,
         };
         let password = Password::parse(&form.password).map_err(|_| ctx.t("form.password_rules"))?;
@@ -123,7 +123,7 @@ pub async fn create(
     match accounts::create_user(&state.pool, &state.hasher, &user.audit_actor(), &input).await {
         Ok(_) => Ok(Redirect::to("/users").into_response()),
         Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),
-        Err(e) => render_list(&state, &ctx, form, Some(e.to_string())).await,
+        Err(e) => render_list(&state, &ctx, form, Some(e.localized(ctx.lang))).await,
     }
 }
 
@@ -151,7 +151,7 @@ async fn account_result(state: &AppState, ctx: &Ctx, result: Result<(), AccountE
         Ok(()) => Ok(Redirect::to("/users").into_response()),
         Err(AccountError::UnknownUser) => Err(AppError::NotFound),
         Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),
-        Err(e) => render_list(state, ctx, UserForm::default(), Some(e.to_string())).await,
+        Err(e) => render_list(state, ctx, UserForm::default(), Some(e.localized(ctx.lang))).await,
     }
 }
 

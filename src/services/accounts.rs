@@ -28,6 +28,24 @@ pub enum AccountError {
     Internal(#[from] anyhow::Error),
 }
 
+impl AccountError {
+    /// The message for a person on a page, in `lang` (the `Display` text is the command line's).
+    pub fn localized(&self, lang: crate::i18n::Lang) -> String {
+        let (key, value) = match self {
+            Self::DuplicateClinic(code) => ("account.err_duplicate_clinic", code.as_str()),
+            Self::DuplicateUser(email) => ("account.err_duplicate_user", email.as_str()),
+            Self::UnknownClinic(code) => ("account.err_unknown_clinic", code.as_str()),
+            Self::ClinicRequired => ("user.clinic_required", ""),
+            Self::ClinicNotAllowed => ("account.err_clinic_not_allowed", ""),
+            Self::UnknownUser => ("account.err_unknown_user", ""),
+            Self::SelfDisable => ("account.err_self_disable", ""),
+            Self::TokenNotAllowed => ("account.err_token_not_allowed", ""),
+            Self::Internal(_) => ("error.internal", ""),
+        };
+        crate::i18n::text(lang, key).replace("{value}", value)
+    }
+}
+
 impl From<sqlx::Error> for AccountError {
     fn from(e: sqlx::Error) -> Self {
         Self::Internal(e.into())
