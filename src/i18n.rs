@@ -730,8 +730,8 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("desk.call_notes", "通話メモ(社内用)", "Call notes (internal)"),
     (
         "desk.save_hint",
-        "保存すると通話時間も記録されます。",
-        "Saving also records how long the call took.",
+        "Enter キーでは保存されず、次の項目へ進みます。保存は「保存」ボタン(Ctrl+Enter)で行い、通話時間も記録されます。",
+        "Enter does not save: it moves to the next field. Save with the Save button (Ctrl+Enter); the call's length is recorded too.",
     ),
     ("desk.save_call", "保存", "Save"),
     ("desk.category_invalid", "分類を選んでください。", "Choose a category."),

@@ -68,3 +68,30 @@ test('an agent logs a call from the keyboard and finds it by a Japanese word', a
   const results = await page.textContent('table.tickets');
   assert.match(results, new RegExp(number));
 });
+
+test('Enter in the call form never saves a half-filled ticket, with or without JavaScript', async () => {
+  for (const javaScriptEnabled of [true, false]) {
+    const context = await browser.newContext({ locale: 'ja-JP', javaScriptEnabled });
+    const tab = await context.newPage();
+    await tab.goto(`${base}/login`);
+    await tab.fill('#email', 'agent@installer.example.jp');
+    await tab.fill('#password', 'agent password 123');
+    await tab.press('#password', 'Enter');
+    await tab.waitForURL(/\/desk/);
+    await tab.goto(`${base}/desk/calls/new?clinic=0110113719`);
+    await tab.fill('#summary', '件名だけ');
+    await tab.press('#summary', 'Enter');
+    await tab.fill('#caller_name', '佐藤');
+    await tab.press('#caller_name', 'Enter');
+    // Give a submission the chance to happen, then check none did.
+    await tab.waitForTimeout(500);
+    assert.match(tab.url(), /\/desk\/calls\/new/, `JavaScript ${javaScriptEnabled}: Enter did not submit`);
+    if (javaScriptEnabled) {
+      assert.equal(await tab.evaluate(() => document.activeElement.id), 'callback_phone', 'Enter moves on');
+    }
+    await context.close();
+  }
+  // Nothing was saved: the search for the summary finds no ticket.
+  await page.goto(`${base}/desk/tickets?q=${encodeURIComponent('件名だけ')}`);
+  assert.match(await page.textContent('#result-count'), /^\s*0 /);
+});
