@@ -643,6 +643,21 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "「{value}」という並び順はありません。",
         "There is no sort order \"{value}\".",
     ),
+    (
+        "guide.help_callback_phone",
+        "折り返しの電話番号",
+        "Number to call you back",
+    ),
+    (
+        "guide.help_callback_hint",
+        "サポートからこの番号にお電話します。医療機関の代表番号が入っています。別の番号がよければ書き換えてください。",
+        "The desk calls you back on this number. It starts as the clinic's main number; change it if another is better.",
+    ),
+    (
+        "guide.help_phone_invalid",
+        "折り返しの電話番号を 011-555-0100 のように入力してください。",
+        "Enter the number to call back, e.g. 011-555-0100.",
+    ),
     // Attempts and audit
     ("attempts.title", "パスコード入力の記録", "Passcode entries"),
     (

@@ -176,7 +176,11 @@ async fn stuck_on_a_step_a_clinic_admin_files_a_request_that_links_the_desk_to_t
         .submit(
             help,
             "/guide/mokushi/B-4/help",
-            &[("path", "A-1,B-1"), ("message", "接続ボタンが押せない")],
+            &[
+                ("path", "A-1,B-1"),
+                ("message", "接続ボタンが押せない"),
+                ("callback_phone", "０１１－５５５－０１９９"),
+            ],
         )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER);
@@ -200,6 +204,10 @@ async fn stuck_on_a_step_a_clinic_admin_files_a_request_that_links_the_desk_to_t
     assert!(
         ticket.body.contains("href=\"/guide/mokushi/B-4?path=A-1,B-1\""),
         "the agent's view links to the step"
+    );
+    assert!(
+        ticket.body.contains("011-555-0199"),
+        "the desk has the number to call back"
     );
 
     // Operators see per-step figures; nothing there names anyone.
@@ -263,4 +271,119 @@ async fn the_printable_view_and_the_overview_show_every_step_in_both_languages()
     assert!(english.body.contains("Stuck here?"));
     let contact = visitor.get("/guide/mokushi/A-1").await;
     assert!(contact.body.contains("Open now") || contact.body.contains("Closed now"));
+}
+
+#[tokio::test]
+async fn a_help_request_needs_a_number_to_call_back_and_keeps_what_was_typed() {
+    let app = app().await;
+    sqlx::query("UPDATE clinics SET phone = '011-555-0100' WHERE code = ?")
+        .bind(CLINIC_A)
+        .execute(app.pool())
+        .await
+        .unwrap();
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let help = "/guide/mokushi/B-4/help?path=A-1,B-1";
+    let form = admin.get(help).await;
+    assert!(
+        form.body.contains("value=\"011-555-0100\""),
+        "starts as the clinic's number"
+    );
+    let refused = admin
+        .submit(
+            help,
+            "/guide/mokushi/B-4/help",
+            &[
+                ("path", "A-1,B-1"),
+                ("message", "画面が固まった"),
+                ("callback_phone", "あとで"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("id=\"callback_phone-error\""),
+        "the error is next to the field"
+    );
+    assert!(
+        refused.body.contains(">画面が固まった</textarea>"),
+        "the message is kept"
+    );
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+}
+
+#[tokio::test]
+async fn signing_in_from_a_guide_page_comes_back_to_the_step() {
+    let app = app().await;
+    let visitor = app.browser();
+    let help = visitor.get("/guide/mokushi/B-4/help?path=A-1,B-1").await;
+    let link = help
+        .body
+        .split("id=\"help-sign-in\"")
+        .next()
+        .and_then(|before| before.rsplit("href=\"").next())
+        .and_then(|href| href.split('"').next())
+        .expect("a sign-in link")
+        .replace("&amp;", "&");
+    assert!(
+        link.starts_with("/login?next=%2Fguide%2Fmokushi%2FB-4%2Fhelp"),
+        "{link}"
+    );
+    let login = visitor.get(&link).await;
+    let sign_in_form = login.body.split("action=\"/login\"").nth(1).expect("the sign-in form");
+    let next = sign_in_form
+        .split("name=\"next\" value=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .expect("the sign-in form carries where to go")
+        .replace("&amp;", "&");
+    assert_eq!(next, "/guide/mokushi/B-4/help?path=A-1,B-1");
+    let csrf = login.csrf();
+    let signed_in = visitor
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("email", "admin-a@clinic-a.jp"),
+                ("password", common::PASSWORD),
+                ("next", &next),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.location(), Some("/guide/mokushi/B-4/help?path=A-1,B-1"));
+}
+
+#[tokio::test]
+async fn sign_in_and_the_language_switch_never_send_anyone_off_the_site() {
+    let app = app().await;
+    for evil in [
+        "//evil.example",
+        "/\t/evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/\n/evil.example",
+    ] {
+        let visitor = app.browser();
+        let csrf = visitor.get("/login").await.csrf();
+        let signed_in = visitor
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("email", "admin-a@clinic-a.jp"),
+                    ("password", common::PASSWORD),
+                    ("next", evil),
+                ],
+            )
+            .await;
+        assert_eq!(signed_in.location(), Some("/"), "sign-in next {evil:?}");
+        let csrf = visitor.get("/guide").await.csrf();
+        let switched = visitor
+            .post("/lang", &[("csrf", &csrf), ("lang", "en"), ("next", evil)])
+            .await;
+        assert_eq!(switched.location(), Some("/"), "language next {evil:?}");
+    }
 }

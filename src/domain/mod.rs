@@ -8,6 +8,7 @@ mod email;
 pub mod guide;
 pub mod holidays;
 mod install_type;
+mod local_path;
 pub mod lockout;
 mod passcode;
 mod password;
@@ -19,6 +20,7 @@ pub mod ticket;
 pub use clinic_code::{ClinicCode, ClinicCodeError};
 pub use email::{Email, EmailError};
 pub use install_type::InstallType;
+pub use local_path::LocalPath;
 pub use passcode::{Passcode, PasscodeError};
 pub use password::{Password, PasswordError};
 pub use role::Role;
@@ -40,9 +42,45 @@ pub fn optional_text(input: &str, max_chars: usize) -> Option<String> {
     }
 }
 
+/// A phone number as people type it, tidied: full-width digits and dashes (typed with a
+/// Japanese IME) become ASCII; only digits, `-`, `+`, `(`, `)` and spaces; 6 to 15 digits.
+pub fn phone_number(input: &str) -> Option<String> {
+    let tidy: String = input
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(u32::from(c) - u32::from('０') + u32::from('0')).unwrap_or(c),
+            '－' | 'ー' | '‐' | '−' | '―' => '-',
+            '（' => '(',
+            '）' => ')',
+            '＋' => '+',
+            '　' => ' ',
+            other => other,
+        })
+        .collect();
+    let allowed = tidy
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | '(' | ')' | ' '));
+    let digits = tidy.chars().filter(char::is_ascii_digit).count();
+    (allowed && (6..=15).contains(&digits)).then_some(tidy)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_numbers_are_tidied_and_checked() {
+        assert_eq!(phone_number(" 011-555-0100 ").as_deref(), Some("011-555-0100"));
+        assert_eq!(
+            phone_number("０１１－５５５－０１００").as_deref(),
+            Some("011-555-0100")
+        );
+        assert_eq!(phone_number("+81 (11) 555 0100").as_deref(), Some("+81 (11) 555 0100"));
+        assert_eq!(phone_number("12345"), None);
+        assert_eq!(phone_number("011-555-0100 内線2"), None);
+        assert_eq!(phone_number(""), None);
+    }
 
     #[test]
     fn bounded_text_trims_and_limits() {

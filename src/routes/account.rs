@@ -1,7 +1,7 @@
 //! Home, sign-in and sign-out, first-run setup, and the language switch.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -10,7 +10,7 @@ use super::{HtmlForm, Page, render};
 use crate::auth::session::secrets_match;
 use crate::auth::{Ctx, throttle};
 use crate::db::{self, audit};
-use crate::domain::{Email, Password, Role};
+use crate::domain::{Email, LocalPath, Password, Role};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::services::accounts::{self, AccountError, UserInput};
@@ -32,11 +32,27 @@ struct LoginPage {
     page: Page,
     email: String,
     error: Option<&'static str>,
+    /// Where to go after signing in (a checked local path, or empty).
+    next: String,
 }
 
-pub async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+#[derive(Deserialize, Default)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    query: Result<Query<NextQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    let next = query.map(|Query(q)| q.next).unwrap_or_default();
+    let next = LocalPath::parse(&next)
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
     if ctx.user.is_some() {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(Redirect::to(if next.is_empty() { "/" } else { &next }).into_response());
     }
     if needs_setup(&state).await? {
         return Ok(Redirect::to("/setup").into_response());
@@ -45,6 +61,7 @@ pub async fn login_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respo
         page: Page::new(&ctx).await?,
         email: String::new(),
         error: None,
+        next,
     })
 }
 
@@ -56,6 +73,8 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// Longest password we will hash; longer input is refused without argon2 work.
@@ -77,7 +96,7 @@ pub async fn login(
 
     let reservation = match throttle::reserve(&state.pool, &limits).await? {
         Ok(reservation) => reservation,
-        Err(wait) => return throttled(&ctx, &state, &form.email, &typed_email, wait).await,
+        Err(wait) => return throttled(&ctx, &state, &form, &typed_email, wait).await,
     };
 
     let user = match Email::parse(&typed_email) {
@@ -108,7 +127,7 @@ pub async fn login(
             },
         )
         .await?;
-        return login_failed(&ctx, &form.email, StatusCode::UNAUTHORIZED, "login.failed").await;
+        return login_failed(&ctx, &form, StatusCode::UNAUTHORIZED, "login.failed").await;
     };
 
     throttle::release(&state.pool, reservation).await?;
@@ -129,10 +148,16 @@ pub async fn login(
         },
     )
     .await?;
-    Ok(Redirect::to("/").into_response())
+    Ok(Redirect::to(&LocalPath::or(&form.next, "/")).into_response())
 }
 
-async fn throttled(ctx: &Ctx, state: &AppState, typed: &str, email: &str, wait: u64) -> Result<Response, AppError> {
+async fn throttled(
+    ctx: &Ctx,
+    state: &AppState,
+    form: &LoginForm,
+    email: &str,
+    wait: u64,
+) -> Result<Response, AppError> {
     let detail = format!("{email} throttled for {wait}s");
     audit::record(
         &state.pool,
@@ -145,7 +170,7 @@ async fn throttled(ctx: &Ctx, state: &AppState, typed: &str, email: &str, wait: 
         },
     )
     .await?;
-    let mut response = login_failed(ctx, typed, StatusCode::TOO_MANY_REQUESTS, "login.throttled").await?;
+    let mut response = login_failed(ctx, form, StatusCode::TOO_MANY_REQUESTS, "login.throttled").await?;
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(wait));
@@ -153,11 +178,19 @@ async fn throttled(ctx: &Ctx, state: &AppState, typed: &str, email: &str, wait: 
 }
 
 /// One generic message whatever went wrong, so the page never tells whether an account exists.
-async fn login_failed(ctx: &Ctx, email: &str, status: StatusCode, error: &'static str) -> Result<Response, AppError> {
+async fn login_failed(
+    ctx: &Ctx,
+    form: &LoginForm,
+    status: StatusCode,
+    error: &'static str,
+) -> Result<Response, AppError> {
     let page = LoginPage {
         page: Page::new(ctx).await?,
-        email: email.trim().to_owned(),
+        email: form.email.trim().to_owned(),
         error: Some(error),
+        next: LocalPath::parse(&form.next)
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_default(),
     };
     let mut response = render(&page)?;
     *response.status_mut() = status;
@@ -329,13 +362,9 @@ pub async fn set_language(ctx: Ctx, HtmlForm(form): HtmlForm<LanguageForm>) -> R
     ctx.check_csrf(&form.csrf).await?;
     let lang = Lang::parse(&form.lang).ok_or_else(|| AppError::BadRequest(ctx.t("form.invalid_choice").to_owned()))?;
     // Only local paths: no open redirect.
-    let next = if form.next.starts_with('/') && !form.next.starts_with("//") && !form.next.contains('\\') {
-        form.next.as_str()
-    } else {
-        "/"
-    };
+    let next = LocalPath::or(&form.next, "/");
     let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly", lang.code());
-    let mut response = Redirect::to(next).into_response();
+    let mut response = Redirect::to(&next).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?,

@@ -15,7 +15,7 @@ use crate::db::{self, audit};
 use crate::domain::contact_hours::OpenState;
 use crate::domain::guide::{Block, Guide, Step, Text};
 use crate::domain::ticket::{Channel, Priority, TicketNumber};
-use crate::domain::{InstallType, Role, optional_text};
+use crate::domain::{InstallType, Role, optional_text, phone_number};
 use crate::error::AppError;
 use crate::services::tickets::{self, Author, NewTicketInput};
 use crate::state::AppState;
@@ -308,6 +308,10 @@ struct HelpPage<'a> {
     path: String,
     contact: ContactView,
     can_request: bool,
+    /// The number the desk calls back: the clinic's own phone unless the user typed another.
+    callback_phone: String,
+    message: String,
+    error: Option<&'static str>,
 }
 
 impl HelpPage<'_> {
@@ -329,6 +333,13 @@ pub async fn help(
     let contact = contact_view(guide, &page);
     let can_request = ctx.user.as_ref().is_some_and(|u| u.role == Role::ClinicAdmin);
     let path = guide.parse_path(&q.path).join(",");
+    let callback_phone = match ctx.user.as_ref().and_then(|u| u.clinic_id) {
+        Some(clinic_id) => db::clinics::by_id(&state.pool, clinic_id)
+            .await?
+            .map(|c| c.phone)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     render(&HelpPage {
         page,
         guide,
@@ -336,6 +347,9 @@ pub async fn help(
         path,
         contact,
         can_request,
+        callback_phone,
+        message: String::new(),
+        error: None,
     })
 }
 
@@ -347,6 +361,8 @@ pub struct HelpForm {
     path: String,
     #[serde(default)]
     message: String,
+    #[serde(default)]
+    callback_phone: String,
 }
 
 pub async fn request_help(
@@ -366,6 +382,23 @@ pub async fn request_help(
     let message = optional_text(&form.message, 10_000)
         .ok_or_else(|| AppError::Unprocessable(ctx.t("form.too_long").to_owned()))?;
     let path = guide.parse_path(&form.path);
+    let Some(callback_phone) = phone_number(&form.callback_phone).filter(|p| p.chars().count() <= 30) else {
+        // Asked again next to the field, keeping what was typed.
+        let page = Page::new(&ctx).await?;
+        let mut response = render(&HelpPage {
+            contact: contact_view(guide, &page),
+            page,
+            guide,
+            step,
+            path: path.join(","),
+            can_request: true,
+            callback_phone: form.callback_phone.chars().take(30).collect(),
+            message: form.message.chars().take(10_000).collect(),
+            error: Some("guide.help_phone_invalid"),
+        })?;
+        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    };
     let trail: Vec<String> = path
         .iter()
         .chain(std::iter::once(&step.code))
@@ -387,7 +420,7 @@ pub async fn request_help(
         clinic_id,
         reader_id: None,
         caller_name: user.email.clone(),
-        callback_phone: String::new(),
+        callback_phone,
         channel: Channel::Portal,
         category_id: category.id,
         priority: Priority::Normal,

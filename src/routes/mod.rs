@@ -142,6 +142,11 @@ impl Page {
         })
     }
 
+    /// The sign-in page, coming back here afterwards.
+    pub fn login_url(&self) -> String {
+        login_url(&self.path)
+    }
+
     /// The UI string for `key` in this page's language.
     pub fn t(&self, key: &str) -> &'static str {
         i18n::text(self.lang, key)
@@ -301,6 +306,14 @@ pub fn render_no_store(template: &impl Template) -> Result<Response, AppError> {
         .headers_mut()
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// The sign-in page that comes back to `path` (a local path) afterwards.
+pub fn login_url(path: &str) -> String {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", path)
+        .finish();
+    format!("/login?{query}")
 }
 
 /// An urlencoded form whose rejection is a proper error page instead of plain text.
