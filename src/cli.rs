@@ -162,6 +162,7 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
                 password: &password,
                 role,
                 clinic: clinic.as_ref(),
+                temporary: false,
             };
             accounts::create_user(&pool, &hasher, &actor, &input).await?;
             println!("user {email} added as {}", role.as_db());

@@ -13,6 +13,9 @@ pub enum AppError {
     NotFound,
     #[error("sign-in required")]
     SignInRequired,
+    /// The password was set by an operator: choose one's own first, then go on to `next`.
+    #[error("password change required")]
+    PasswordChangeRequired { next: String },
     #[error("forbidden")]
     Forbidden,
     #[error("the form has expired")]
@@ -101,6 +104,13 @@ impl IntoResponse for AppError {
         if let Self::SignInRequired = self {
             return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
         }
+        if let Self::PasswordChangeRequired { next } = &self {
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", next)
+                .finish();
+            let location = format!("/account/password?{query}");
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+        }
         if let Some(e) = self.unavailable() {
             tracing::warn!(error = %e, "database unavailable");
             return unavailable_page();
@@ -143,7 +153,9 @@ impl IntoResponse for AppError {
                 "This cannot be done",
                 Some(msg.as_str()),
             ),
-            Self::SignInRequired | Self::Unavailable(_) => unreachable!("handled above"),
+            Self::SignInRequired | Self::PasswordChangeRequired { .. } | Self::Unavailable(_) => {
+                unreachable!("handled above")
+            }
             Self::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 (

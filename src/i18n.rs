@@ -658,6 +658,97 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "折り返しの電話番号を 011-555-0100 のように入力してください。",
         "Enter the number to call back, e.g. 011-555-0100.",
     ),
+    // Own password
+    ("password.title", "パスワードの変更", "Change your password"),
+    ("nav.password", "パスワード変更", "Password"),
+    (
+        "password.required",
+        "このパスワードは運用管理者が設定した仮のものです。続けるには、ご自分のパスワードに変更してください。",
+        "This password was set for you by an operator. Choose your own to go on.",
+    ),
+    ("password.current", "現在のパスワード", "Current password"),
+    ("password.new", "新しいパスワード", "New password"),
+    ("password.new_confirm", "新しいパスワード(確認)", "New password (again)"),
+    ("password.submit", "変更する", "Change password"),
+    (
+        "password.other_sessions_end",
+        "変更すると、ほかの端末やブラウザでのログインはすべて終了します。",
+        "Changing it signs you out everywhere else (other devices and browsers).",
+    ),
+    (
+        "password.changed",
+        "パスワードを変更しました。",
+        "Your password has been changed.",
+    ),
+    (
+        "password.err_wrong_current",
+        "現在のパスワードが正しくありません。",
+        "The current password is not right.",
+    ),
+    (
+        "password.err_same",
+        "新しいパスワードは現在のものと別にしてください。",
+        "Choose a new password that differs from the current one.",
+    ),
+    (
+        "password.err_mismatch",
+        "確認のために入力したパスワードが一致しません。",
+        "The two new passwords do not match.",
+    ),
+    (
+        "password.throttled",
+        "試行が多すぎます。しばらく待ってからもう一度お試しください。",
+        "Too many attempts. Please wait a little and try again.",
+    ),
+    // What a form did, shown once on the page it lands on
+    ("flash.saved", "保存しました。", "Saved."),
+    (
+        "flash.clinic_registered",
+        "医療機関を登録しました。",
+        "The clinic has been registered.",
+    ),
+    (
+        "flash.account_created",
+        "アカウントを作成しました。初回ログイン時にパスワードの変更が求められます。",
+        "The account has been created. Its user will be asked to choose a password at the first sign-in.",
+    ),
+    (
+        "flash.account_disabled",
+        "アカウントを無効にしました。",
+        "The account has been disabled.",
+    ),
+    (
+        "flash.account_enabled",
+        "アカウントを有効にしました。",
+        "The account has been enabled.",
+    ),
+    (
+        "flash.password_reset",
+        "仮のパスワードを設定しました。次回のログインで変更が求められます。",
+        "A temporary password has been set. It must be changed at the next sign-in.",
+    ),
+    (
+        "flash.reader_revoked",
+        "カードリーダーを無効にしました。",
+        "The card reader has been revoked.",
+    ),
+    (
+        "flash.token_revoked",
+        "トークンを無効にしました。",
+        "The token has been revoked.",
+    ),
+    ("flash.call_saved", "通話を記録しました。", "The call has been logged."),
+    (
+        "flash.merged",
+        "問い合わせを統合しました。",
+        "The tickets have been merged.",
+    ),
+    (
+        "flash.request_sent",
+        "サポートに送信しました。担当者からご連絡します。",
+        "Sent to the support desk. Someone will get back to you.",
+    ),
+    ("flash.reply_sent", "返信を送信しました。", "Your reply has been sent."),
     // Attempts and audit
     ("attempts.title", "パスコード入力の記録", "Passcode entries"),
     (

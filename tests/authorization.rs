@@ -93,7 +93,7 @@ fn expected(method: &str, path: &str, caller: Caller) -> bool {
             ("POST", "/guide/{id}/{code}/help") => matches!(caller, AdminA | AdminB),
             _ => true,
         },
-        ("GET", "/") => browser_signed_in,
+        ("GET", "/") | (_, "/account/password") => browser_signed_in,
         ("GET", "/clinics") => desk,
         ("POST", "/clinics") => caller == Operator,
         ("GET", "/clinics/{code}" | "/clinics/{code}/passcode") => desk || caller == AdminA,

@@ -285,6 +285,21 @@ async fn an_operator_creates_accounts_and_a_new_clinic_admin_can_sign_in() {
         .await;
     assert_eq!(created.location(), Some("/users"));
     let newcomer = Browser::signed_in(&app, "new@clinic-a.jp").await;
+    // The operator typed that password: the newcomer must choose their own first.
+    assert_eq!(newcomer.get("/").await.location(), Some("/account/password?next=%2F"));
+    let changed = newcomer
+        .submit(
+            "/account/password?next=%2F",
+            "/account/password",
+            &[
+                ("current_password", common::PASSWORD),
+                ("new_password", "my very own pass phrase"),
+                ("new_password_confirm", "my very own pass phrase"),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(changed.location(), Some("/"));
     assert_eq!(
         newcomer.get("/").await.location(),
         Some(format!("/clinics/{CLINIC_A}").as_str())

@@ -18,6 +18,11 @@ use crate::state::AppState;
 const USER_KEY: &str = "user_id";
 const SIGNED_IN_AT_KEY: &str = "signed_in_at";
 const CSRF_KEY: &str = "csrf";
+/// The user's session generation at sign-in; a password change or reset moves it on, which ends
+/// every session signed in before.
+const GENERATION_KEY: &str = "user_generation";
+/// Short confirmations ("保存しました") shown once on the page a form lands on.
+const FLASH_KEY: &str = "flash";
 /// When an unchanged session was last saved, which is what moves its idle expiry.
 const TOUCHED_KEY: &str = "touched_at";
 /// Absolute session lifetime; the idle timeout (30 min) is the session store's expiry.
@@ -32,6 +37,8 @@ pub struct SignedIn {
     pub role: Role,
     pub clinic_id: Option<i64>,
     pub clinic_code: Option<String>,
+    /// An operator set the password on the web: the user must choose their own first.
+    pub must_change_password: bool,
 }
 
 impl SignedIn {
@@ -79,6 +86,9 @@ impl FromRequestParts<AppState> for Ctx {
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
         let user = load_user(&session, state).await?;
         touch(&session, state.config.session_touch_s).await?;
+        if user.as_ref().is_some_and(|u| u.must_change_password) && !may_wait_for_new_password(&path) {
+            return Err(AppError::PasswordChangeRequired { next: path });
+        }
         Ok(Self {
             lang,
             session,
@@ -87,6 +97,13 @@ impl FromRequestParts<AppState> for Ctx {
             path,
         })
     }
+}
+
+/// What a user whose password is temporary may still reach: the change itself, signing out and
+/// the language switch.
+fn may_wait_for_new_password(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    matches!(path, "/account/password" | "/logout" | "/lang")
 }
 
 /// Sessions are saved when they change. An unchanged one is re-saved, which moves its idle expiry
@@ -118,7 +135,8 @@ async fn load_user(session: &Session, state: &AppState) -> Result<Option<SignedI
         return Ok(None);
     };
     let role = Role::from_db(&user.role);
-    let (Some(role), None) = (role, user.disabled_at) else {
+    let generation = session.get::<i64>(GENERATION_KEY).await?.unwrap_or(0);
+    let (Some(role), None, true) = (role, user.disabled_at, generation == user.session_generation) else {
         session.flush().await?;
         return Ok(None);
     };
@@ -132,6 +150,7 @@ async fn load_user(session: &Session, state: &AppState) -> Result<Option<SignedI
         role,
         clinic_id: user.clinic_id,
         clinic_code,
+        must_change_password: user.must_change_password,
     }))
 }
 
@@ -162,12 +181,36 @@ impl Ctx {
 
     /// Signs in: a new session id (no fixation), a new CSRF token, and the sign-in time for
     /// the absolute timeout.
-    pub async fn sign_in(&self, user_id: i64) -> Result<(), AppError> {
+    pub async fn sign_in(&self, user_id: i64, generation: i64) -> Result<(), AppError> {
         self.session.cycle_id().await?;
         self.session.insert(USER_KEY, user_id).await?;
+        self.session.insert(GENERATION_KEY, generation).await?;
         self.session.insert(SIGNED_IN_AT_KEY, db::now()).await?;
         self.session.insert(CSRF_KEY, random_hex(32)?).await?;
         Ok(())
+    }
+
+    /// After this session changed the user's password: it stays signed in under the new
+    /// generation (with a new id), while every other session of the user ends.
+    pub async fn password_changed(&self, generation: i64) -> Result<(), AppError> {
+        self.session.cycle_id().await?;
+        self.session.insert(GENERATION_KEY, generation).await?;
+        Ok(())
+    }
+
+    /// Leaves a short confirmation (a UI-string key) for the next page this browser shows.
+    pub async fn flash(&self, key: &'static str) -> Result<(), AppError> {
+        self.session.insert(FLASH_KEY, key).await?;
+        Ok(())
+    }
+
+    /// The confirmation left for this page, taken so it shows once.
+    pub async fn take_flash(&self) -> Result<Option<String>, AppError> {
+        // Only a present flash is removed: a removal marks the session for saving.
+        if self.session.is_empty().await || self.session.get::<String>(FLASH_KEY).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(self.session.remove::<String>(FLASH_KEY).await?)
     }
 
     /// Destroys the session server-side.

@@ -8,6 +8,8 @@ pub struct User {
     pub role: String,
     pub clinic_id: Option<i64>,
     pub disabled_at: Option<i64>,
+    pub must_change_password: bool,
+    pub session_generation: i64,
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -20,7 +22,8 @@ pub struct Listed {
     pub disabled_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, email, password_hash, role, clinic_id, disabled_at";
+const COLUMNS: &str =
+    "id, email, password_hash, role, clinic_id, disabled_at, must_change_password, session_generation";
 
 pub async fn insert(
     db: impl SqliteExecutor<'_>,
@@ -79,13 +82,33 @@ pub async fn set_disabled(db: impl SqliteExecutor<'_>, id: i64, disabled_at: Opt
     Ok(result.rows_affected() == 1)
 }
 
-pub async fn set_password_hash(db: impl SqliteExecutor<'_>, id: i64, password_hash: &str) -> sqlx::Result<bool> {
-    let result = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
-        .bind(password_hash)
+/// Sets a new password and ends every session signed in under the old one (their generation no
+/// longer matches); `temporary` makes the user choose their own at the next sign-in. Returns the
+/// new session generation, `None` when no such user exists.
+pub async fn set_password_hash(
+    db: impl SqliteExecutor<'_>,
+    id: i64,
+    password_hash: &str,
+    temporary: bool,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "UPDATE users SET password_hash = ?, must_change_password = ?, session_generation = session_generation + 1
+         WHERE id = ? RETURNING session_generation",
+    )
+    .bind(password_hash)
+    .bind(temporary)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+/// Marks a new account's password as temporary (set by an operator on the web).
+pub async fn set_must_change_password(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = ?")
         .bind(id)
         .execute(db)
         .await?;
-    Ok(result.rows_affected() == 1)
+    Ok(())
 }
 
 /// Active agents and operators: who tickets can be assigned to.

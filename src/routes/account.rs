@@ -132,7 +132,7 @@ pub async fn login(
 
     throttle::release(&state.pool, reservation).await?;
     db::login_failures::clear(&state.pool, &account_key).await?;
-    ctx.sign_in(user.id).await?;
+    ctx.sign_in(user.id, user.session_generation).await?;
     let actor = audit::Actor::User {
         id: user.id,
         email: user.email.clone(),
@@ -331,6 +331,7 @@ pub async fn setup(
         password: &password,
         role: Role::Operator,
         clinic: None,
+        temporary: false,
     };
     let created = accounts::create_user(&state.pool, &state.hasher, &audit::Actor::Anonymous, &input).await;
     if created.is_err()
@@ -344,7 +345,7 @@ pub async fn setup(
         Err(e) => return invalid(e.localized(ctx.lang)).await,
     };
     tracing::info!(user = user_id, "first operator created through /setup");
-    ctx.sign_in(user_id).await?;
+    ctx.sign_in(user_id, 0).await?;
     Ok(Redirect::to("/clinics").into_response())
 }
 

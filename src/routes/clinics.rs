@@ -3,10 +3,10 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{HtmlForm, Page, authorize_clinic, render};
+use super::{HtmlForm, Page, authorize_clinic, done, render};
 use crate::auth::Ctx;
 use crate::db;
 use crate::domain::policy::Actor;
@@ -92,7 +92,7 @@ pub async fn create(
     match result {
         Ok(code) => {
             state.sync_live().await;
-            Ok(Redirect::to(&format!("/clinics/{code}")).into_response())
+            done(&ctx, "flash.clinic_registered", &format!("/clinics/{code}")).await
         }
         Err(error) => {
             let clinics = db::clinics::all(&state.pool).await?;

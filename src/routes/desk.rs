@@ -3,10 +3,10 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{HtmlForm, Page, render};
+use super::{HtmlForm, Page, done, render};
 use crate::auth::{Ctx, SignedIn};
 use crate::db::{self, tickets::Filter, tickets::Sort};
 use crate::domain::business_time::JST;
@@ -475,7 +475,7 @@ pub async fn log_call(
         tickets::add_entry(&state.pool, &author(&user), ticket.id(), Entry::Call(call))
             .await
             .map_err(|e| ticket_error(&ctx, e))?;
-        return Ok(Redirect::to(&format!("/desk/tickets/{ticket}")).into_response());
+        return done(&ctx, "flash.call_saved", &format!("/desk/tickets/{ticket}")).await;
     }
 
     let parsed = parse_new_ticket(&state, &ctx, &form, clinic.id).await?;
@@ -489,7 +489,12 @@ pub async fn log_call(
     let id = tickets::create(&state.pool, &author(&user), input)
         .await
         .map_err(|e| ticket_error(&ctx, e))?;
-    Ok(Redirect::to(&format!("/desk/tickets/{}", TicketNumber::from_id(id))).into_response())
+    done(
+        &ctx,
+        "flash.call_saved",
+        &format!("/desk/tickets/{}", TicketNumber::from_id(id)),
+    )
+    .await
 }
 
 async fn parse_new_ticket(
@@ -670,7 +675,12 @@ pub async fn update(
     tickets::update(&state.pool, &author(&user), ticket.id, version, changes)
         .await
         .map_err(|e| ticket_error(&ctx, e))?;
-    Ok(Redirect::to(&format!("/desk/tickets/{}", TicketNumber::from_id(ticket.id))).into_response())
+    done(
+        &ctx,
+        "flash.saved",
+        &format!("/desk/tickets/{}", TicketNumber::from_id(ticket.id)),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -719,7 +729,12 @@ pub async fn add_entry(
     tickets::add_entry(&state.pool, &author(&user), ticket.id, entry)
         .await
         .map_err(|e| ticket_error(&ctx, e))?;
-    Ok(Redirect::to(&format!("/desk/tickets/{}", TicketNumber::from_id(ticket.id))).into_response())
+    done(
+        &ctx,
+        "flash.saved",
+        &format!("/desk/tickets/{}", TicketNumber::from_id(ticket.id)),
+    )
+    .await
 }
 
 /// The ticket version an edit form was rendered with (for the conflict check).
@@ -755,5 +770,5 @@ pub async fn merge(
     tickets::merge(&state.pool, &author(&user), ticket.id, version, into.id())
         .await
         .map_err(|e| ticket_error(&ctx, e))?;
-    Ok(Redirect::to(&format!("/desk/tickets/{into}")).into_response())
+    done(&ctx, "flash.merged", &format!("/desk/tickets/{into}")).await
 }

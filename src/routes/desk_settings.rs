@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{HtmlForm, Page, render};
+use super::{HtmlForm, Page, done, render};
 use crate::auth::Ctx;
 use crate::db::{self, audit};
 use crate::domain::bounded_text;
@@ -178,7 +178,7 @@ pub async fn add_category(
     }
     record(&mut *tx, &user, &ctx, "category.added", slug).await?;
     tx.commit().await?;
-    Ok(Redirect::to("/desk/settings").into_response())
+    done(&ctx, "flash.saved", "/desk/settings").await
 }
 
 #[derive(Deserialize)]
@@ -229,7 +229,7 @@ async fn set_category_retired(
     };
     record(&mut *tx, user, ctx, action, slug).await?;
     tx.commit().await?;
-    Ok(Redirect::to("/desk/settings").into_response())
+    done(ctx, "flash.saved", "/desk/settings").await
 }
 
 #[derive(Deserialize)]
@@ -269,7 +269,7 @@ pub async fn add_closure(
     let detail = format!("{label} {start}..{end}{}", if yearly { " yearly" } else { "" });
     record(&mut *tx, &user, &ctx, "closure.added", &detail).await?;
     tx.commit().await?;
-    Ok(Redirect::to("/desk/settings").into_response())
+    done(&ctx, "flash.saved", "/desk/settings").await
 }
 
 pub async fn delete_closure(
@@ -287,7 +287,7 @@ pub async fn delete_closure(
     let detail = format!("closure {id}");
     record(&mut *tx, user, &ctx, "closure.deleted", &detail).await?;
     tx.commit().await?;
-    Ok(Redirect::to("/desk/settings").into_response())
+    done(&ctx, "flash.saved", "/desk/settings").await
 }
 
 #[derive(Deserialize)]
@@ -318,7 +318,7 @@ pub async fn set_hours(
     let detail = audit::fields(&[("opens", &hh_mm(opens)), ("closes", &hh_mm(closes))]);
     record(&mut *tx, &user, &ctx, "desk_hours.changed", &detail).await?;
     tx.commit().await?;
-    Ok(Redirect::to("/desk/settings").into_response())
+    done(&ctx, "flash.saved", "/desk/settings").await
 }
 
 /// Response and resolution targets per priority, in hours of desk time. Like the hours, they
@@ -350,7 +350,7 @@ pub async fn set_targets(
     let pairs: Vec<(&str, &str)> = summary.iter().map(|(p, v)| (*p, v.as_str())).collect();
     record(&mut *tx, &user, &ctx, "desk_targets.changed", &audit::fields(&pairs)).await?;
     tx.commit().await?;
-    Ok(Redirect::to("/desk/settings").into_response())
+    done(&ctx, "flash.saved", "/desk/settings").await
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::desk::ticket_error;
-use super::{HtmlForm, Page, render, render_no_store};
+use super::{HtmlForm, Page, done, render, render_no_store};
 use crate::auth::Ctx;
 use crate::db::{self, audit};
 use crate::domain::contact_hours::OpenState;
@@ -449,11 +449,8 @@ pub async fn request_help(
     if let Some(journey) = ctx.session.get::<String>(JOURNEY_KEY).await? {
         db::guide::set_outcome(&state.pool, &journey, "help").await?;
     }
-    Ok(Redirect::to(&format!(
-        "/clinics/{clinic_code}/requests/{}",
-        TicketNumber::from_id(ticket)
-    ))
-    .into_response())
+    let location = format!("/clinics/{clinic_code}/requests/{}", TicketNumber::from_id(ticket));
+    done(&ctx, "flash.request_sent", &location).await
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,7 @@ mod desk_reports;
 mod desk_settings;
 mod guide;
 mod health;
+mod own_password;
 mod passcode;
 mod readers;
 mod requests;
@@ -19,6 +20,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, header};
+use axum::response::Redirect;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
@@ -85,6 +87,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/clinics/{code}/requests/{number}", get(requests::show))
         .route("/clinics/{code}/requests/{number}/reply", post(requests::reply))
         .route("/account/tokens", get(tokens::list).post(tokens::create))
+        .route("/account/password", get(own_password::show).post(own_password::change))
         .route("/account/tokens/{id}/revoke", post(tokens::revoke))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}/disable", post(users::disable))
@@ -130,6 +133,8 @@ pub struct Page {
     pub csrf: String,
     pub user: Option<SignedIn>,
     pub path: String,
+    /// A confirmation of what the last form did ("保存しました"), shown once.
+    pub flash: Option<&'static str>,
 }
 
 impl Page {
@@ -139,6 +144,11 @@ impl Page {
             csrf: ctx.csrf_token().await?,
             user: ctx.user.clone(),
             path: ctx.path.clone(),
+            // Only known UI strings are shown, whatever the session holds.
+            flash: ctx
+                .take_flash()
+                .await?
+                .and_then(|key| crate::i18n::has(&key).then(|| crate::i18n::text(ctx.lang, &key))),
         })
     }
 
@@ -306,6 +316,13 @@ pub fn render_no_store(template: &impl Template) -> Result<Response, AppError> {
         .headers_mut()
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// After a form did what it was asked: a 303 to `location`, whose page then says so (`flash`
+/// is a UI-string key, e.g. "flash.saved").
+pub async fn done(ctx: &Ctx, flash: &'static str, location: &str) -> Result<Response, AppError> {
+    ctx.flash(flash).await?;
+    Ok(Redirect::to(location).into_response())
 }
 
 /// The sign-in page that comes back to `path` (a local path) afterwards.

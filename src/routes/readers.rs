@@ -2,11 +2,11 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::clinics::render_show;
-use super::{HtmlForm, Page, Question, ask, authorize_clinic, is_confirmed, render_no_store};
+use super::{HtmlForm, Page, Question, ask, authorize_clinic, done, is_confirmed, render_no_store};
 use crate::auth::Ctx;
 use crate::db;
 use crate::domain::policy::Actor;
@@ -163,7 +163,7 @@ pub async fn revoke(
     match readers::revoke(&state.pool, &user.audit_actor(), clinic.id, reader_id, ctx.ip()).await {
         Ok(_) => {
             state.sync_live().await;
-            Ok(Redirect::to(&format!("/clinics/{}", clinic.code)).into_response())
+            done(&ctx, "flash.reader_revoked", &format!("/clinics/{}", clinic.code)).await
         }
         Err(ReaderError::Internal(e)) => Err(AppError::Internal(e)),
         Err(_) => Err(AppError::NotFound),

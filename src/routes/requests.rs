@@ -4,11 +4,11 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::desk::{TicketRow, author, change_text, ticket_error};
-use super::{HtmlForm, Page, authorize_clinic, render};
+use super::{HtmlForm, Page, authorize_clinic, done, render};
 use crate::auth::{Ctx, SignedIn};
 use crate::db::{self, tickets::Filter, tickets::Sort};
 use crate::domain::policy::Actor;
@@ -132,12 +132,8 @@ pub async fn create(
     let id = tickets::create(&state.pool, &author(&user), input)
         .await
         .map_err(|e| ticket_error(&ctx, e))?;
-    Ok(Redirect::to(&format!(
-        "/clinics/{}/requests/{}",
-        clinic.code,
-        TicketNumber::from_id(id)
-    ))
-    .into_response())
+    let location = format!("/clinics/{}/requests/{}", clinic.code, TicketNumber::from_id(id));
+    done(&ctx, "flash.request_sent", &location).await
 }
 
 #[derive(Template)]
@@ -212,10 +208,6 @@ pub async fn reply(
     tickets::add_entry(&state.pool, &author(&user), ticket.id, Entry::Reply(body))
         .await
         .map_err(|e| ticket_error(&ctx, e))?;
-    Ok(Redirect::to(&format!(
-        "/clinics/{}/requests/{}",
-        clinic.code,
-        TicketNumber::from_id(ticket.id)
-    ))
-    .into_response())
+    let location = format!("/clinics/{}/requests/{}", clinic.code, TicketNumber::from_id(ticket.id));
+    done(&ctx, "flash.reply_sent", &location).await
 }

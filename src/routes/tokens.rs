@@ -3,11 +3,11 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::desk::desk_user;
-use super::{HtmlForm, Page, Question, ask, is_confirmed, render_no_store};
+use super::{HtmlForm, Page, Question, ask, done, is_confirmed, render_no_store};
 use crate::auth::Ctx;
 use crate::db;
 use crate::domain::{Email, bounded_text};
@@ -130,5 +130,5 @@ pub async fn revoke(
         },
     )
     .await?;
-    Ok(Redirect::to("/account/tokens").into_response())
+    done(&ctx, "flash.token_revoked", "/account/tokens").await
 }

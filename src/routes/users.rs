@@ -3,10 +3,10 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{HtmlForm, Page, Question, ask, is_confirmed, render};
+use super::{HtmlForm, Page, Question, ask, done, is_confirmed, render};
 use crate::auth::Ctx;
 use crate::db;
 use crate::domain::{ClinicCode, Email, Password, Role};
@@ -119,9 +119,11 @@ pub async fn create(
         password: &password,
         role,
         clinic: clinic.as_ref(),
+        // The operator typed it: the new user chooses their own at the first sign-in.
+        temporary: true,
     };
     match accounts::create_user(&state.pool, &state.hasher, &user.audit_actor(), &input).await {
-        Ok(_) => Ok(Redirect::to("/users").into_response()),
+        Ok(_) => done(&ctx, "flash.account_created", "/users").await,
         Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),
         Err(e) => render_list(&state, &ctx, form, Some(e.localized(ctx.lang))).await,
     }
@@ -146,9 +148,14 @@ fn operator(ctx: &Ctx) -> Result<&crate::auth::SignedIn, AppError> {
     }
 }
 
-async fn account_result(state: &AppState, ctx: &Ctx, result: Result<(), AccountError>) -> Result<Response, AppError> {
+async fn account_result(
+    state: &AppState,
+    ctx: &Ctx,
+    result: Result<(), AccountError>,
+    flash: &'static str,
+) -> Result<Response, AppError> {
     match result {
-        Ok(()) => Ok(Redirect::to("/users").into_response()),
+        Ok(()) => done(ctx, flash, "/users").await,
         Err(AccountError::UnknownUser) => Err(AppError::NotFound),
         Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),
         Err(e) => render_list(state, ctx, UserForm::default(), Some(e.localized(ctx.lang))).await,
@@ -202,7 +209,17 @@ async fn set_disabled(
         .await;
     }
     let result = accounts::set_disabled(&state.pool, &actor, user_id, disabled).await;
-    account_result(state, ctx, result).await
+    account_result(
+        state,
+        ctx,
+        result,
+        if disabled {
+            "flash.account_disabled"
+        } else {
+            "flash.account_enabled"
+        },
+    )
+    .await
 }
 
 pub async fn reset_password(
@@ -223,5 +240,5 @@ pub async fn reset_password(
         .await;
     };
     let result = accounts::reset_password(&state.pool, &state.hasher, &actor, user_id, &password).await;
-    account_result(&state, &ctx, result).await
+    account_result(&state, &ctx, result, "flash.password_reset").await
 }

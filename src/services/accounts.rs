@@ -24,6 +24,10 @@ pub enum AccountError {
     SelfDisable,
     #[error("API tokens are for active agents and operators only")]
     TokenNotAllowed,
+    #[error("the current password is not right")]
+    WrongPassword,
+    #[error("the new password must differ from the current one")]
+    SamePassword,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -40,6 +44,8 @@ impl AccountError {
             Self::UnknownUser => ("account.err_unknown_user", ""),
             Self::SelfDisable => ("account.err_self_disable", ""),
             Self::TokenNotAllowed => ("account.err_token_not_allowed", ""),
+            Self::WrongPassword => ("password.err_wrong_current", ""),
+            Self::SamePassword => ("password.err_same", ""),
             Self::Internal(_) => ("error.internal", ""),
         };
         crate::i18n::text(lang, key).replace("{value}", value)
@@ -102,6 +108,9 @@ pub struct UserInput<'a> {
     pub password: &'a Password,
     pub role: Role,
     pub clinic: Option<&'a ClinicCode>,
+    /// Set by someone else (an operator on the web): the user must choose their own at the
+    /// first sign-in.
+    pub temporary: bool,
 }
 
 pub async fn create_user(
@@ -130,6 +139,9 @@ pub async fn create_user(
         }
         Err(e) => return Err(e.into()),
     };
+    if input.temporary {
+        db::users::set_must_change_password(&mut *tx, id).await?;
+    }
     let detail = audit::fields(&[("email", input.email.as_str()), ("role", input.role.as_db())]);
     audit::record(
         &mut *tx,
@@ -182,6 +194,7 @@ pub async fn set_disabled(
 }
 
 /// Sets a new password chosen by an operator (for example when a clinic admin forgot theirs).
+/// It is temporary: the user chooses their own at the next sign-in; their sessions end.
 pub async fn reset_password(
     pool: &SqlitePool,
     hasher: &Hasher,
@@ -194,7 +207,7 @@ pub async fn reset_password(
     let user = db::users::by_id(&mut *tx, user_id)
         .await?
         .ok_or(AccountError::UnknownUser)?;
-    db::users::set_password_hash(&mut *tx, user_id, &hash).await?;
+    db::users::set_password_hash(&mut *tx, user_id, &hash, true).await?;
     audit::record(
         &mut *tx,
         audit::Entry {
@@ -208,6 +221,48 @@ pub async fn reset_password(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Changes a signed-in user's own password after checking the current one. Every other session
+/// of theirs ends; returns the new session generation for the session that made the change.
+pub async fn change_own_password(
+    pool: &SqlitePool,
+    hasher: &Hasher,
+    user_id: i64,
+    current: &str,
+    new: &Password,
+    ip: Option<&str>,
+) -> Result<i64, AccountError> {
+    let user = db::users::by_id(pool, user_id)
+        .await?
+        .ok_or(AccountError::UnknownUser)?;
+    if !hasher.verify_password(current, Some(&user.password_hash)).await? {
+        return Err(AccountError::WrongPassword);
+    }
+    if hasher.verify_password(new.expose(), Some(&user.password_hash)).await? {
+        return Err(AccountError::SamePassword);
+    }
+    let hash = hasher.hash_password(new).await?;
+    let mut tx = db::begin_write(pool).await?;
+    let generation = db::users::set_password_hash(&mut *tx, user_id, &hash, false)
+        .await?
+        .ok_or(AccountError::UnknownUser)?;
+    audit::record(
+        &mut *tx,
+        audit::Entry {
+            actor: &audit::Actor::User {
+                id: user.id,
+                email: user.email.clone(),
+            },
+            action: "user.password_changed",
+            clinic_id: user.clinic_id,
+            detail: &audit::fields(&[("email", &user.email)]),
+            ip,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(generation)
 }
 
 pub struct IssuedToken {

@@ -125,6 +125,7 @@ impl TestApp {
             password: &password,
             role,
             clinic: clinic.as_ref(),
+            temporary: false,
         };
         accounts::create_user(self.pool(), self.hasher(), &Actor::CommandLine, &input)
             .await
