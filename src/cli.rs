@@ -17,6 +17,9 @@ use crate::services::{accounts, passcodes, readers};
 pub struct Cli {
     #[command(flatten)]
     pub data: DataArgs,
+    /// Log lines as text (no colours unless standard error is a terminal) or one JSON object each.
+    #[arg(long, global = true, env = "PORTAL_LOG_FORMAT", value_enum, default_value_t = crate::telemetry::LogFormat::Text)]
+    pub log_format: crate::telemetry::LogFormat,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -15,6 +15,7 @@ pub mod routes;
 pub mod server;
 pub mod services;
 pub mod state;
+pub mod telemetry;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -165,6 +166,11 @@ impl Portal {
             let _ = signal.send(true);
         };
         let header_read_timeout = Duration::from_secs(self.state.config.header_read_timeout_s);
+        tracing::info!(
+            addr = %listener.local_addr().map_or_else(|_| "?".to_owned(), |a| a.to_string()),
+            max_long_polls = self.state.config.max_long_polls,
+            "listening"
+        );
         server::run(listener, router, header_read_timeout, graceful).await;
         for task in background {
             task.abort();

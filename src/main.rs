@@ -3,7 +3,6 @@
 use clap::Parser;
 use portal::cli::{Cli, Command, run_admin};
 use portal::config::{Config, ServeArgs};
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -14,10 +13,7 @@ async fn main() -> std::process::ExitCode {
     } else {
         "warn"
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)))
-        .with_writer(std::io::stderr)
-        .init();
+    portal::telemetry::init(cli.log_format, default_filter);
     let result = match cli.command {
         None => serve(&cli.data, &default_serve_args()).await,
         Some(Command::Serve(args)) => serve(&cli.data, &args).await,

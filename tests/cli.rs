@@ -479,3 +479,56 @@ async fn the_reference_reader_checks_typed_codes_like_the_staff_button_flow() {
     assert!(stdout.contains("WRONG: 4 attempts left"), "{stdout}");
     assert!(stdout.contains("ACCEPTED"), "{stdout}");
 }
+
+/// Starts `portal serve` on a free port and returns its first log lines (up to "listening").
+fn first_log_lines(data_dir: &Path, extra: &[&str]) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portal"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env_remove("DATABASE_URL")
+        .env_remove("PORTAL_PASSCODE_PEPPER")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run portal");
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines().take(50) {
+        let line = line.unwrap();
+        let done = line.contains("listening");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    lines
+}
+
+#[test]
+fn logs_have_no_colour_codes_in_a_file_and_are_json_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = first_log_lines(dir.path(), &[]);
+    assert!(text.iter().any(|l| l.contains("listening")), "{text:?}");
+    assert!(
+        text.iter().all(|l| !l.contains('\u{1b}')),
+        "no ANSI escapes when stderr is a pipe: {text:?}"
+    );
+
+    let json = first_log_lines(dir.path(), &["--log-format", "json"]);
+    let listening = json.iter().find(|l| l.contains("listening")).expect("a listening line");
+    let event: serde_json::Value = serde_json::from_str(listening).expect("one JSON object per line");
+    assert_eq!(event["message"], "listening");
+    assert_eq!(event["level"], "INFO");
+    assert!(event["addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+    assert!(
+        json.iter()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
+        "{json:?}"
+    );
+}
