@@ -750,6 +750,8 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     ("flash.reply_sent", "返信を送信しました。", "Your reply has been sent."),
     // Attempts and audit
+    ("history.older", "さらに前の記録", "Older entries"),
+    ("history.newest", "最新の記録に戻る", "Back to the newest"),
     ("attempts.title", "パスコード入力の記録", "Passcode entries"),
     (
         "attempts.none",

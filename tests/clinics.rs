@@ -516,3 +516,66 @@ async fn the_clinic_history_reads_in_the_pages_language() {
     assert!(en.body.contains("Generation 1: disabled after 10 wrong codes in a row"));
     assert!(en.body.contains("<td>Card reader 受付2</td>"));
 }
+
+#[tokio::test]
+async fn the_clinic_pages_histories_are_paged() {
+    let app = TestApp::spawn().await;
+    let (a, _) = app.with_two_clinics().await;
+    app.add_reader(a, "受付1").await;
+    // 25 entries at the reader and 25 audited actions (beyond what enrolling already wrote).
+    for n in 0..25 {
+        sqlx::query(
+            "INSERT INTO passcode_attempts (clinic_id, reader_id, generation, at, result)
+             SELECT ?, id, 1, ?, 'rejected' FROM readers WHERE clinic_id = ?",
+        )
+        .bind(a)
+        .bind(1_700_000_000 + n)
+        .bind(a)
+        .execute(app.pool())
+        .await
+        .unwrap();
+        portal::db::audit::record(
+            app.pool(),
+            portal::db::audit::Entry {
+                actor: &portal::db::audit::Actor::CommandLine,
+                action: "passcode.issued",
+                clinic_id: Some(a),
+                detail: "",
+                ip: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    let clinic = format!("/clinics/{CLINIC_A}");
+    let first = operator.get(&clinic).await;
+    let rows_in = |body: &str, heading: &str| -> usize {
+        let section = body.split(heading).nth(1).unwrap().split("</section>").next().unwrap();
+        section.matches("<tr>").count().saturating_sub(1) // the header row
+    };
+    assert_eq!(rows_in(&first.body, "id=\"attempts-heading\""), 20);
+    assert_eq!(rows_in(&first.body, "id=\"audit-heading\""), 20);
+    let older = first
+        .body
+        .split("id=\"attempts-older\"")
+        .next()
+        .and_then(|b| b.rsplit("href=\"").next())
+        .and_then(|h| h.split('"').next())
+        .unwrap()
+        .to_owned();
+    let second = operator.get(&older).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(
+        rows_in(&second.body, "id=\"attempts-heading\""),
+        5,
+        "the last five entries"
+    );
+    assert!(!second.body.contains("id=\"attempts-older\""), "nothing older");
+    assert!(second.body.contains("最新の記録に戻る"));
+    // Bad paging values are ignored rather than refused.
+    assert_eq!(
+        operator.get(&format!("{clinic}?audit_before=x")).await.status,
+        StatusCode::OK
+    );
+}

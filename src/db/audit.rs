@@ -66,6 +66,7 @@ pub async fn record(db: impl SqliteExecutor<'_>, entry: Entry<'_>) -> sqlx::Resu
 
 #[derive(Debug, FromRow)]
 pub struct Row {
+    pub id: i64,
     pub at: i64,
     pub actor: String,
     pub action: String,
@@ -75,14 +76,21 @@ pub struct Row {
     pub reader_name: Option<String>,
 }
 
-pub async fn for_clinic(db: impl SqliteExecutor<'_>, clinic_id: i64, limit: i64) -> sqlx::Result<Vec<Row>> {
+/// The clinic's history, newest first; `before` (an id) pages back.
+pub async fn for_clinic(
+    db: impl SqliteExecutor<'_>,
+    clinic_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<Row>> {
     sqlx::query_as::<_, Row>(
-        "SELECT a.at, a.actor, a.action, a.detail, a.ip, r.name AS reader_name
+        "SELECT a.id, a.at, a.actor, a.action, a.detail, a.ip, r.name AS reader_name
          FROM audit_log a
          LEFT JOIN readers r ON a.actor LIKE 'reader:%' AND r.id = CAST(substr(a.actor, 8) AS INTEGER)
-         WHERE a.clinic_id = ? ORDER BY a.id DESC LIMIT ?",
+         WHERE a.clinic_id = ? AND a.id < ? ORDER BY a.id DESC LIMIT ?",
     )
     .bind(clinic_id)
+    .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
     .fetch_all(db)
     .await

@@ -144,19 +144,27 @@ pub async fn record_attempt(
 
 #[derive(Clone, Debug, FromRow)]
 pub struct AttemptRow {
+    pub id: i64,
     pub at: i64,
     pub reader_name: String,
     pub generation: Option<i64>,
     pub result: String,
 }
 
-pub async fn attempts(db: impl SqliteExecutor<'_>, clinic_id: i64, limit: i64) -> sqlx::Result<Vec<AttemptRow>> {
+/// The clinic's passcode entries, newest first; `before` (an id) pages back.
+pub async fn attempts(
+    db: impl SqliteExecutor<'_>,
+    clinic_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<AttemptRow>> {
     sqlx::query_as::<_, AttemptRow>(
-        "SELECT a.at, r.name AS reader_name, a.generation, a.result
+        "SELECT a.id, a.at, r.name AS reader_name, a.generation, a.result
          FROM passcode_attempts a JOIN readers r ON r.id = a.reader_id
-         WHERE a.clinic_id = ? ORDER BY a.id DESC LIMIT ?",
+         WHERE a.clinic_id = ? AND a.id < ? ORDER BY a.id DESC LIMIT ?",
     )
     .bind(clinic_id)
+    .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
     .fetch_all(db)
     .await

@@ -1,7 +1,7 @@
 //! The clinic list (operators, agents) and one clinic's overview.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -155,6 +155,11 @@ struct ShowPage {
     readers: Vec<ReaderView>,
     attempts: Vec<db::passcodes::AttemptRow>,
     audit: Vec<db::audit::Row>,
+    /// Where the next (older) page of each history starts, if there is one.
+    attempts_older: Option<i64>,
+    audit_older: Option<i64>,
+    /// Whether a history is showing an older page (so it offers the newest again).
+    history: HistoryQuery,
     can_manage_readers: bool,
     can_issue: bool,
     enroll_error: Option<String>,
@@ -162,9 +167,33 @@ struct ShowPage {
     tickets: Option<Vec<super::desk::TicketRow>>,
 }
 
-pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(code): Path<String>) -> Result<Response, AppError> {
+/// Which page of the clinic page's histories to show: entries older than these ids.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+pub struct HistoryQuery {
+    pub attempts_before: Option<i64>,
+    pub audit_before: Option<i64>,
+}
+
+/// Entries per page of each history.
+const HISTORY_PAGE: i64 = 20;
+
+/// A page of rows fetched one beyond the page size: whether more exist, and from which id.
+fn paged<T>(mut rows: Vec<T>, id: impl Fn(&T) -> i64) -> (Vec<T>, Option<i64>) {
+    let more = rows.len() > usize::try_from(HISTORY_PAGE).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(HISTORY_PAGE).unwrap_or(usize::MAX));
+    let older = more.then(|| rows.last().map(&id)).flatten();
+    (rows, older)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    history: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
     let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_view_clinic).await?;
-    render_show(&state, &ctx, &user, clinic, None).await
+    let history = history.map(|Query(h)| h).unwrap_or_default();
+    render_show(&state, &ctx, &user, clinic, None, history).await
 }
 
 pub async fn render_show(
@@ -173,6 +202,7 @@ pub async fn render_show(
     user: &crate::auth::SignedIn,
     clinic: db::clinics::Clinic,
     enroll_error: Option<String>,
+    history: HistoryQuery,
 ) -> Result<Response, AppError> {
     let actor = user.actor();
     let tickets = if actor.can_use_desk() {
@@ -186,13 +216,24 @@ pub async fn render_show(
     } else {
         None
     };
+    let (attempts, attempts_older) = paged(
+        db::passcodes::attempts(&state.pool, clinic.id, history.attempts_before, HISTORY_PAGE + 1).await?,
+        |a| a.id,
+    );
+    let (audit, audit_older) = paged(
+        db::audit::for_clinic(&state.pool, clinic.id, history.audit_before, HISTORY_PAGE + 1).await?,
+        |a| a.id,
+    );
     let page = ShowPage {
         tickets,
         page: Page::new(ctx).await?,
         current: db::passcodes::current(&state.pool, clinic.id).await?,
         readers: reader_views(state, &clinic).await?,
-        attempts: db::passcodes::attempts(&state.pool, clinic.id, 20).await?,
-        audit: db::audit::for_clinic(&state.pool, clinic.id, 20).await?,
+        attempts,
+        audit,
+        attempts_older,
+        audit_older,
+        history,
         can_manage_readers: actor.can_manage_readers(clinic.id),
         can_issue: actor.can_issue_passcode(clinic.id),
         enroll_error,

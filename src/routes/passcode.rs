@@ -33,7 +33,7 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(code): Path<Stri
         page: Page::new(&ctx).await?,
         current: db::passcodes::current(&state.pool, clinic.id).await?,
         history: db::passcodes::history(&state.pool, clinic.id, 50).await?,
-        attempts: db::passcodes::attempts(&state.pool, clinic.id, 50).await?,
+        attempts: db::passcodes::attempts(&state.pool, clinic.id, None, 50).await?,
         readers: reader_views(&state, &clinic).await?,
         can_issue: user.actor().can_issue_passcode(clinic.id),
         clinic,

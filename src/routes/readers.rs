@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::clinics::render_show;
+use super::clinics::{HistoryQuery, render_show};
 use super::{HtmlForm, Page, Question, ask, authorize_clinic, done, is_confirmed, render_no_store};
 use crate::auth::Ctx;
 use crate::db;
@@ -64,6 +64,7 @@ pub async fn enroll(
             &user,
             clinic,
             Some(ctx.t("reader.name_invalid").to_owned()),
+            HistoryQuery::default(),
         )
         .await;
     };
@@ -74,6 +75,7 @@ pub async fn enroll(
             &user,
             clinic,
             Some(ctx.t("reader.install_invalid").to_owned()),
+            HistoryQuery::default(),
         )
         .await;
     };
@@ -92,7 +94,15 @@ pub async fn enroll(
             show_token(&ctx, clinic, name, enrolled).await
         }
         Err(ReaderError::DuplicateName(_)) => {
-            render_show(&state, &ctx, &user, clinic, Some(ctx.t("reader.name_taken").to_owned())).await
+            render_show(
+                &state,
+                &ctx,
+                &user,
+                clinic,
+                Some(ctx.t("reader.name_taken").to_owned()),
+                HistoryQuery::default(),
+            )
+            .await
         }
         Err(ReaderError::NotFound) => Err(AppError::NotFound),
         Err(ReaderError::Internal(e)) => Err(AppError::Internal(e)),
