@@ -83,7 +83,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     // Forms
     ("form.email", "メールアドレス", "E-mail address"),
     ("form.password", "パスワード", "Password"),
-    ("form.password_confirm", "パスワード(確認)", "Password (again)"),
+    ("form.password_confirm", "パスワード（確認）", "Password (again)"),
     (
         "form.password_rules",
         "パスワードは12文字以上128文字以内です。文字の種類の決まりはありません。長い文やフレーズがおすすめです。",
@@ -96,7 +96,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     (
         "form.email_invalid",
-        "メールアドレスの形式が正しくありません(例: name@example.jp)。",
+        "メールアドレスの形式が正しくありません（例：name@example.jp）。",
         "Enter an e-mail address such as name@example.jp.",
     ),
     ("form.too_long", "入力が長すぎます。", "An entry is too long."),
@@ -264,13 +264,13 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("via.cli", "コマンドラインから", "from the command line"),
     (
         "audit_detail.passcode.issued",
-        "第{generation}世代（{via}）",
-        "Generation {generation} ({via})",
+        "{generation}回目の発行（{via}）",
+        "Issue no. {generation} ({via})",
     ),
     (
         "audit_detail.passcode.disabled",
-        "第{generation}世代：誤ったパスコードが{failures}回続いたため無効化",
-        "Generation {generation}: disabled after {failures} wrong codes in a row",
+        "{generation}回目に発行したパスコード：誤ったパスコードが{failures}回続いたため停止",
+        "Passcode no. {generation}: disabled after {failures} wrong codes in a row",
     ),
     ("audit_detail.clinic.created", "{name}（{code}）", "{name} ({code})"),
     ("audit_detail.user.created", "{email}（{role}）", "{email} ({role})"),
@@ -302,7 +302,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("clinic.code", "医療機関コード", "Medical institution code"),
     (
         "clinic.code_hint",
-        "10桁の数字(都道府県2桁・点数表1桁・医療機関番号7桁)。例: 0110113719",
+        "10桁の数字（都道府県2桁・点数表1桁・医療機関番号7桁）。例：0110113719",
         "10 digits: prefecture (2), fee table (1), institution number (7). Example: 0110113719",
     ),
     (
@@ -322,17 +322,17 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     (
         "clinic.code_err_prefecture",
-        "はじめの2桁は都道府県番号(01〜47)です。",
+        "はじめの2桁は都道府県番号（01〜47）です。",
         "The first two digits are a prefecture number from 01 to 47.",
     ),
     (
         "clinic.code_err_fee_table",
-        "3桁目(点数表)は 1(医科)・3(歯科)・4(調剤)・6(訪問看護)のいずれかです。",
+        "3桁目（点数表）は 1（医科）・3（歯科）・4（調剤）・6（訪問看護）のいずれかです。",
         "The third digit (fee table) is 1 (medical), 3 (dental), 4 (pharmacy) or 6 (home nursing).",
     ),
     (
         "clinic.code_err_check_digit",
-        "最後の桁(検証番号)が合いません。打ち間違いがないか確認してください。",
+        "最後の桁（検証番号）が合いません。打ち間違いがないか確認してください。",
         "The last digit (check digit) does not match. Check the code for a typo.",
     ),
     (
@@ -402,7 +402,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "Enroll and issue its token",
     ),
     ("reader.name", "カードリーダー名", "Reader name"),
-    ("reader.name_placeholder", "例: 受付1", "e.g. Reception 1"),
+    ("reader.name_placeholder", "例：受付1", "e.g. Reception 1"),
     (
         "reader.name_invalid",
         "カードリーダー名を60文字以内で入力してください。",
@@ -449,13 +449,13 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "目視確認モードでは、職員がカードリーダーの《職員用ボタン》を押して4桁のパスコードを入力します。パスコードは医療機関管理者がここで発行します。",
         "In visual-check mode, staff press the reader's staff button and type a 4-digit passcode. The clinic admin issues that passcode here.",
     ),
-    ("passcode.generation", "世代", "Generation"),
+    ("passcode.generation", "発行番号", "Issue no."),
     ("passcode.active", "有効", "Active"),
     ("passcode.issued_at", "発行日時", "Issued at"),
     ("passcode.issued_by", "発行者", "Issued by"),
     (
         "passcode.issued_by_cli",
-        "コマンドライン(運用担当者)",
+        "コマンドライン（運用担当者）",
         "Command line (operator)",
     ),
     ("passcode.none", "未発行", "Not issued"),
@@ -512,11 +512,11 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "No passcode has been issued.",
     ),
     ("passcode.state_current", "使用中", "In use"),
-    ("passcode.state_superseded", "無効(再発行済み)", "Replaced"),
+    ("passcode.state_superseded", "無効（再発行済み）", "Replaced"),
     ("passcode.state_disabled", "停止", "Disabled"),
     (
         "passcode.confirm_title",
-        "パスコードを発行しますか?",
+        "パスコードを発行しますか？",
         "Issue a new passcode?",
     ),
     (
@@ -584,7 +584,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     (
         "passcode.already_issued_forgot",
-        "パスコードを控え忘れた場合は、新しいパスコードを発行してください(今のパスコードは使えなくなります)。",
+        "パスコードを控え忘れた場合は、新しいパスコードを発行してください（今のパスコードは使えなくなります）。",
         "If nobody wrote it down, issue a new passcode (the current one then stops working).",
     ),
     (
@@ -599,7 +599,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     (
         "passcode.confirm_expired",
-        "確認画面の有効期限(30分)が切れたため、発行していません。もう一度「発行」を押してください。",
+        "確認画面の有効期限（30分）が切れたため、発行していません。もう一度「発行」を押してください。",
         "The confirmation expired (after 30 minutes), so nothing was issued. Press Issue again.",
     ),
     // Ticket list filters ({value} is what was typed)
@@ -668,7 +668,11 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     ("password.current", "現在のパスワード", "Current password"),
     ("password.new", "新しいパスワード", "New password"),
-    ("password.new_confirm", "新しいパスワード(確認)", "New password (again)"),
+    (
+        "password.new_confirm",
+        "新しいパスワード（確認）",
+        "New password (again)",
+    ),
     ("password.submit", "変更する", "Change password"),
     (
         "password.other_sessions_end",
@@ -801,8 +805,8 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "番号・医療機関・発信者・内容・メモ",
         "Number, clinic, caller, text, notes",
     ),
-    ("desk.from", "登録日(から)", "Created from"),
-    ("desk.to", "登録日(まで)", "Created until"),
+    ("desk.from", "登録日（から）", "Created from"),
+    ("desk.to", "登録日（まで）", "Created until"),
     ("desk.sort", "並び順", "Sort by"),
     ("desk.apply", "絞り込む", "Filter"),
     ("desk.results", "件", "tickets"),
@@ -835,10 +839,10 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "Record this call on",
     ),
     ("desk.new_ticket", "新しいチケット", "A new ticket"),
-    ("desk.call_notes", "通話メモ(社内用)", "Call notes (internal)"),
+    ("desk.call_notes", "通話メモ（社内用）", "Call notes (internal)"),
     (
         "desk.save_hint",
-        "Enter キーでは保存されず、次の項目へ進みます。保存は「保存」ボタン(Ctrl+Enter)で行い、通話時間も記録されます。",
+        "Enter キーでは保存されず、次の項目へ進みます。保存は「保存」ボタン（Ctrl+Enter）で行い、通話時間も記録されます。",
         "Enter does not save: it moves to the next field. Save with the Save button (Ctrl+Enter); the call's length is recorded too.",
     ),
     ("desk.save_call", "保存", "Save"),
@@ -860,7 +864,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     (
         "desk.body_invalid",
-        "内容を入力してください(10,000文字以内)。",
+        "内容を入力してください（10,000文字以内）。",
         "Enter some text (10,000 characters at most).",
     ),
     (
@@ -885,8 +889,8 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("ticket.response_due", "初回対応期限", "Respond by"),
     ("ticket.responded", "対応済み", "Responded"),
     ("ticket.overdue", "期限超過", "Overdue"),
-    ("ticket.paused", "停止中(折返し待ち)", "Paused (waiting on clinic)"),
-    ("ticket.version", "版", "Version"),
+    ("ticket.paused", "停止中（折返し待ち）", "Paused (waiting on clinic)"),
+    ("ticket.version", "更新回数", "Edits"),
     ("ticket.details", "チケットの内容", "Ticket details"),
     ("ticket.update", "状態・担当の変更", "Status and assignment"),
     ("ticket.save", "保存", "Save"),
@@ -898,7 +902,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("ticket.entry_body", "内容", "Text"),
     (
         "ticket.call_minutes",
-        "通話時間(分、通話の場合)",
+        "通話時間（分、通話の場合）",
         "Call length in minutes (calls only)",
     ),
     ("ticket.add", "追加", "Add"),
@@ -954,7 +958,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     (
         "requests.description",
-        "困っていること(詳しく)",
+        "困っていること（詳しく）",
         "What is wrong (in detail)",
     ),
     ("requests.submit", "依頼する", "Send the request"),
@@ -1025,7 +1029,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("settings.add_closure", "休業日を追加", "Add closed days"),
     (
         "settings.closure_invalid",
-        "名称と日付(開始・終了)を正しく入力してください。",
+        "名称と日付（開始・終了）を正しく入力してください。",
         "Enter a name and valid start and end dates.",
     ),
     ("settings.delete", "削除", "Delete"),
@@ -1054,8 +1058,8 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "中央値は直近30日に登録されたチケットの営業時間で計算しています。対象件数",
         "Medians count business hours over tickets created in the last 30 days. Tickets",
     ),
-    ("dashboard.by_status", "状態別(未完了)", "Open tickets by status"),
-    ("dashboard.by_category", "分類別(未完了)", "Open tickets by category"),
+    ("dashboard.by_status", "状態別（未完了）", "Open tickets by status"),
+    ("dashboard.by_category", "分類別（未完了）", "Open tickets by category"),
     ("tokens.title", "APIトークン", "API tokens"),
     (
         "tokens.explain",
@@ -1065,7 +1069,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("tokens.new", "新しいトークン", "Your new token"),
     ("tokens.create", "トークンを発行", "Create a token"),
     ("tokens.name", "用途", "Purpose"),
-    ("tokens.name_placeholder", "例: 電話システム", "e.g. phone system"),
+    ("tokens.name_placeholder", "例：電話システム", "e.g. phone system"),
     (
         "tokens.name_invalid",
         "用途を60文字以内で入力してください。",
@@ -1081,19 +1085,19 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("nav.guide", "目視モードガイド", "Visual-check guide"),
     ("guide.list_title", "ガイド", "Guides"),
     ("guide.start", "はじめる", "Start"),
-    ("guide.overview", "全体の流れ(図)", "Overview diagram"),
+    ("guide.overview", "全体の流れ（図）", "Overview diagram"),
     (
         "guide.overview_hint",
         "四角をクリックすると、その手順を開きます。緑の四角は終わりの手順です。",
         "Click a box to open that step. Green boxes end the guide.",
     ),
-    ("guide.print", "印刷用(全手順)", "Printable (all steps)"),
+    ("guide.print", "印刷用（全手順）", "Printable (all steps)"),
     (
         "guide.print_credential",
         "ログイン情報は、ポータルにログインして画面で確認してください。",
         "Sign in to the portal to see the sign-in details on screen.",
     ),
-    ("guide.version", "内容の版", "Content version"),
+    ("guide.version", "ガイドの改訂", "Guide revision"),
     ("guide.step_code", "手順コード", "Step code"),
     ("guide.progress", "進み具合", "Progress"),
     ("guide.warning", "注意", "Caution"),
@@ -1133,7 +1137,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     ("guide.next", "次へ", "Next"),
     ("guide.end", "ここで終わりです。", "This is the end of the guide."),
-    ("guide.resolved_question", "解決しましたか?", "Did this solve it?"),
+    ("guide.resolved_question", "解決しましたか？", "Did this solve it?"),
     ("guide.resolved_yes", "はい、解決しました", "Yes, solved"),
     ("guide.resolved_no", "いいえ、まだ困っています", "No, I still need help"),
     ("guide.navigation", "ガイドの操作", "Guide navigation"),
@@ -1151,7 +1155,11 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "どの手順で困っているか、これまでにたどった手順も一緒にサポートデスクへ送られます。",
         "The step you are stuck on and the steps you took are sent to the support desk with your request.",
     ),
-    ("guide.help_message", "困っていること(任意)", "What is wrong (optional)"),
+    (
+        "guide.help_message",
+        "困っていること（任意）",
+        "What is wrong (optional)",
+    ),
     (
         "guide.help_sign_in",
         "医療機関の管理者としてログインすると、ここから直接サポートを依頼できます。お急ぎの場合はお電話ください。",
@@ -1170,7 +1178,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("guide.stats", "ガイドの利用状況", "Guide usage"),
     (
         "guide.stats_hint",
-        "手順ごとに、到達した回数・そこで止まった回数(30分以上操作なし)・サポート依頼の数を集計しています。個人の情報は記録していません。",
+        "手順ごとに、到達した回数・そこで止まった回数（30分以上操作なし）・サポート依頼の数を集計しています。個人の情報は記録していません。",
         "Per step: walks that reached it, walks that stopped there (idle 30 minutes or more) and help requests. Nothing personal is recorded.",
     ),
     ("guide.reached", "到達", "Reached"),
@@ -1229,6 +1237,24 @@ mod tests {
                 !ja.trim().is_empty() && !en.trim().is_empty(),
                 "{key} is missing a language"
             );
+        }
+    }
+
+    #[test]
+    fn japanese_text_has_one_punctuation_style_and_no_developer_words() {
+        for (key, ja, _) in ENTRIES {
+            for ascii in ['(', ')', '?', '!'] {
+                assert!(
+                    !ja.contains(ascii),
+                    "{key}: use full-width punctuation in Japanese, not {ascii:?}: {ja}"
+                );
+            }
+            for word in ["世代", "版"] {
+                assert!(
+                    !ja.contains(word),
+                    "{key}: {word} is not a word a receptionist uses: {ja}"
+                );
+            }
         }
     }
 

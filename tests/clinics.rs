@@ -20,7 +20,7 @@ async fn an_operator_registers_clinics_and_invalid_codes_are_refused_with_the_re
         )
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(bad.body.contains("最後の桁(検証番号)が合いません"), "{}", bad.body);
+    assert!(bad.body.contains("最後の桁（検証番号）が合いません"), "{}", bad.body);
     assert!(!bad.body.contains("check digit"), "no English on a Japanese page");
     assert!(
         bad.body.contains("value=\"さくら内科クリニック\""),
@@ -495,12 +495,13 @@ async fn the_clinic_history_reads_in_the_pages_language() {
 
     let ja = admin.get(&format!("/clinics/{CLINIC_A}")).await;
     assert!(
-        ja.body.contains("第1世代：誤ったパスコードが10回続いたため無効化"),
+        ja.body
+            .contains("1回目に発行したパスコード：誤ったパスコードが10回続いたため停止"),
         "{}",
         ja.body
     );
     assert!(ja.body.contains("<td>カードリーダー 受付2</td>"));
-    assert!(ja.body.contains("第1世代（ポータルから）"), "{}", ja.body);
+    assert!(ja.body.contains("1回目の発行（ポータルから）"), "{}", ja.body);
     assert!(ja.body.contains("受付1（単独設置型）"));
     assert!(ja.body.contains("<td>コマンドライン</td>"), "{}", ja.body);
     assert!(!ja.body.contains("{&quot;"), "no raw fields on the page");
@@ -510,10 +511,13 @@ async fn the_clinic_history_reads_in_the_pages_language() {
         .post("/lang", &[("csrf", &csrf), ("lang", "en"), ("next", "/")])
         .await;
     let en = admin.get(&format!("/clinics/{CLINIC_A}")).await;
-    assert!(en.body.contains("Generation 1 (from the portal)"), "{}", en.body);
+    assert!(en.body.contains("Issue no. 1 (from the portal)"), "{}", en.body);
     assert!(en.body.contains("受付1 (Standalone installation)"));
     assert!(en.body.contains("Command line"), "the reader was added with the CLI");
-    assert!(en.body.contains("Generation 1: disabled after 10 wrong codes in a row"));
+    assert!(
+        en.body
+            .contains("Passcode no. 1: disabled after 10 wrong codes in a row")
+    );
     assert!(en.body.contains("<td>Card reader 受付2</td>"));
 }
 

@@ -409,7 +409,7 @@ pub async fn request_help(
         .or(db::tickets::category_by_slug(&state.pool, "other").await?)
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no ticket category")))?;
     let description = format!(
-        "{message}\n\n--\nガイド: {} (版 {})\n困っている手順: {} {}\nたどった手順:\n{}",
+        "{message}\n\n--\nガイド：{}（改訂 {}）\n困っている手順：{} {}\nたどった手順：\n{}",
         guide.title.ja,
         guide.version,
         step.code,
