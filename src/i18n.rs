@@ -101,6 +101,11 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     ("form.too_long", "入力が長すぎます。", "An entry is too long."),
     (
+        "form.fix_below",
+        "入力内容を確認してください。問題のある項目に理由を表示しています。",
+        "Please check the form: the reason is shown next to each field in question.",
+    ),
+    (
         "form.malformed",
         "フォームの内容を読み取れませんでした。ページを再読み込みしてもう一度お試しください。",
         "The form could not be read. Reload the page and try again.",

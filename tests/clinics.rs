@@ -21,6 +21,10 @@ async fn an_operator_registers_clinics_and_invalid_codes_are_refused_with_the_re
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(bad.body.contains("最後の桁（検証番号）が合いません"), "{}", bad.body);
+    assert!(
+        bad.body.contains("id=\"code-error\""),
+        "the reason is next to the code field"
+    );
     assert!(!bad.body.contains("check digit"), "no English on a Japanese page");
     assert!(
         bad.body.contains("value=\"さくら内科クリニック\""),
@@ -253,6 +257,14 @@ async fn an_operator_creates_accounts_and_a_new_clinic_admin_can_sign_in() {
         )
         .await;
     assert_eq!(missing_clinic.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        missing_clinic.body.contains("id=\"clinic-error\""),
+        "the reason is next to the clinic field"
+    );
+    assert!(
+        missing_clinic.body.contains("value=\"new@clinic-a.jp\""),
+        "the form keeps what was typed"
+    );
     assert!(
         !missing_clinic.body.contains(common::PASSWORD),
         "passwords are never echoed"

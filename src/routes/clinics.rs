@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{HtmlForm, Page, authorize_clinic, done, render};
+use super::{FormErrors, HtmlForm, Page, authorize_clinic, done, render};
 use crate::auth::Ctx;
 use crate::db;
 use crate::domain::policy::Actor;
@@ -37,7 +37,7 @@ struct ListPage {
     page: Page,
     clinics: Vec<db::clinics::Clinic>,
     form: ClinicForm,
-    error: Option<String>,
+    errors: FormErrors,
 }
 
 pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
@@ -50,7 +50,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
         page: Page::new(&ctx).await?,
         clinics,
         form: ClinicForm::default(),
-        error: None,
+        errors: FormErrors::default(),
     })
 }
 
@@ -65,12 +65,13 @@ pub async fn create(
         return Err(AppError::Forbidden);
     }
     let parsed = (|| {
-        let code = ClinicCode::parse(&form.code).map_err(|e| ctx.t(e.ui_key()).to_owned())?;
-        let name = bounded_text(&form.name, 100).ok_or_else(|| ctx.t("clinic.name_invalid").to_owned())?;
-        let phone = optional_text(&form.phone, 30).ok_or_else(|| ctx.t("form.too_long").to_owned())?;
-        let address = optional_text(&form.address, 200).ok_or_else(|| ctx.t("form.too_long").to_owned())?;
-        let contact = optional_text(&form.contact_name, 100).ok_or_else(|| ctx.t("form.too_long").to_owned())?;
-        Ok::<_, String>((code, name, phone, address, contact))
+        let code = ClinicCode::parse(&form.code).map_err(|e| FormErrors::on("code", ctx.t(e.ui_key())))?;
+        let name = bounded_text(&form.name, 100).ok_or_else(|| FormErrors::on("name", ctx.t("clinic.name_invalid")))?;
+        let too_long = |field| FormErrors::on(field, ctx.t("form.too_long"));
+        let phone = optional_text(&form.phone, 30).ok_or_else(|| too_long("phone"))?;
+        let address = optional_text(&form.address, 200).ok_or_else(|| too_long("address"))?;
+        let contact = optional_text(&form.contact_name, 100).ok_or_else(|| too_long("contact_name"))?;
+        Ok::<_, FormErrors>((code, name, phone, address, contact))
     })();
     let result = match parsed {
         Ok((code, name, phone, address, contact_name)) => {
@@ -84,23 +85,23 @@ pub async fn create(
             match accounts::create_clinic(&state.pool, &user.audit_actor(), &input).await {
                 Ok(_) => Ok(code),
                 Err(AccountError::Internal(e)) => return Err(AppError::Internal(e)),
-                Err(e) => Err(e.localized(ctx.lang)),
+                Err(e) => Err(FormErrors::on("code", e.localized(ctx.lang))),
             }
         }
-        Err(message) => Err(message),
+        Err(errors) => Err(errors),
     };
     match result {
         Ok(code) => {
             state.sync_live().await;
             done(&ctx, "flash.clinic_registered", &format!("/clinics/{code}")).await
         }
-        Err(error) => {
+        Err(errors) => {
             let clinics = db::clinics::all(&state.pool).await?;
             let page = ListPage {
                 page: Page::new(&ctx).await?,
                 clinics,
                 form,
-                error: Some(error),
+                errors,
             };
             let mut response = render(&page)?;
             *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;

@@ -318,6 +318,30 @@ pub fn render_no_store(template: &impl Template) -> Result<Response, AppError> {
     Ok(response)
 }
 
+/// What was wrong with a form, next to the field it concerns (the form keeps what was typed).
+#[derive(Debug, Default)]
+pub struct FormErrors(Option<(&'static str, String)>);
+
+impl FormErrors {
+    pub fn on(field: &'static str, message: impl Into<String>) -> Self {
+        Self(Some((field, message.into())))
+    }
+
+    /// The message for `field`, if the error concerns it.
+    pub fn message(&self, field: &str) -> Option<&str> {
+        self.0.as_ref().filter(|(f, _)| *f == field).map(|(_, m)| m.as_str())
+    }
+
+    /// For `aria-invalid`.
+    pub fn invalid(&self, field: &str) -> &'static str {
+        if self.message(field).is_some() { "true" } else { "false" }
+    }
+
+    pub fn any(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
 /// After a form did what it was asked: a 303 to `location`, whose page then says so (`flash`
 /// is a UI-string key, e.g. "flash.saved").
 pub async fn done(ctx: &Ctx, flash: &'static str, location: &str) -> Result<Response, AppError> {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{HtmlForm, Page, Question, ask, done, is_confirmed, render};
+use super::{FormErrors, HtmlForm, Page, Question, ask, done, is_confirmed, render};
 use crate::auth::Ctx;
 use crate::db;
 use crate::domain::{ClinicCode, Email, Password, Role};
@@ -45,10 +45,10 @@ struct ListPage {
     users: Vec<UserView>,
     clinics: Vec<db::clinics::Clinic>,
     form: UserForm,
-    error: Option<String>,
+    errors: FormErrors,
 }
 
-async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, error: Option<String>) -> Result<Response, AppError> {
+async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, errors: FormErrors) -> Result<Response, AppError> {
     let users = db::users::all(&state.pool)
         .await?
         .into_iter()
@@ -62,7 +62,7 @@ async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, error: Option<
         })
         .collect();
     let clinics = db::clinics::all(&state.pool).await?;
-    let status = if error.is_some() {
+    let status = if errors.any() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -74,7 +74,7 @@ async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, error: Option<
         users,
         clinics,
         form,
-        error,
+        errors,
     })?;
     *response.status_mut() = status;
     Ok(response)
@@ -84,7 +84,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
     if !ctx.require_user()?.actor().can_manage_users() {
         return Err(AppError::Forbidden);
     }
-    render_list(&state, &ctx, UserForm::default(), None).await
+    render_list(&state, &ctx, UserForm::default(), FormErrors::default()).await
 }
 
 pub async fn create(
@@ -98,21 +98,24 @@ pub async fn create(
         return Err(AppError::Forbidden);
     }
     let parsed = (|| {
-        let email = Email::parse(&form.email).map_err(|_| ctx.t("form.email_invalid"))?;
-        let role = Role::parse_cli(&form.role).ok_or(ctx.t("user.role_invalid"))?;
+        let email = Email::parse(&form.email).map_err(|_| FormErrors::on("email", ctx.t("form.email_invalid")))?;
+        let role = Role::parse_cli(&form.role).ok_or_else(|| FormErrors::on("role", ctx.t("user.role_invalid")))?;
         let clinic = match (role, form.clinic.trim()) {
-            (Role::ClinicAdmin, "") => return Err(ctx.t("user.clinic_required")),
-            (Role::ClinicAdmin, code) => Some(ClinicCode::parse(code).map_err(|e| ctx.t(e.ui_key()))?),
+            (Role::ClinicAdmin, "") => return Err(FormErrors::on("clinic", ctx.t("user.clinic_required"))),
+            (Role::ClinicAdmin, code) => {
+                Some(ClinicCode::parse(code).map_err(|e| FormErrors::on("clinic", ctx.t(e.ui_key())))?)
+            }
             _ => None,
         };
-        let password = Password::parse(&form.password).map_err(|_| ctx.t("form.password_rules"))?;
+        let password =
+            Password::parse(&form.password).map_err(|_| FormErrors::on("password", ctx.t("form.password_rules")))?;
         Ok((email, role, clinic, password))
     })();
     // The password is never echoed back into the form.
     form.password.clear();
     let (email, role, clinic, password) = match parsed {
         Ok(parsed) => parsed,
-        Err(message) => return render_list(&state, &ctx, form, Some(message.to_owned())).await,
+        Err(errors) => return render_list(&state, &ctx, form, errors).await,
     };
     let input = UserInput {
         email: &email,
@@ -125,7 +128,10 @@ pub async fn create(
     match accounts::create_user(&state.pool, &state.hasher, &user.audit_actor(), &input).await {
         Ok(_) => done(&ctx, "flash.account_created", "/users").await,
         Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),
-        Err(e) => render_list(&state, &ctx, form, Some(e.localized(ctx.lang))).await,
+        Err(e @ AccountError::DuplicateUser(_)) => {
+            render_list(&state, &ctx, form, FormErrors::on("email", e.localized(ctx.lang))).await
+        }
+        Err(e) => render_list(&state, &ctx, form, FormErrors::on("clinic", e.localized(ctx.lang))).await,
     }
 }
 
@@ -158,7 +164,15 @@ async fn account_result(
         Ok(()) => done(ctx, flash, "/users").await,
         Err(AccountError::UnknownUser) => Err(AppError::NotFound),
         Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),
-        Err(e) => render_list(state, ctx, UserForm::default(), Some(e.localized(ctx.lang))).await,
+        Err(e) => {
+            render_list(
+                state,
+                ctx,
+                UserForm::default(),
+                FormErrors::on("action", e.localized(ctx.lang)),
+            )
+            .await
+        }
     }
 }
 
@@ -235,7 +249,7 @@ pub async fn reset_password(
             &state,
             &ctx,
             UserForm::default(),
-            Some(ctx.t("form.password_rules").to_owned()),
+            FormErrors::on("action", ctx.t("form.password_rules")),
         )
         .await;
     };
