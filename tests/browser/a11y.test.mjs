@@ -61,7 +61,7 @@ test('no serious accessibility violations on any kind of page', async () => {
   }
   const admin = await signedIn('admin@sakura.example.jp', 'clinic password 123');
   for (const path of ['/clinics/0110113719', '/clinics/0110113719/passcode', '/clinics/0110113719/passcode/issue',
-    '/clinics/0110113719/requests', '/guide/mokushi/C-1']) {
+    '/clinics/0110113719/requests', '/guide/mokushi/C-1', '/account/password', '/guide/mokushi/B-4/help']) {
     problems.push(...await scan(admin, path));
   }
   // The confirmation asked before revoking a reader (the revoke button's first POST).
@@ -77,5 +77,21 @@ test('no serious accessibility violations on any kind of page', async () => {
   for (const path of ['/users', '/desk/settings', '/guide/mokushi/stats']) {
     problems.push(...await scan(operator, path));
   }
+  // A form refused with errors next to its fields, then a confirmation after a save.
+  await operator.goto(`${base}/clinics`);
+  await operator.fill('#code', '0110113718');
+  await operator.fill('#name', 'テスト');
+  await operator.click('form[action="/clinics"] button[type=submit]');
+  await operator.waitForSelector('#code-error');
+  problems.push(...await scanCurrent(operator, 'clinic form with errors'));
+  // Issuing a passcode twice from one confirmation: the second answer says it was issued.
+  await admin.goto(`${base}/clinics/0110113719/passcode/issue`);
+  await admin.evaluate(async () => {
+    const form = document.querySelector('form[action$="/passcode"]');
+    await fetch(form.action, { method: 'POST', body: new URLSearchParams(new FormData(form)) });
+  });
+  await admin.click('#confirm-issue');
+  await admin.waitForSelector('#already-issued');
+  problems.push(...await scanCurrent(admin, 'already issued'));
   assert.deepEqual(problems, []);
 });
