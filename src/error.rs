@@ -11,8 +11,9 @@ use serde::Serialize;
 pub enum AppError {
     #[error("not found")]
     NotFound,
+    /// Answered with the sign-in page, which comes back to `next` afterwards.
     #[error("sign-in required")]
-    SignInRequired,
+    SignInRequired { next: Option<String> },
     /// The password was set by an operator: choose one's own first, then go on to `next`.
     #[error("password change required")]
     PasswordChangeRequired { next: String },
@@ -101,8 +102,12 @@ pub fn unavailable_page() -> Response {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        if let Self::SignInRequired = self {
-            return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
+        if let Self::SignInRequired { next } = &self {
+            let location = match next {
+                Some(next) if next != "/" => crate::domain::login_url(next),
+                _ => "/login".to_owned(),
+            };
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
         }
         if let Self::PasswordChangeRequired { next } = &self {
             let query: String = form_urlencoded::Serializer::new(String::new())
@@ -153,7 +158,7 @@ impl IntoResponse for AppError {
                 "This cannot be done",
                 Some(msg.as_str()),
             ),
-            Self::SignInRequired | Self::PasswordChangeRequired { .. } | Self::Unavailable(_) => {
+            Self::SignInRequired { .. } | Self::PasswordChangeRequired { .. } | Self::Unavailable(_) => {
                 unreachable!("handled above")
             }
             Self::Internal(e) => {

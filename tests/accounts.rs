@@ -224,7 +224,11 @@ async fn state_changing_forms_need_the_sessions_csrf_token() {
 async fn pages_need_a_signed_in_user_and_the_language_can_be_switched() {
     let app = TestApp::spawn().await;
     app.add_user("operator@installer.jp", Role::Operator, None).await;
-    assert_eq!(app.browser().get("/clinics").await.location(), Some("/login"));
+    assert_eq!(
+        app.browser().get("/clinics").await.location(),
+        Some("/login?next=%2Fclinics"),
+        "sign-in comes back to the page"
+    );
 
     let browser = Browser::signed_in(&app, "operator@installer.jp").await;
     let ja = browser.get("/clinics").await;

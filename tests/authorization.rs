@@ -214,7 +214,7 @@ fn was_denied(status: StatusCode, location: Option<&str>) -> bool {
     matches!(
         status,
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
-    ) || (status == StatusCode::SEE_OTHER && location == Some("/login"))
+    ) || (status == StatusCode::SEE_OTHER && location.is_some_and(|l| l == "/login" || l.starts_with("/login?next=")))
 }
 
 #[tokio::test]

@@ -391,7 +391,7 @@ async fn an_operator_disables_an_account_whose_session_then_stops_and_resets_pas
     assert_eq!(disabled.location(), Some("/users"));
     assert_eq!(
         admin.get(&format!("/clinics/{CLINIC_A}")).await.location(),
-        Some("/login"),
+        Some(format!("/login?next=%2Fclinics%2F{CLINIC_A}").as_str()),
         "signed out at once"
     );
     assert_eq!(

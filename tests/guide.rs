@@ -387,3 +387,29 @@ async fn sign_in_and_the_language_switch_never_send_anyone_off_the_site() {
         assert_eq!(switched.location(), Some("/"), "language next {evil:?}");
     }
 }
+
+#[tokio::test]
+async fn a_page_that_needs_signing_in_comes_back_after_it() {
+    let app = app().await;
+    let visitor = app.browser();
+    let passcode = format!("/clinics/{CLINIC_A}/passcode");
+    let sent = visitor.get(&passcode).await;
+    assert_eq!(
+        sent.location(),
+        Some(format!("/login?next=%2Fclinics%2F{CLINIC_A}%2Fpasscode").as_str())
+    );
+    let login = visitor.get(sent.location().unwrap()).await;
+    let csrf = login.csrf();
+    let signed_in = visitor
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("email", "admin-a@clinic-a.jp"),
+                ("password", common::PASSWORD),
+                ("next", &passcode),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.location(), Some(passcode.as_str()));
+}

@@ -57,7 +57,7 @@ async fn a_user_changes_their_password_and_is_signed_out_everywhere_else() {
     );
     assert_eq!(
         elsewhere.get("/desk").await.location(),
-        Some("/login"),
+        Some("/login?next=%2Fdesk"),
         "other sessions end"
     );
     assert_eq!(

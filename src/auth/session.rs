@@ -64,6 +64,7 @@ pub struct Ctx {
     pub ip: Option<String>,
     /// Path and query of this request, to come back after switching language.
     pub path: String,
+    is_get: bool,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -95,6 +96,7 @@ impl FromRequestParts<AppState> for Ctx {
             user,
             ip,
             path,
+            is_get: parts.method == axum::http::Method::GET,
         })
     }
 }
@@ -156,7 +158,9 @@ async fn load_user(session: &Session, state: &AppState) -> Result<Option<SignedI
 
 impl Ctx {
     pub fn require_user(&self) -> Result<&SignedIn, AppError> {
-        self.user.as_ref().ok_or(AppError::SignInRequired)
+        // After signing in, a page view comes back here; a form post starts from the home page.
+        let next = self.is_get.then(|| self.path.clone());
+        self.user.as_ref().ok_or(AppError::SignInRequired { next })
     }
 
     /// The session's CSRF token, created on first use.

@@ -27,6 +27,14 @@ impl LocalPath {
     }
 }
 
+/// The sign-in page that comes back to `path` afterwards.
+pub fn login_url(path: &str) -> String {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("next", path)
+        .finish();
+    format!("/login?{query}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ pub mod ticket;
 pub use clinic_code::{ClinicCode, ClinicCodeError};
 pub use email::{Email, EmailError};
 pub use install_type::InstallType;
-pub use local_path::LocalPath;
+pub use local_path::{LocalPath, login_url};
 pub use passcode::{Passcode, PasscodeError};
 pub use password::{Password, PasswordError};
 pub use role::Role;

@@ -154,7 +154,7 @@ impl Page {
 
     /// The sign-in page, coming back here afterwards.
     pub fn login_url(&self) -> String {
-        login_url(&self.path)
+        crate::domain::login_url(&self.path)
     }
 
     /// The UI string for `key` in this page's language.
