@@ -10,9 +10,11 @@ use super::{HtmlForm, Page, render};
 use crate::auth::{Ctx, SignedIn};
 use crate::db::{self, tickets::Filter, tickets::Sort};
 use crate::domain::business_time::JST;
+use crate::domain::search;
 use crate::domain::ticket::{Channel, Priority, Status, TicketNumber};
 use crate::domain::{bounded_text, optional_text};
 use crate::error::AppError;
+use crate::i18n::{self, Lang};
 use crate::services::tickets::{self, Author, CallInput, Changes, Entry, NewTicketInput, TicketError};
 use crate::state::AppState;
 
@@ -119,14 +121,11 @@ fn parse_day(value: &str) -> Result<Option<i64>, String> {
         .map_err(|_| format!("{value:?}: dates are YYYY-MM-DD"))
 }
 
-/// Turns the list's query string into a filter; shared by the page, the CSV export and the API.
-pub async fn build_filter(state: &AppState, me: i64, q: &ListQuery) -> Result<(Filter, Sort), String> {
+/// Turns the list's query string into a filter; shared by the page, the CSV export and the API
+/// (which passes English). The search words are folded here, as the indexed text was.
+pub async fn build_filter(state: &AppState, me: i64, q: &ListQuery, lang: Lang) -> Result<(Filter, Sort), String> {
     let mut filter = Filter {
-        q: q.q
-            .split_whitespace()
-            .take(8)
-            .map(|t| t.chars().take(100).collect())
-            .collect(),
+        q: search::terms(&q.q).map_err(|e| i18n::text(lang, e.key()).to_owned())?,
         ..Filter::default()
     };
     match q.view.as_str() {
@@ -227,7 +226,7 @@ pub async fn list(
         .filter(|p| !p.starts_with("page="))
         .collect::<Vec<_>>()
         .join("&");
-    let (rows, total, error) = match build_filter(&state, user.id, &query).await {
+    let (rows, total, error) = match build_filter(&state, user.id, &query, ctx.lang).await {
         Ok((filter, sort)) => {
             let now = db::now();
             let total = db::tickets::count(&state.pool, &filter).await?;

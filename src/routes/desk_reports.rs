@@ -124,7 +124,7 @@ pub async fn export_csv(
 ) -> Result<Response, AppError> {
     let user = desk_user(&ctx)?;
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let (filter, sort) = build_filter(&state, user.id, &query)
+    let (filter, sort) = build_filter(&state, user.id, &query, ctx.lang)
         .await
         .map_err(AppError::BadRequest)?;
     let tickets = db::tickets::search(&state.pool, &filter, sort, CSV_LIMIT, 0).await?;

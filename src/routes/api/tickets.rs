@@ -16,6 +16,7 @@ use crate::db;
 use crate::domain::ticket::{Channel, Priority, Status, TicketNumber};
 use crate::domain::{Email, Role, bounded_text, optional_text};
 use crate::error::ApiError;
+use crate::i18n::Lang;
 use crate::routes::desk::{ListQuery, build_filter};
 use crate::services::tickets::{self, Author, CallInput, Changes, Entry, NewTicketInput, TicketError};
 use crate::state::AppState;
@@ -263,7 +264,10 @@ pub async fn create(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Search words (number, clinic, caller, summary, description, notes).
+    /// Search words (number, clinic, caller, summary, description, notes), separated by spaces;
+    /// every word must occur. Each word needs 2 or more characters; at most 8 words. Matching
+    /// ignores full-width/half-width, hiragana/katakana and letter case.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// `open` | `mine` | `unassigned` | `overdue` | `waiting`
     pub view: Option<String>,
@@ -331,7 +335,7 @@ pub async fn list(
         sort: p.sort.unwrap_or_default(),
         page: Some(page),
     };
-    let (filter, sort) = build_filter(&state, author.user_id, &query)
+    let (filter, sort) = build_filter(&state, author.user_id, &query, Lang::En)
         .await
         .map_err(|m| ApiError::bad_request("invalid_query", m))?;
     let total = db::tickets::count(&state.pool, &filter).await?;
