@@ -957,6 +957,11 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("audit.user.password_reset", "パスワード再設定", "Password reset"),
     // --- search (issue 8) ---
     (
+        "search.hint",
+        "2文字以上の語をスペースで区切ると、すべてを含むチケットを探します。ひらがな・カタカナ、全角・半角、大文字・小文字は区別しません。",
+        "Words of 2 or more characters, separated by spaces: tickets containing all of them. Hiragana and katakana, full and half width, and letter case are treated alike.",
+    ),
+    (
         "search.too_long",
         "検索語が長すぎます。200文字以内にしてください。",
         "The search is too long: use at most 200 characters.",

@@ -212,6 +212,10 @@ async fn search_ignores_width_kana_and_case_in_the_text_and_the_query_alike() {
     }
     let body = found(&agent, "パス").await.body;
     assert!(body.contains(&passcode) && !body.contains(&bus), "パス is not バス");
+    assert!(
+        body.contains("ひらがな・カタカナ"),
+        "the page says what the search ignores"
+    );
     let body = found(&agent, "バス").await.body;
     assert!(
         body.contains(&bus) && !body.contains(&passcode),
