@@ -258,28 +258,56 @@ async fn a_search_too_long_or_with_one_character_words_is_refused_in_the_pages_l
 }
 
 #[tokio::test]
-async fn tickets_from_before_the_folding_are_indexed_again_at_start_up() {
-    let (app, agent) = desk().await;
-    let number = log_call(&agent, CLINIC_A, "ﾘﾓｰﾄﾃﾞｽｸﾄｯﾌﾟ接続", "").await;
-    // As migration 0006 leaves an existing database: an empty index, every ticket listed stale.
-    sqlx::query("DELETE FROM ticket_search")
-        .execute(app.pool())
+async fn a_database_from_before_the_folding_is_upgraded_and_its_tickets_are_found() {
+    // A database as migration 0005 left it, with a ticket indexed the old way (not folded).
+    let dir = tempfile::tempdir().unwrap();
+    let old_migrations = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir("migrations").unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_owned();
+        if name.to_string_lossy().as_ref() < "0006" {
+            std::fs::copy(&path, old_migrations.path().join(name)).unwrap();
+        }
+    }
+    let url = portal::config::Config::for_data_dir(dir.path()).database_url;
+    let options = url
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()
+        .unwrap()
+        .create_if_missing(true);
+    let old = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(old_migrations.path())
+        .await
+        .unwrap()
+        .run(&old)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO ticket_search_stale (ticket_id) SELECT id FROM tickets")
-        .execute(app.pool())
-        .await
-        .unwrap();
-    assert!(!found(&agent, "りもーと").await.body.contains(&number));
+    sqlx::raw_sql(
+        "INSERT INTO clinics (id, code, name, created_at) VALUES (1, '0110113719', 'さくら内科', 0);
+         INSERT INTO tickets (id, clinic_id, channel, category_id, priority, summary, status, created_at,
+             updated_at, response_due_at, resolution_due_at)
+         VALUES (1, 1, 'phone', 1, 'normal', 'ﾘﾓｰﾄﾃﾞｽｸﾄｯﾌﾟに接続できない', 'new', 0, 0, 0, 0);
+         INSERT INTO ticket_search (rowid, body) VALUES (1, 'SUP-000001 0110113719 さくら内科 ﾘﾓｰﾄﾃﾞｽｸﾄｯﾌﾟに接続できない');",
+    )
+    .execute(&old)
+    .await
+    .unwrap();
+    old.close().await;
 
-    let app = TestApp::spawn_in(app.stop().await).await;
+    let app = TestApp::spawn_in(dir).await;
+    app.add_user("agent@installer.jp", portal::domain::Role::Agent, None)
+        .await;
     let agent = Browser::signed_in(&app, "agent@installer.jp").await;
-    assert!(found(&agent, "りもーと").await.body.contains(&number));
+    for q in ["りもーと", "リモートデスクトップ", "ﾘﾓｰﾄ", "sup-000001", "接続"] {
+        assert!(
+            found(&agent, q).await.body.contains("SUP-000001"),
+            "{q} finds the old ticket"
+        );
+    }
     let stale: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ticket_search_stale")
         .fetch_one(app.pool())
         .await
         .unwrap();
-    assert_eq!(stale, 0);
+    assert_eq!(stale, 0, "every ticket was indexed at start-up");
 }
 
 fn urlencode(s: &str) -> String {
