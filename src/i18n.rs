@@ -1227,6 +1227,27 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("audit.user.disabled", "アカウント無効化", "Account disabled"),
     ("audit.user.enabled", "アカウント有効化", "Account enabled"),
     ("audit.user.password_reset", "パスワード再設定", "Password reset"),
+    // --- search (issue 8) ---
+    (
+        "search.hint",
+        "2文字以上の語をスペースで区切ると、すべてを含むチケットを探します。ひらがな・カタカナ、全角・半角、大文字・小文字は区別しません。",
+        "Words of 2 or more characters, separated by spaces: tickets containing all of them. Hiragana and katakana, full and half width, and letter case are treated alike.",
+    ),
+    (
+        "search.too_long",
+        "検索語が長すぎます。200文字以内にしてください。",
+        "The search is too long: use at most 200 characters.",
+    ),
+    (
+        "search.too_many_terms",
+        "検索語が多すぎます。8語以内にしてください。",
+        "Too many search words: use at most 8.",
+    ),
+    (
+        "search.term_too_short",
+        "検索語はそれぞれ2文字以上にしてください。",
+        "Each search word needs at least 2 characters.",
+    ),
 ];
 
 #[cfg(test)]

@@ -64,6 +64,17 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
     let hasher = auth::Hasher::new(pepper)?;
     let sessions = SqliteStore::new(pool.clone());
     sessions.migrate().await.context("cannot create the session table")?;
+    let started = std::time::Instant::now();
+    let indexed = services::search::index_stale(&pool)
+        .await
+        .context("cannot write the ticket search index")?;
+    if indexed > 0 {
+        tracing::info!(
+            tickets = indexed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "ticket search index rebuilt"
+        );
+    }
     let live = Live::load(&pool).await?;
     let guides = domain::guide::load_all().map_err(|e| anyhow::anyhow!("invalid guide content: {e}"))?;
     let setup_token = if db::users::count(&pool).await? == 0 {

@@ -180,6 +180,136 @@ async fn search_finds_tickets_by_japanese_words_in_any_field_combined_with_filte
     assert!(bad.body.contains("「sleeping」という状態はありません"), "{}", bad.body);
 }
 
+async fn found(agent: &Browser, q: &str) -> common::Page {
+    agent.get(&format!("/desk/tickets?q={}", urlencode(q))).await
+}
+
+#[tokio::test]
+async fn search_ignores_width_kana_and_case_in_the_text_and_the_query_alike() {
+    let (_app, agent) = desk().await;
+    let passcode = log_call(
+        &agent,
+        CLINIC_A,
+        "ﾊﾟｽｺｰﾄﾞを忘れた",
+        "ＰＣの電源は入る。折返し０１１－２３１－４５６７",
+    )
+    .await;
+    let bus = log_call(&agent, CLINIC_B, "ばすの時刻表", "時刻表を確認").await;
+
+    for q in [
+        "ぱすこーど",
+        "ﾊﾟｽｺｰﾄﾞ",
+        "パスコード",
+        "011-231",
+        "０１１－２３１",
+        "pcの",
+        "PCの電源",
+    ] {
+        let page = found(&agent, q).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains(&passcode), "{q} finds the passcode ticket");
+        assert!(!page.body.contains(&bus), "{q} does not find the bus ticket");
+    }
+    let body = found(&agent, "パス").await.body;
+    assert!(body.contains(&passcode) && !body.contains(&bus), "パス is not バス");
+    assert!(
+        body.contains("ひらがな・カタカナ"),
+        "the page says what the search ignores"
+    );
+    let body = found(&agent, "バス").await.body;
+    assert!(
+        body.contains(&bus) && !body.contains(&passcode),
+        "バス is neither パス nor ハス"
+    );
+    let body = found(&agent, "ハス").await.body;
+    assert!(!body.contains(&bus) && !body.contains(&passcode), "ハス is neither");
+    let body = found(&agent, "バスコード").await.body;
+    assert!(!body.contains(&passcode), "a voiced mark makes another word");
+    let body = found(&agent, "ぱすこーど ばす").await.body;
+    assert!(
+        !body.contains(&passcode) && !body.contains(&bus),
+        "every word must match"
+    );
+}
+
+#[tokio::test]
+async fn a_search_too_long_or_with_one_character_words_is_refused_in_the_pages_language() {
+    let (_app, agent) = desk().await;
+    let long = found(&agent, &"あ".repeat(201)).await;
+    assert_eq!(long.status, StatusCode::BAD_REQUEST);
+    assert!(long.body.contains("200文字以内"), "{}", long.body);
+    let short = found(&agent, "パスコード の").await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert!(short.body.contains("2文字以上"));
+    let many = found(&agent, &"ab ".repeat(9)).await;
+    assert_eq!(many.status, StatusCode::BAD_REQUEST);
+    assert!(many.body.contains("8語以内"));
+
+    let page = agent.get("/desk/tickets").await;
+    agent
+        .post(
+            "/lang",
+            &[("csrf", &page.csrf()), ("lang", "en"), ("next", "/desk/tickets")],
+        )
+        .await;
+    let short = found(&agent, "a").await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert!(short.body.contains("Each search word needs at least 2 characters."));
+}
+
+#[tokio::test]
+async fn a_database_from_before_the_folding_is_upgraded_and_its_tickets_are_found() {
+    // A database as migration 0005 left it, with a ticket indexed the old way (not folded).
+    let dir = tempfile::tempdir().unwrap();
+    let old_migrations = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir("migrations").unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_owned();
+        if name.to_string_lossy().as_ref() < "0006" {
+            std::fs::copy(&path, old_migrations.path().join(name)).unwrap();
+        }
+    }
+    let url = portal::config::Config::for_data_dir(dir.path()).database_url;
+    let options = url
+        .parse::<sqlx::sqlite::SqliteConnectOptions>()
+        .unwrap()
+        .create_if_missing(true);
+    let old = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(old_migrations.path())
+        .await
+        .unwrap()
+        .run(&old)
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO clinics (id, code, name, created_at) VALUES (1, '0110113719', 'さくら内科', 0);
+         INSERT INTO tickets (id, clinic_id, channel, category_id, priority, summary, status, created_at,
+             updated_at, response_due_at, resolution_due_at)
+         VALUES (1, 1, 'phone', 1, 'normal', 'ﾘﾓｰﾄﾃﾞｽｸﾄｯﾌﾟに接続できない', 'new', 0, 0, 0, 0);
+         INSERT INTO ticket_search (rowid, body) VALUES (1, 'SUP-000001 0110113719 さくら内科 ﾘﾓｰﾄﾃﾞｽｸﾄｯﾌﾟに接続できない');",
+    )
+    .execute(&old)
+    .await
+    .unwrap();
+    old.close().await;
+
+    let app = TestApp::spawn_in(dir).await;
+    app.add_user("agent@installer.jp", portal::domain::Role::Agent, None)
+        .await;
+    let agent = Browser::signed_in(&app, "agent@installer.jp").await;
+    for q in ["りもーと", "リモートデスクトップ", "ﾘﾓｰﾄ", "sup-000001", "接続"] {
+        assert!(
+            found(&agent, q).await.body.contains("SUP-000001"),
+            "{q} finds the old ticket"
+        );
+    }
+    let stale: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ticket_search_stale")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(stale, 0, "every ticket was indexed at start-up");
+}
+
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {

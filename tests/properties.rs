@@ -3,6 +3,7 @@
 
 use portal::domain::business_time::{BusinessCalendar, Closure, JST};
 use portal::domain::guide::{Guide, SOURCES};
+use portal::domain::search;
 use portal::domain::ticket::TicketNumber;
 use portal::domain::{ClinicCode, Email, Passcode, Password};
 use proptest::prelude::*;
@@ -16,6 +17,16 @@ fn luhn_digit(first_nine: &str) -> char {
 }
 
 proptest! {
+    #[test]
+    fn search_folding_is_stable_and_queries_never_panic(input in "[ぁ-ゟ゠-ヿｦ-ﾟ０-ｚA-Za-z0-9゛゜ー－ 　]{0,30}|.{0,40}") {
+        let once = search::fold(&input);
+        prop_assert_eq!(search::fold(&once), once.clone(), "folding twice changes nothing");
+        if let Ok(terms) = search::terms(&input) {
+            prop_assert!(terms.len() <= search::MAX_TERMS);
+            prop_assert!(terms.iter().all(|t| t.chars().count() >= search::MIN_TERM_CHARS && once.contains(t.as_str())));
+        }
+    }
+
     #[test]
     fn passcodes_are_exactly_four_ascii_digits(input in ".{0,8}") {
         let accepted = Passcode::parse(&input).is_ok();

@@ -286,6 +286,48 @@ async fn notes_and_calls_are_added_and_searchable() {
 }
 
 #[tokio::test]
+async fn search_folds_the_query_like_the_text_and_refuses_unbounded_queries() {
+    let api = Api::new().await;
+    api.create(json!({"clinic_code": CLINIC_A, "summary": "ＰＣのﾊﾟｽｺｰﾄﾞ画面", "callback_phone": "011-231-4567"}))
+        .await;
+    api.create(json!({"clinic_code": CLINIC_A, "summary": "バスの時刻"}))
+        .await;
+    let numbers = |q: &str| {
+        let request = api.req(reqwest::Method::GET, "/api/v1/tickets").query(&[("q", q)]);
+        async move {
+            let page: Value = request.send().await.unwrap().json().await.unwrap();
+            page["tickets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["number"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    for q in ["ぱすこーど", "パスコード", "pcの", "０１１－２３１", "ぱす", "PC"] {
+        assert_eq!(numbers(q).await, vec!["SUP-000001"], "{q}");
+    }
+    assert_eq!(numbers("ばす").await, vec!["SUP-000002"]);
+    assert!(numbers("ハス").await.is_empty());
+
+    for q in ["あ".repeat(201), "a".to_owned(), "ab ".repeat(9)] {
+        let refused = api
+            .req(reqwest::Method::GET, "/api/v1/tickets")
+            .query(&[("q", &q)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_query");
+        assert!(
+            body["message"].as_str().unwrap().is_ascii(),
+            "the API answers in English"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_openapi_document_matches_the_api() {
     let api = Api::new().await;
     api.create(json!({"clinic_code": CLINIC_A, "summary": "件名"})).await;

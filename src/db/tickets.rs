@@ -316,28 +316,61 @@ pub async fn timeline(
     .await
 }
 
-/// Rebuilds the ticket's search text (number, clinic, caller, summary, description, notes).
-pub async fn reindex(tx: &mut sqlx::SqliteConnection, ticket_id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM ticket_search WHERE rowid = ?")
-        .bind(ticket_id)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "INSERT INTO ticket_search (rowid, body)
-         SELECT t.id, printf('SUP-%06d', t.id) || ' ' || c.code || ' ' || c.name || ' ' || c.phone || ' ' ||
+/// The text a ticket is found by (number, clinic, caller, summary, description, notes), as
+/// stored; the caller folds it and hands it to [`set_search_text`].
+pub async fn search_source(db: impl SqliteExecutor<'_>, ticket_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT printf('SUP-%06d', t.id) || ' ' || c.code || ' ' || c.name || ' ' || c.phone || ' ' ||
                 t.caller_name || ' ' || t.callback_phone || ' ' || t.summary || ' ' || t.description || ' ' ||
                 COALESCE((SELECT group_concat(e.body, ' ') FROM ticket_events e WHERE e.ticket_id = t.id), '')
          FROM tickets t JOIN clinics c ON c.id = t.clinic_id WHERE t.id = ?",
     )
     .bind(ticket_id)
-    .execute(&mut *tx)
-    .await?;
+    .fetch_optional(db)
+    .await
+}
+
+/// Replaces the ticket's indexed text with `folded` (already folded by the caller).
+pub async fn set_search_text(tx: &mut sqlx::SqliteConnection, ticket_id: i64, folded: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM ticket_search WHERE rowid = ?")
+        .bind(ticket_id)
+        .execute(&mut *tx)
+        .await?;
+    // The trailing space makes every two characters of the text the start of some trigram,
+    // which is how two-character words are found (see `push_filter`).
+    sqlx::query("INSERT INTO ticket_search (rowid, body) VALUES (?, ? || ' ')")
+        .bind(ticket_id)
+        .bind(folded)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM ticket_search_stale WHERE ticket_id = ?")
+        .bind(ticket_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Up to `limit` tickets whose search text is still to be written (after migration 0006).
+pub async fn stale_search_ids(db: impl SqliteExecutor<'_>, limit: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar("SELECT ticket_id FROM ticket_search_stale ORDER BY ticket_id LIMIT ?")
+        .bind(limit)
+        .fetch_all(db)
+        .await
+}
+
+/// Takes a ticket off the list of stale search texts (one that has no source text any more).
+pub async fn drop_stale_search(db: impl SqliteExecutor<'_>, ticket_id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM ticket_search_stale WHERE ticket_id = ?")
+        .bind(ticket_id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
 /// What a ticket list may be narrowed by.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
+    /// Folded search words (`domain::search::terms`), all of which must match.
     pub q: Vec<String>,
     pub statuses: Vec<String>,
     pub open_only: bool,
@@ -361,14 +394,48 @@ pub enum Sort {
     Updated,
 }
 
+/// The most trigrams a two-character word is expanded to: far more than the distinct characters
+/// that follow any pair in real text, so it only bounds what a pathological index could cost.
+const MAX_TRIGRAMS_PER_PAIR: i64 = 2_000;
+
+/// An FTS5 phrase: the word in double quotes, its own double quotes doubled.
+fn phrase(term: &str) -> String {
+    format!("\"{}\"", term.replace('"', "\"\""))
+}
+
 fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
     qb.push(" WHERE 1 = 1");
-    for term in &f.q {
-        // LIKE on the trigram index; terms of one or two characters fall back to a scan.
-        let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        qb.push(" AND t.id IN (SELECT rowid FROM ticket_search WHERE body LIKE ")
-            .push_bind(format!("%{escaped}%"))
-            .push(" ESCAPE '\\')");
+    if !f.q.is_empty() {
+        // One FTS5 MATCH for all words (AND): the trigram index intersects them itself. Words of
+        // three or more characters are phrases (every trigram, in order: a substring match). A
+        // two-character word has no trigram of its own; it matches through the trigrams that begin
+        // with it, read from the index's vocabulary by a range scan (bounded by
+        // MAX_TRIGRAMS_PER_PAIR). If no trigram begins with it, the phrase itself stands in and
+        // matches nothing. No LIKE: `LIKE … ESCAPE` is never handed to the FTS5 index (a full scan
+        // of the table), and an indexed LIKE still rechecks every candidate row.
+        qb.push(" AND t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH (");
+        for (i, term) in f.q.iter().enumerate() {
+            if i > 0 {
+                qb.push(" || ' AND ' || ");
+            }
+            if term.chars().count() >= 3 {
+                qb.push_bind(phrase(term));
+            } else {
+                qb.push(
+                    "'(' || COALESCE((SELECT group_concat('\"' || replace(term, '\"', '\"\"') || '\"', ' OR ') \
+                     FROM (SELECT term FROM ticket_search_terms WHERE term >= ",
+                )
+                .push_bind(term.clone())
+                .push(" AND term < ")
+                .push_bind(format!("{term}\u{10FFFF}"))
+                .push(" LIMIT ")
+                .push_bind(MAX_TRIGRAMS_PER_PAIR)
+                .push(")), ")
+                .push_bind(phrase(term))
+                .push(") || ')'");
+            }
+        }
+        qb.push("))");
     }
     if !f.statuses.is_empty() {
         qb.push(" AND t.status IN (");

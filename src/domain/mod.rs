@@ -14,6 +14,7 @@ mod passcode;
 mod password;
 pub mod policy;
 mod role;
+pub mod search;
 mod secret;
 pub mod ticket;
 

@@ -10,6 +10,7 @@ use super::{HtmlForm, Page, done, render};
 use crate::auth::{Ctx, SignedIn};
 use crate::db::{self, tickets::Filter, tickets::Sort};
 use crate::domain::business_time::JST;
+use crate::domain::search;
 use crate::domain::ticket::{Channel, Priority, Status, TicketNumber};
 use crate::domain::{bounded_text, optional_text};
 use crate::error::AppError;
@@ -150,11 +151,10 @@ fn parse_day(value: &str) -> Result<Option<i64>, FilterError> {
 /// Turns the list's query string into a filter; shared by the page, the CSV export and the API.
 pub async fn build_filter(state: &AppState, me: i64, q: &ListQuery) -> Result<(Filter, Sort), FilterError> {
     let mut filter = Filter {
-        q: q.q
-            .split_whitespace()
-            .take(8)
-            .map(|t| t.chars().take(100).collect())
-            .collect(),
+        q: search::terms(&q.q).map_err(|e| FilterError::Invalid {
+            key: e.key(),
+            value: String::new(),
+        })?,
         ..Filter::default()
     };
     match q.view.as_str() {

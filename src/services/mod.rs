@@ -4,4 +4,5 @@
 pub mod accounts;
 pub mod passcodes;
 pub mod readers;
+pub mod search;
 pub mod tickets;

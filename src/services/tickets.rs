@@ -160,7 +160,7 @@ pub async fn create(pool: &SqlitePool, author: &Author, input: NewTicketInput) -
     if let Some((guide, version, step, path)) = &input.guide {
         db::tickets::set_guide_context(&mut *tx, id, guide, version, step, path).await?;
     }
-    db::tickets::reindex(&mut tx, id).await?;
+    super::search::reindex(&mut tx, id).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -282,7 +282,7 @@ pub async fn update(
         event.new_value = Some(new);
         db::tickets::insert_event(&mut *tx, &event).await?;
     }
-    db::tickets::reindex(&mut tx, id).await?;
+    super::search::reindex(&mut tx, id).await?;
     tx.commit().await?;
     db::tickets::by_id(pool, id).await?.ok_or(TicketError::NotFound)
 }
@@ -364,7 +364,7 @@ pub async fn add_entry(pool: &SqlitePool, author: &Author, id: i64, entry: Entry
     }
     let version = ticket.version;
     db::tickets::save(&mut *tx, &ticket, version, now).await?;
-    db::tickets::reindex(&mut tx, id).await?;
+    super::search::reindex(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -415,8 +415,8 @@ pub async fn merge(
     db::tickets::insert_event(&mut *tx, &from).await?;
     let target_version = target.version;
     db::tickets::save(&mut *tx, &target, target_version, now).await?;
-    db::tickets::reindex(&mut tx, duplicate).await?;
-    db::tickets::reindex(&mut tx, survivor).await?;
+    super::search::reindex(&mut tx, duplicate).await?;
+    super::search::reindex(&mut tx, survivor).await?;
     tx.commit().await?;
     Ok(())
 }

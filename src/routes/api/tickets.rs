@@ -264,7 +264,10 @@ pub async fn create(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Search words (number, clinic, caller, summary, description, notes).
+    /// Search words (number, clinic, caller, summary, description, notes), separated by spaces;
+    /// every word must occur. Each word needs 2 or more characters; at most 8 words. Matching
+    /// ignores full-width/half-width, hiragana/katakana and letter case.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// `open` | `mine` | `unassigned` | `overdue` | `waiting`
     pub view: Option<String>,
