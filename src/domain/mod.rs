@@ -12,6 +12,7 @@ pub mod lockout;
 mod passcode;
 mod password;
 pub mod policy;
+pub mod reader_health;
 mod role;
 mod secret;
 pub mod ticket;
