@@ -959,13 +959,21 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("reader.stale", "未接続", "Not connected"),
     ("reader.stale_since", "最終接続", "last seen"),
     ("reader.stale_never", "一度も接続していません", "has never connected"),
-    ("settings.stale", "カードリーダーの未接続表示", "Readers shown as not connected"),
+    (
+        "settings.stale",
+        "カードリーダーの未接続表示",
+        "Readers shown as not connected",
+    ),
     (
         "settings.stale_hint",
         "この時間を超えて接続がないカードリーダーを、医療機関・パスコード・電話記録の画面で「未接続」と表示します(最終接続日時つき)。",
         "A card reader that has not connected for longer than this shows as not connected, with the time it was last seen, on the clinic, passcode and call screens.",
     ),
-    ("settings.stale_minutes", "未接続とみなすまで(分)", "Not connected after (minutes)"),
+    (
+        "settings.stale_minutes",
+        "未接続とみなすまで(分)",
+        "Not connected after (minutes)",
+    ),
     ("settings.save_stale", "保存", "Save"),
     (
         "settings.stale_invalid",
@@ -977,7 +985,11 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "未接続表示の時間の変更",
         "Not-connected threshold changed",
     ),
-    ("ticket.unread_reply", "医療機関から返信(未読)", "Clinic replied (unread)"),
+    (
+        "ticket.unread_reply",
+        "医療機関から返信(未読)",
+        "Clinic replied (unread)",
+    ),
     (
         "ticket.unread_reply_notice",
         "医療機関から新しい返信があります。",
@@ -998,7 +1010,11 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("call.clinic_page", "医療機関のページ", "Clinic page"),
     ("call.readers", "カードリーダー", "Card readers"),
     ("call.open_tickets", "未完了のチケット", "Open tickets"),
-    ("call.no_open_tickets", "未完了のチケットはありません。", "No open tickets."),
+    (
+        "call.no_open_tickets",
+        "未完了のチケットはありません。",
+        "No open tickets.",
+    ),
 ];
 
 #[cfg(test)]

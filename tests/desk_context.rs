@@ -26,7 +26,11 @@ async fn log_call(agent: &Browser, summary: &str) -> String {
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    saved.location().unwrap().trim_start_matches("/desk/tickets/").to_owned()
+    saved
+        .location()
+        .unwrap()
+        .trim_start_matches("/desk/tickets/")
+        .to_owned()
 }
 
 async fn add_entry(agent: &Browser, number: &str, fields: &[(&str, &str)]) -> common::Page {
@@ -58,12 +62,19 @@ async fn an_agents_reply_can_leave_the_ticket_waiting_on_the_clinic_in_one_step(
     let (app, agent) = desk().await;
     let number = log_call(&agent, "パスコードを忘れた").await;
     let form = agent.get(&format!("/desk/tickets/{number}")).await;
-    assert!(form.body.contains("name=\"wait_on_clinic\""), "the reply form offers it");
+    assert!(
+        form.body.contains("name=\"wait_on_clinic\""),
+        "the reply form offers it"
+    );
 
     let replied = add_entry(
         &agent,
         &number,
-        &[("kind", "reply"), ("body", "管理者様から折り返しください"), ("wait_on_clinic", "1")],
+        &[
+            ("kind", "reply"),
+            ("body", "管理者様から折り返しください"),
+            ("wait_on_clinic", "1"),
+        ],
     )
     .await;
     assert_eq!(replied.status, StatusCode::SEE_OTHER, "{}", replied.body);
@@ -115,7 +126,11 @@ async fn a_clinic_reply_moves_a_waiting_ticket_back_and_is_marked_unread_until_t
     add_entry(
         &agent,
         &number,
-        &[("kind", "reply"), ("body", "IPアドレスをご確認ください"), ("wait_on_clinic", "1")],
+        &[
+            ("kind", "reply"),
+            ("body", "IPアドレスをご確認ください"),
+            ("wait_on_clinic", "1"),
+        ],
     )
     .await;
     let list = agent.get("/desk/tickets?view=open").await;
@@ -123,7 +138,9 @@ async fn a_clinic_reply_moves_a_waiting_ticket_back_and_is_marked_unread_until_t
 
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
     let mine = format!("/clinics/{CLINIC_A}/requests/{number}");
-    let reply = admin.submit(&mine, &format!("{mine}/reply"), &[("body", "確認しました")]).await;
+    let reply = admin
+        .submit(&mine, &format!("{mine}/reply"), &[("body", "確認しました")])
+        .await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert_eq!(status(&app).await, "in_progress");
     let moved: i64 = sqlx::query_scalar(
@@ -136,7 +153,11 @@ async fn a_clinic_reply_moves_a_waiting_ticket_back_and_is_marked_unread_until_t
     assert_eq!(moved, 1, "the move is on the timeline, by the clinic admin");
 
     // Marked with a text label on the desk's lists, and on the clinic page's list too.
-    for list in ["/desk/tickets?view=open", "/desk/tickets", &format!("/clinics/{CLINIC_A}")] {
+    for list in [
+        "/desk/tickets?view=open",
+        "/desk/tickets",
+        &format!("/clinics/{CLINIC_A}"),
+    ] {
         let page = agent.get(list).await;
         assert!(page.body.contains(UNREAD), "{list}");
     }
@@ -156,7 +177,9 @@ async fn a_clinic_reply_moves_a_waiting_ticket_back_and_is_marked_unread_until_t
     assert!(!again.body.contains("id=\"unread-reply-notice\""));
 
     // Any later clinic reply is marked again, even when the ticket was not waiting.
-    admin.submit(&mine, &format!("{mine}/reply"), &[("body", "追加の質問です")]).await;
+    admin
+        .submit(&mine, &format!("{mine}/reply"), &[("body", "追加の質問です")])
+        .await;
     assert_eq!(status(&app).await, "in_progress");
     assert!(agent.get("/desk/tickets").await.body.contains(UNREAD));
 }
@@ -165,17 +188,27 @@ async fn a_clinic_reply_moves_a_waiting_ticket_back_and_is_marked_unread_until_t
 async fn the_call_screen_shows_the_chosen_clinics_passcode_readers_and_open_tickets() {
     let (app, agent) = desk().await;
     let blank = agent.get("/desk/calls/new").await;
-    assert!(!blank.body.contains("id=\"call-passcode-state\""), "no clinic, no context");
+    assert!(
+        !blank.body.contains("id=\"call-passcode-state\""),
+        "no clinic, no context"
+    );
 
     // Chosen by a plain GET parameter: no JavaScript needed.
     let page = agent.get(&format!("/desk/calls/new?clinic={CLINIC_A}")).await;
     assert_eq!(page.status, StatusCode::OK);
-    let context = page.body.split("id=\"context-heading\"").nth(1).expect("the context section");
+    let context = page
+        .body
+        .split("id=\"context-heading\"")
+        .nth(1)
+        .expect("the context section");
     assert!(context.contains("未発行"), "no passcode yet");
     assert!(page.body.contains("id=\"call-no-open-tickets\""));
     assert!(page.body.contains("登録されたカードリーダーはありません"));
 
-    let clinic = portal::db::clinics::by_code(app.pool(), CLINIC_A).await.unwrap().unwrap();
+    let clinic = portal::db::clinics::by_code(app.pool(), CLINIC_A)
+        .await
+        .unwrap()
+        .unwrap();
     let token = app.add_reader(clinic.id, "受付1").await;
     app.add_reader(clinic.id, "診察室").await;
     app.issue_passcode(clinic.id).await;
@@ -184,7 +217,11 @@ async fn the_call_screen_shows_the_chosen_clinics_passcode_readers_and_open_tick
     let number = log_call(&agent, "顔認証できない").await;
 
     let page = agent.get(&format!("/desk/calls/new?clinic={CLINIC_A}")).await;
-    let context = page.body.split("id=\"context-heading\"").nth(1).expect("the context section");
+    let context = page
+        .body
+        .split("id=\"context-heading\"")
+        .nth(1)
+        .expect("the context section");
     assert!(context.contains("✓ 有効"), "the passcode is active");
     assert!(context.contains("発行日時"), "with when it was issued");
     assert!(context.contains("受付1") && context.contains("診察室"));
@@ -220,7 +257,10 @@ async fn the_call_screen_shows_the_chosen_clinics_passcode_readers_and_open_tick
 #[tokio::test]
 async fn readers_silent_for_longer_than_the_threshold_show_as_not_connected_everywhere() {
     let (app, agent) = desk().await;
-    let clinic = portal::db::clinics::by_code(app.pool(), CLINIC_A).await.unwrap().unwrap();
+    let clinic = portal::db::clinics::by_code(app.pool(), CLINIC_A)
+        .await
+        .unwrap()
+        .unwrap();
     let fresh = app.add_reader(clinic.id, "受付1").await;
     app.add_reader(clinic.id, "診察室").await;
     app.issue_passcode(clinic.id).await;
@@ -245,10 +285,16 @@ async fn readers_silent_for_longer_than_the_threshold_show_as_not_connected_ever
             1,
             "{path}: only the silent reader is flagged"
         );
-        assert!(page.body.contains("⚠ 未接続") && page.body.contains("最終接続"), "{path}");
+        assert!(
+            page.body.contains("⚠ 未接続") && page.body.contains("最終接続"),
+            "{path}"
+        );
     }
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
-    assert!(admin.get(&pages[0]).await.body.contains("⚠ 未接続"), "the clinic admin sees it too");
+    assert!(
+        admin.get(&pages[0]).await.body.contains("⚠ 未接続"),
+        "the clinic admin sees it too"
+    );
 
     // Operators set the threshold (default 10 minutes); with 30, twenty minutes is fine.
     let operator = Browser::signed_in(&app, "operator@installer.jp").await;
@@ -284,7 +330,10 @@ async fn readers_silent_for_longer_than_the_threshold_show_as_not_connected_ever
     let dir = app.stop().await;
     let app = TestApp::spawn_in(dir).await;
     let agent = Browser::signed_in(&app, "agent@installer.jp").await;
-    let settings = Browser::signed_in(&app, "operator@installer.jp").await.get("/desk/settings").await;
+    let settings = Browser::signed_in(&app, "operator@installer.jp")
+        .await
+        .get("/desk/settings")
+        .await;
     assert!(settings.body.contains("value=\"30\""));
     assert_eq!(agent.get(&pages[0]).await.body.matches(NOT_CONNECTED).count(), 0);
 }
@@ -295,14 +344,20 @@ async fn a_reader_that_just_polled_is_connected_even_before_its_poll_time_is_wri
     let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), |c| c.last_seen_flush_s = 3600).await;
     app.with_two_clinics().await;
     let agent = Browser::signed_in(&app, "agent@installer.jp").await;
-    let clinic = portal::db::clinics::by_code(app.pool(), CLINIC_A).await.unwrap().unwrap();
+    let clinic = portal::db::clinics::by_code(app.pool(), CLINIC_A)
+        .await
+        .unwrap()
+        .unwrap();
     let token = app.add_reader(clinic.id, "受付1").await;
     sqlx::query("UPDATE readers SET enrolled_at = enrolled_at - 3600")
         .execute(app.pool())
         .await
         .unwrap();
     let page = agent.get(&format!("/clinics/{CLINIC_A}")).await;
-    assert!(page.body.contains("一度も接続していません"), "enrolled an hour ago, never polled");
+    assert!(
+        page.body.contains("一度も接続していません"),
+        "enrolled an hour ago, never polled"
+    );
     assert_eq!(page.body.matches(NOT_CONNECTED).count(), 1);
 
     assert_eq!(app.reader(&token).poll(None).await.status(), StatusCode::OK);

@@ -363,11 +363,12 @@ pub async fn mark_clinic_reply_unread(db: impl SqliteExecutor<'_>, id: i64, at: 
 
 /// Someone at the desk opened the ticket; returns whether there was an unread clinic reply.
 pub async fn clear_clinic_reply_unread(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<bool> {
-    let result =
-        sqlx::query("UPDATE tickets SET clinic_reply_unread_at = NULL WHERE id = ? AND clinic_reply_unread_at IS NOT NULL")
-            .bind(id)
-            .execute(db)
-            .await?;
+    let result = sqlx::query(
+        "UPDATE tickets SET clinic_reply_unread_at = NULL WHERE id = ? AND clinic_reply_unread_at IS NOT NULL",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
     Ok(result.rows_affected() == 1)
 }
 

@@ -29,11 +29,23 @@ mod tests {
     #[test]
     fn a_reader_is_stale_only_after_the_threshold() {
         let now = 1_000_000;
-        assert!(!is_stale(Some(now - 600), 0, false, now, 10), "exactly 10 minutes is still connected");
+        assert!(
+            !is_stale(Some(now - 600), 0, false, now, 10),
+            "exactly 10 minutes is still connected"
+        );
         assert!(is_stale(Some(now - 601), 0, false, now, 10));
-        assert!(!is_stale(Some(now - 601), 0, true, now, 10), "revoked readers are not flagged");
-        assert!(!is_stale(None, now - 60, false, now, 10), "just enrolled, not polled yet");
-        assert!(is_stale(None, now - 3600, false, now, 10), "enrolled an hour ago, never polled");
+        assert!(
+            !is_stale(Some(now - 601), 0, true, now, 10),
+            "revoked readers are not flagged"
+        );
+        assert!(
+            !is_stale(None, now - 60, false, now, 10),
+            "just enrolled, not polled yet"
+        );
+        assert!(
+            is_stale(None, now - 3600, false, now, 10),
+            "enrolled an hour ago, never polled"
+        );
         assert!(!is_stale(Some(now - 3000), 0, false, now, 60));
     }
 

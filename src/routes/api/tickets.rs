@@ -559,7 +559,10 @@ const ENTRY_KINDS: [&str; 9] = [
 
 fn role_names_or_null() -> Object {
     ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]))
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::String,
+            Type::Null,
+        ]))
         .enum_values(Some(
             [Role::Operator, Role::Agent, Role::ClinicAdmin]
                 .into_iter()
