@@ -985,6 +985,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "未接続表示の時間の変更",
         "Not-connected threshold changed",
     ),
+    ("desk.view_replied", "未読の返信", "Unread replies"),
     (
         "ticket.unread_reply",
         "医療機関から返信(未読)",

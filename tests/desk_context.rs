@@ -163,6 +163,14 @@ async fn a_clinic_reply_moves_a_waiting_ticket_back_and_is_marked_unread_until_t
     }
     let call_screen = agent.get(&format!("/desk/calls/new?clinic={CLINIC_A}")).await;
     assert!(call_screen.body.contains(UNREAD));
+    let other = log_call(&agent, "別の件").await;
+    let replied = agent.get("/desk/tickets?view=replied").await;
+    assert!(replied.body.contains("未読の返信"), "the desk menu offers the view");
+    assert!(replied.body.contains(&format!("/desk/tickets/{number}\"")));
+    assert!(
+        !replied.body.contains(&format!("/desk/tickets/{other}\"")),
+        "only tickets the clinic replied on"
+    );
 
     // The clinic admin's own view does not mark it (the marker is for the desk).
     assert!(!admin.get(&mine).await.body.contains(UNREAD));
@@ -173,6 +181,8 @@ async fn a_clinic_reply_moves_a_waiting_ticket_back_and_is_marked_unread_until_t
     assert!(opened.body.contains("確認しました"));
     let list = agent.get("/desk/tickets?view=open").await;
     assert!(list.body.contains(&number) && !list.body.contains(UNREAD));
+    let replied = agent.get("/desk/tickets?view=replied").await;
+    assert!(!replied.body.contains(&format!("/desk/tickets/{number}\"")));
     let again = agent.get(&format!("/desk/tickets/{number}")).await;
     assert!(!again.body.contains("id=\"unread-reply-notice\""));
 

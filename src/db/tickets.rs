@@ -405,6 +405,8 @@ pub struct Filter {
     pub overdue_at: Option<i64>,
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
+    /// Only tickets with a clinic reply the desk has not opened yet.
+    pub clinic_reply_unread: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -465,6 +467,9 @@ fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
     }
     if let Some(to) = f.created_to {
         qb.push(" AND t.created_at < ").push_bind(to);
+    }
+    if f.clinic_reply_unread {
+        qb.push(" AND t.clinic_reply_unread_at IS NOT NULL");
     }
 }
 

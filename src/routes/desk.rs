@@ -143,6 +143,7 @@ pub async fn build_filter(state: &AppState, me: i64, q: &ListQuery) -> Result<(F
         }
         "overdue" => filter.overdue_at = Some(db::now()),
         "waiting" => filter.statuses = vec![Status::WaitingOnClinic.as_str().to_owned()],
+        "replied" => filter.clinic_reply_unread = true,
         other => return Err(format!("unknown view {other:?}")),
     }
     for s in q.status.split(',').filter(|s| !s.trim().is_empty()) {
@@ -587,9 +588,12 @@ async fn load_ticket(state: &AppState, number: &str) -> Result<db::tickets::Tick
 pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(number): Path<String>) -> Result<Response, AppError> {
     desk_user(&ctx)?;
     let ticket = load_ticket(&state, &number).await?;
-    // Opened by the desk: the clinic's reply is read (this page still shows it as new).
-    if ticket.clinic_reply_unread_at.is_some() {
-        db::tickets::clear_clinic_reply_unread(&state.pool, ticket.id).await?;
+    // Opened by the desk: the clinic's reply is read (this page still shows it as new). If the
+    // database cannot take the write, the ticket is still shown and the marker stays.
+    if ticket.clinic_reply_unread_at.is_some()
+        && let Err(e) = db::tickets::clear_clinic_reply_unread(&state.pool, ticket.id).await
+    {
+        tracing::warn!(error = %e, ticket = ticket.id, "cannot clear the unread clinic reply");
     }
     let status = Status::parse(&ticket.status).unwrap_or(Status::New);
     let page = TicketPage {

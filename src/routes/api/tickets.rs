@@ -265,7 +265,7 @@ pub async fn create(
 pub struct ListParams {
     /// Search words (number, clinic, caller, summary, description, notes).
     pub q: Option<String>,
-    /// `open` | `mine` | `unassigned` | `overdue` | `waiting`
+    /// `open` | `mine` | `unassigned` | `overdue` | `waiting` | `replied` (a clinic reply the desk has not opened)
     pub view: Option<String>,
     /// Comma-separated statuses.
     pub status: Option<String>,
