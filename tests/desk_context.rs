@@ -163,6 +163,8 @@ async fn a_clinic_reply_moves_a_waiting_ticket_back_and_is_marked_unread_until_t
     }
     let call_screen = agent.get(&format!("/desk/calls/new?clinic={CLINIC_A}")).await;
     assert!(call_screen.body.contains(UNREAD));
+    let dashboard = agent.get("/desk").await;
+    assert_eq!(dashboard.element_text("unread-replies").as_deref(), Some("1"));
     let other = log_call(&agent, "別の件").await;
     let replied = agent.get("/desk/tickets?view=replied").await;
     assert!(replied.body.contains("未読の返信"), "the desk menu offers the view");
@@ -183,6 +185,10 @@ async fn a_clinic_reply_moves_a_waiting_ticket_back_and_is_marked_unread_until_t
     assert!(list.body.contains(&number) && !list.body.contains(UNREAD));
     let replied = agent.get("/desk/tickets?view=replied").await;
     assert!(!replied.body.contains(&format!("/desk/tickets/{number}\"")));
+    assert_eq!(
+        agent.get("/desk").await.element_text("unread-replies").as_deref(),
+        Some("0")
+    );
     let again = agent.get(&format!("/desk/tickets/{number}")).await;
     assert!(!again.body.contains("id=\"unread-reply-notice\""));
 

@@ -426,10 +426,18 @@ async fn an_integration_reads_the_timeline_back_oldest_first_in_pages() {
     post("notes", json!({"body": "切り替え機の電源を確認"})).await.unwrap();
     post(
         "notes",
-        json!({"body": "電源を入れ直してください", "visibility": "clinic"}),
+        json!({"body": "電源を入れ直してください", "visibility": "clinic", "wait_on_clinic": true}),
     )
     .await
     .unwrap();
+    let internal_wait = post("notes", json!({"body": "x", "wait_on_clinic": true}))
+        .await
+        .unwrap();
+    assert_eq!(
+        internal_wait.status(),
+        StatusCode::BAD_REQUEST,
+        "only a reply can set waiting"
+    );
     post(
         "calls",
         json!({"duration_s": 180, "notes": "折返し済み", "started_at": "2026-11-26T01:00:00Z"}),
@@ -437,7 +445,7 @@ async fn an_integration_reads_the_timeline_back_oldest_first_in_pages() {
     .await
     .unwrap();
     api.req(reqwest::Method::PATCH, "/api/v1/tickets/SUP-000001")
-        .json(&json!({"version": 4, "status": "waiting_on_clinic", "assignee": "agent@installer.jp"}))
+        .json(&json!({"version": 4, "assignee": "agent@installer.jp"}))
         .send()
         .await
         .unwrap();
@@ -485,8 +493,8 @@ async fn an_integration_reads_the_timeline_back_oldest_first_in_pages() {
             "created",
             "note",
             "reply",
-            "call",
             "status_change",
+            "call",
             "assignment_change",
             "clinic_reply",
             "status_change"
@@ -496,7 +504,7 @@ async fn an_integration_reads_the_timeline_back_oldest_first_in_pages() {
     let ids: Vec<i64> = entries.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first, no repeats: {ids:?}");
 
-    let (note, reply, call) = (&entries[1], &entries[2], &entries[3]);
+    let (note, reply, call) = (&entries[1], &entries[2], &entries[4]);
     assert_eq!(
         (note["visibility"].as_str(), note["body"].as_str()),
         (Some("internal"), Some("切り替え機の電源を確認"))
@@ -507,10 +515,11 @@ async fn an_integration_reads_the_timeline_back_oldest_first_in_pages() {
     assert_eq!(call["duration_s"], 180);
     assert_eq!(call["call_started_at"], "2026-11-26T01:00:00Z");
     assert_eq!(call["body"], "折返し済み");
-    let change = &entries[4];
+    let change = &entries[3];
     assert_eq!(
         (change["field"].as_str(), change["from"].as_str(), change["to"].as_str()),
-        (Some("status"), Some("new"), Some("waiting_on_clinic"))
+        (Some("status"), Some("new"), Some("waiting_on_clinic")),
+        "the reply set waiting on the clinic in the same step"
     );
     assert_eq!(entries[5]["to"], "agent@installer.jp");
     let clinic = &entries[6];

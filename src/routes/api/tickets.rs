@@ -418,6 +418,10 @@ pub struct NewNote {
     /// Default `internal` (agents only); `clinic` is a reply the clinic admin sees.
     #[schema(schema_with = visibility_names)]
     pub visibility: Option<String>,
+    /// With `visibility: clinic`: also set the ticket to `waiting_on_clinic`, in the same step
+    /// (both or neither). Default `false`.
+    #[serde(default)]
+    pub wait_on_clinic: bool,
 }
 
 /// Add an internal note or a reply to the clinic.
@@ -440,7 +444,16 @@ pub async fn add_note(
         "clinic" => Entry::Reply(text),
         other => return Err(invalid(format!("visibility must be internal or clinic, not {other:?}"))),
     };
-    tickets::add_entry(&state.pool, &author, ticket.id, entry)
+    let then_status = match (&entry, body.wait_on_clinic) {
+        (_, false) => None,
+        (Entry::Reply(_), true) => Some(Status::WaitingOnClinic),
+        (_, true) => {
+            return Err(invalid(
+                "wait_on_clinic needs visibility clinic (a reply to the clinic)",
+            ));
+        }
+    };
+    tickets::add_entry_then(&state.pool, &author, ticket.id, entry, then_status)
         .await
         .map_err(ticket_api_error)?;
     let ticket = ticket_by_number(&state, &number).await?;
