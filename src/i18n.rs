@@ -1248,6 +1248,67 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "検索語はそれぞれ2文字以上にしてください。",
         "Each search word needs at least 2 characters.",
     ),
+    // --- tickets: replies, call-screen context, stale readers (issue 8) ---
+    ("reader.stale", "未接続", "Not connected"),
+    ("reader.stale_since", "最終接続", "last seen"),
+    ("reader.stale_never", "一度も接続していません", "has never connected"),
+    (
+        "settings.stale",
+        "カードリーダーの未接続表示",
+        "Readers shown as not connected",
+    ),
+    (
+        "settings.stale_hint",
+        "この時間を超えて接続がないカードリーダーを、医療機関・パスコード・電話記録の画面で「未接続」と表示します（最終接続日時つき）。",
+        "A card reader that has not connected for longer than this shows as not connected, with the time it was last seen, on the clinic, passcode and call screens.",
+    ),
+    (
+        "settings.stale_minutes",
+        "未接続とみなすまで（分）",
+        "Not connected after (minutes)",
+    ),
+    ("settings.save_stale", "保存", "Save"),
+    (
+        "settings.stale_invalid",
+        "分は1から10080（7日）までの整数で入力してください。",
+        "Enter whole minutes from 1 to 10080 (7 days).",
+    ),
+    (
+        "audit.reader_staleness.changed",
+        "未接続表示の時間の変更",
+        "Not-connected threshold changed",
+    ),
+    ("desk.view_replied", "未読の返信", "Unread replies"),
+    (
+        "ticket.unread_reply",
+        "医療機関から返信（未読）",
+        "Clinic replied (unread)",
+    ),
+    (
+        "ticket.unread_reply_notice",
+        "医療機関から新しい返信があります。",
+        "The clinic has sent a new reply.",
+    ),
+    (
+        "ticket.reply_and_wait",
+        "返信と同時に「折返し待ち」にする（医療機関への返信のとき）",
+        "Set to waiting on the clinic with this reply (replies to the clinic only)",
+    ),
+    (
+        "ticket.wait_needs_reply",
+        "「折返し待ち」にできるのは、医療機関への返信と同時のときだけです。",
+        "Only a reply to the clinic can set the ticket to waiting on the clinic.",
+    ),
+    ("call.context", "この医療機関の状況", "This clinic at a glance"),
+    ("call.passcode_details", "パスコードの詳細", "Passcode details"),
+    ("call.clinic_page", "医療機関のページ", "Clinic page"),
+    ("call.readers", "カードリーダー", "Card readers"),
+    ("call.open_tickets", "未完了のチケット", "Open tickets"),
+    (
+        "call.no_open_tickets",
+        "未完了のチケットはありません。",
+        "No open tickets.",
+    ),
 ];
 
 #[cfg(test)]

@@ -389,6 +389,7 @@ async fn the_openapi_document_matches_the_api() {
         "PATCH /api/v1/tickets/{number}",
         "POST /api/v1/tickets/{number}/notes",
         "POST /api/v1/tickets/{number}/calls",
+        "GET /api/v1/tickets/{number}/entries",
     ]
     .into_iter()
     .map(String::from)
@@ -413,6 +414,28 @@ async fn the_openapi_document_matches_the_api() {
         .unwrap();
     let actual: BTreeSet<&str> = ticket.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(documented, actual);
+    // So does the timeline entry schema.
+    let entries: Value = api
+        .req(reqwest::Method::GET, "/api/v1/tickets/SUP-000001/entries")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry: BTreeSet<&str> = entries["entries"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let entry_schema: BTreeSet<&str> = doc["components"]["schemas"]["EntryJson"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(entry_schema, entry);
     for field in [
         "number",
         "clinic_code",
@@ -430,4 +453,201 @@ async fn the_openapi_document_matches_the_api() {
     ] {
         assert!(actual.contains(field), "{field}");
     }
+}
+
+#[tokio::test]
+async fn an_integration_reads_the_timeline_back_oldest_first_in_pages() {
+    let api = Api::new().await;
+    api.create(json!({"clinic_code": CLINIC_A, "summary": "画面が切り替わらない"}))
+        .await;
+    let post = |path: &'static str, body: Value| {
+        api.req(reqwest::Method::POST, &format!("/api/v1/tickets/SUP-000001/{path}"))
+            .json(&body)
+            .send()
+    };
+    post("notes", json!({"body": "切り替え機の電源を確認"})).await.unwrap();
+    post(
+        "notes",
+        json!({"body": "電源を入れ直してください", "visibility": "clinic", "wait_on_clinic": true}),
+    )
+    .await
+    .unwrap();
+    let internal_wait = post("notes", json!({"body": "x", "wait_on_clinic": true}))
+        .await
+        .unwrap();
+    assert_eq!(
+        internal_wait.status(),
+        StatusCode::BAD_REQUEST,
+        "only a reply can set waiting"
+    );
+    post(
+        "calls",
+        json!({"duration_s": 180, "notes": "折返し済み", "started_at": "2026-11-26T01:00:00Z"}),
+    )
+    .await
+    .unwrap();
+    api.req(reqwest::Method::PATCH, "/api/v1/tickets/SUP-000001")
+        .json(&json!({"version": 4, "assignee": "agent@installer.jp"}))
+        .send()
+        .await
+        .unwrap();
+    // The clinic admin answers on the web.
+    let admin = common::Browser::signed_in(&api.app, "admin-a@clinic-a.jp").await;
+    let mine = format!("/clinics/{CLINIC_A}/requests/SUP-000001");
+    let replied = admin
+        .submit(&mine, &format!("{mine}/reply"), &[("body", "直りました")])
+        .await;
+    assert_eq!(replied.status, StatusCode::SEE_OTHER);
+
+    let page = |query: String| {
+        let api = &api;
+        async move {
+            let r = api
+                .req(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/tickets/SUP-000001/entries{query}"),
+                )
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let mut entries = Vec::new();
+    let mut query = "?limit=3".to_owned();
+    let mut pages = 0;
+    loop {
+        let (status, body) = page(query.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let got = body["entries"].as_array().unwrap();
+        assert!(got.len() <= 3);
+        entries.extend(got.iter().cloned());
+        pages += 1;
+        match body["next_after"].as_i64() {
+            Some(after) => query = format!("?limit=3&after={after}"),
+            None => break,
+        }
+    }
+    let kinds: Vec<&str> = entries.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "note",
+            "reply",
+            "status_change",
+            "call",
+            "assignment_change",
+            "clinic_reply",
+            "status_change"
+        ]
+    );
+    assert_eq!(pages, 3, "eight entries in pages of three");
+    let ids: Vec<i64> = entries.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first, no repeats: {ids:?}");
+
+    let (note, reply, call) = (&entries[1], &entries[2], &entries[4]);
+    assert_eq!(
+        (note["visibility"].as_str(), note["body"].as_str()),
+        (Some("internal"), Some("切り替え機の電源を確認"))
+    );
+    assert_eq!(note["author"], "agent@installer.jp");
+    assert_eq!(note["author_role"], "agent");
+    assert_eq!(reply["visibility"], "clinic");
+    assert_eq!(call["duration_s"], 180);
+    assert_eq!(call["call_started_at"], "2026-11-26T01:00:00Z");
+    assert_eq!(call["body"], "折返し済み");
+    let change = &entries[3];
+    assert_eq!(
+        (change["field"].as_str(), change["from"].as_str(), change["to"].as_str()),
+        (Some("status"), Some("new"), Some("waiting_on_clinic")),
+        "the reply set waiting on the clinic in the same step"
+    );
+    assert_eq!(entries[5]["to"], "agent@installer.jp");
+    let clinic = &entries[6];
+    assert_eq!(
+        (
+            clinic["author"].as_str(),
+            clinic["author_role"].as_str(),
+            clinic["body"].as_str()
+        ),
+        (Some("admin-a@clinic-a.jp"), Some("clinic_admin"), Some("直りました"))
+    );
+    assert_eq!(entries[7]["to"], "in_progress", "the clinic's reply handed it back");
+    assert!(entries.iter().all(|e| e["ticket"] == "SUP-000001"));
+
+    // The default page holds them all; a bounded limit; stable error codes.
+    let (_, all) = page(String::new()).await;
+    assert_eq!(all["entries"].as_array().unwrap().len(), 8);
+    assert_eq!(all["next_after"], Value::Null);
+    for bad in [
+        "?limit=0",
+        "?limit=201",
+        "?limit=x",
+        "?after=-1",
+        "?after=99999999999999999999",
+    ] {
+        let (status, body) = page(bad.to_owned()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body["error"], "invalid_query", "{bad}");
+    }
+    let (status, body) = page("?after=999999".to_owned()).await;
+    assert_eq!((status, body["entries"].as_array().unwrap().len()), (StatusCode::OK, 0));
+    let missing = api
+        .req(reqwest::Method::GET, "/api/v1/tickets/SUP-000999/entries")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert_eq!(missing.json::<Value>().await.unwrap()["error"], "not_found");
+    let anonymous = reqwest::Client::new()
+        .get(api.app.url("/api/v1/tickets/SUP-000001/entries"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.json::<Value>().await.unwrap()["error"], "missing_token");
+}
+
+#[tokio::test]
+async fn a_merged_tickets_timeline_includes_the_duplicates_entries_with_their_number() {
+    let api = Api::new().await;
+    api.create(json!({"clinic_code": CLINIC_A, "summary": "一件目"})).await;
+    api.create(json!({"clinic_code": CLINIC_A, "summary": "二件目"})).await;
+    api.req(reqwest::Method::POST, "/api/v1/tickets/SUP-000002/notes")
+        .json(&json!({"body": "重複の方のメモ"}))
+        .send()
+        .await
+        .unwrap();
+    let agent = common::Browser::signed_in(&api.app, "agent@installer.jp").await;
+    let merged = agent
+        .submit(
+            "/desk/tickets/SUP-000002",
+            "/desk/tickets/SUP-000002/merge",
+            &[("version", "2"), ("into", "SUP-000001")],
+        )
+        .await;
+    assert_eq!(merged.status, StatusCode::SEE_OTHER, "{}", merged.body);
+    let body: Value = api
+        .req(reqwest::Method::GET, "/api/v1/tickets/SUP-000001/entries")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let note = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["body"] == "重複の方のメモ")
+        .expect("the duplicate's note");
+    assert_eq!(note["ticket"], "SUP-000002");
+    let kinds: Vec<&str> = body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"merged"), "{kinds:?}");
 }

@@ -144,3 +144,19 @@ pub async fn set_lockout(db: impl SqliteExecutor<'_>, id: i64, state: &Lockout) 
         .await?;
     Ok(())
 }
+
+/// After how many minutes without a poll a reader shows as not connected.
+pub async fn stale_after_min(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT threshold_min FROM reader_staleness WHERE id = 1")
+        .fetch_one(db)
+        .await
+}
+
+pub async fn set_stale_after_min(db: impl SqliteExecutor<'_>, minutes: i64, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE reader_staleness SET threshold_min = ?, updated_at = ? WHERE id = 1")
+        .bind(minutes)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -107,6 +107,8 @@ pub struct Ticket {
     pub guide_version: Option<String>,
     pub guide_step: Option<String>,
     pub guide_path: Option<String>,
+    /// When a clinic admin replied and no one at the desk has opened the ticket since.
+    pub clinic_reply_unread_at: Option<i64>,
 }
 
 const TICKET_SELECT: &str = "SELECT t.id, t.clinic_id, c.code AS clinic_code, c.name AS clinic_name, t.reader_id,
@@ -114,7 +116,7 @@ const TICKET_SELECT: &str = "SELECT t.id, t.clinic_id, c.code AS clinic_code, c.
         k.name_ja AS category_ja, k.name_en AS category_en, t.priority, t.summary, t.description, t.status,
         t.assignee_id, u.email AS assignee_email, t.version, t.created_at, t.updated_at, t.first_response_at,
         t.resolved_at, t.closed_at, t.paused_at, t.paused_minutes, t.response_due_at, t.resolution_due_at,
-        t.merged_into, t.guide_id, t.guide_version, t.guide_step, t.guide_path
+        t.merged_into, t.guide_id, t.guide_version, t.guide_step, t.guide_path, t.clinic_reply_unread_at
      FROM tickets t
      JOIN clinics c ON c.id = t.clinic_id
      JOIN ticket_categories k ON k.id = t.category_id
@@ -316,6 +318,60 @@ pub async fn timeline(
     .await
 }
 
+/// A timeline entry as the API gives it: with the role of the person who wrote it.
+#[derive(Clone, Debug, FromRow)]
+pub struct ApiEvent {
+    #[sqlx(flatten)]
+    pub event: Event,
+    pub actor_role: Option<String>,
+}
+
+/// One page of the timeline (the ticket's and those merged into it), oldest first: the entries
+/// after the entry `after_id`, at most `limit`. Entry ids grow with time, so they are the cursor.
+pub async fn timeline_page(
+    db: impl SqliteExecutor<'_>,
+    ticket_id: i64,
+    after_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<ApiEvent>> {
+    sqlx::query_as::<_, ApiEvent>(
+        "SELECT e.id, e.ticket_id, e.at, e.actor, e.kind, e.visibility, e.body, e.field, e.old_value, e.new_value,
+                e.call_started_at, e.call_duration_s, u.role AS actor_role
+         FROM ticket_events e LEFT JOIN users u ON u.id = e.actor_id
+         WHERE (e.ticket_id = ? OR e.ticket_id IN (SELECT id FROM tickets WHERE merged_into = ?)) AND e.id > ?
+         ORDER BY e.id
+         LIMIT ?",
+    )
+    .bind(ticket_id)
+    .bind(ticket_id)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Marks the ticket as having a clinic reply the desk has not opened (no version bump: it
+/// changes nothing an edit form holds).
+pub async fn mark_clinic_reply_unread(db: impl SqliteExecutor<'_>, id: i64, at: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE tickets SET clinic_reply_unread_at = ? WHERE id = ?")
+        .bind(at)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Someone at the desk opened the ticket; returns whether there was an unread clinic reply.
+pub async fn clear_clinic_reply_unread(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+    let result = sqlx::query(
+        "UPDATE tickets SET clinic_reply_unread_at = NULL WHERE id = ? AND clinic_reply_unread_at IS NOT NULL",
+    )
+    .bind(id)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 /// The text a ticket is found by (number, clinic, caller, summary, description, notes), as
 /// stored; the caller folds it and hands it to [`set_search_text`].
 pub async fn search_source(db: impl SqliteExecutor<'_>, ticket_id: i64) -> sqlx::Result<Option<String>> {
@@ -382,6 +438,8 @@ pub struct Filter {
     pub overdue_at: Option<i64>,
     pub created_from: Option<i64>,
     pub created_to: Option<i64>,
+    /// Only tickets with a clinic reply the desk has not opened yet.
+    pub clinic_reply_unread: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -476,6 +534,9 @@ fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
     }
     if let Some(to) = f.created_to {
         qb.push(" AND t.created_at < ").push_bind(to);
+    }
+    if f.clinic_reply_unread {
+        qb.push(" AND t.clinic_reply_unread_at IS NOT NULL");
     }
 }
 

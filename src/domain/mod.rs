@@ -13,6 +13,7 @@ pub mod lockout;
 mod passcode;
 mod password;
 pub mod policy;
+pub mod reader_health;
 mod role;
 pub mod search;
 mod secret;

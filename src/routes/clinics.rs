@@ -10,7 +10,7 @@ use super::{FormErrors, HtmlForm, Page, authorize_clinic, done, render};
 use crate::auth::Ctx;
 use crate::db;
 use crate::domain::policy::Actor;
-use crate::domain::{ClinicCode, InstallType, bounded_text, optional_text};
+use crate::domain::{ClinicCode, InstallType, bounded_text, optional_text, reader_health};
 use crate::error::AppError;
 use crate::services::accounts::{self, AccountError, ClinicInput};
 use crate::state::AppState;
@@ -120,11 +120,14 @@ pub struct ReaderView {
     pub seen_generation: Option<i64>,
     pub up_to_date: bool,
     pub locked_until: Option<i64>,
+    /// Enrolled but has not polled for longer than the desk's threshold: shown as 未接続.
+    pub stale: bool,
 }
 
 pub async fn reader_views(state: &AppState, clinic: &db::clinics::Clinic) -> Result<Vec<ReaderView>, AppError> {
     let now = db::now();
     let rows = db::readers::for_clinic(&state.pool, clinic.id).await?;
+    let stale_after_min = db::readers::stale_after_min(&state.pool).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -133,11 +136,13 @@ pub async fn reader_views(state: &AppState, clinic: &db::clinics::Clinic) -> Res
                 Some((at, generation)) if Some(at) >= r.last_seen_at => (Some(at), Some(generation)),
                 _ => (r.last_seen_at, r.last_seen_generation),
             };
+            let revoked = r.revoked_at.is_some();
             ReaderView {
+                stale: reader_health::is_stale(last_seen_at, r.enrolled_at, revoked, now, stale_after_min),
                 id: r.id,
                 install_key: InstallType::parse(&r.install_type).map_or("install.standalone", InstallType::label_key),
                 name: r.name,
-                revoked: r.revoked_at.is_some(),
+                revoked,
                 up_to_date: seen_generation == Some(clinic.passcode_generation),
                 last_seen_at,
                 seen_generation,

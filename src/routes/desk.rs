@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::clinics::{ReaderView, reader_views};
 use super::{HtmlForm, Page, done, render};
 use crate::auth::{Ctx, SignedIn};
 use crate::db::{self, tickets::Filter, tickets::Sort};
@@ -170,6 +171,7 @@ pub async fn build_filter(state: &AppState, me: i64, q: &ListQuery) -> Result<(F
         }
         "overdue" => filter.overdue_at = Some(db::now()),
         "waiting" => filter.statuses = vec![Status::WaitingOnClinic.as_str().to_owned()],
+        "replied" => filter.clinic_reply_unread = true,
         other => return Err(FilterError::invalid("desk.filter_bad_view", other)),
     }
     for s in q.status.split(',').filter(|s| !s.trim().is_empty()) {
@@ -334,7 +336,9 @@ struct CallPage {
     clinic_q: String,
     matches: Vec<db::clinics::Clinic>,
     clinic: Option<db::clinics::Clinic>,
-    readers: Vec<db::readers::Reader>,
+    /// The chosen clinic's context beside the call form: passcode, readers, open tickets.
+    current: Option<db::passcodes::Current>,
+    readers: Vec<ReaderView>,
     open_tickets: Vec<TicketRow>,
     categories: Vec<db::tickets::Category>,
     form: CallForm,
@@ -365,7 +369,7 @@ async fn call_page(
     } else {
         db::clinics::by_code(&state.pool, &code).await?
     };
-    let (readers, open_tickets) = match &clinic {
+    let (current, readers, open_tickets) = match &clinic {
         Some(c) => {
             let filter = Filter {
                 clinic_id: Some(c.id),
@@ -375,11 +379,12 @@ async fn call_page(
             let now = db::now();
             let open = db::tickets::search(&state.pool, &filter, Sort::Newest, 20, 0).await?;
             (
-                db::readers::for_clinic(&state.pool, c.id).await?,
+                db::passcodes::current(&state.pool, c.id).await?,
+                reader_views(state, c).await?,
                 open.into_iter().map(|t| TicketRow::new(t, now)).collect(),
             )
         }
-        None => (Vec::new(), Vec::new()),
+        None => (None, Vec::new(), Vec::new()),
     };
     let categories = db::tickets::categories(&state.pool)
         .await?
@@ -397,6 +402,7 @@ async fn call_page(
         clinic_q,
         matches,
         clinic,
+        current,
         readers,
         open_tickets,
         categories,
@@ -614,6 +620,13 @@ async fn load_ticket(state: &AppState, number: &str) -> Result<db::tickets::Tick
 pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(number): Path<String>) -> Result<Response, AppError> {
     desk_user(&ctx)?;
     let ticket = load_ticket(&state, &number).await?;
+    // Opened by the desk: the clinic's reply is read (this page still shows it as new). If the
+    // database cannot take the write, the ticket is still shown and the marker stays.
+    if ticket.clinic_reply_unread_at.is_some()
+        && let Err(e) = db::tickets::clear_clinic_reply_unread(&state.pool, ticket.id).await
+    {
+        tracing::warn!(error = %e, ticket = ticket.id, "cannot clear the unread clinic reply");
+    }
     let status = Status::parse(&ticket.status).unwrap_or(Status::New);
     let page = TicketPage {
         page: Page::new(&ctx).await?,
@@ -693,6 +706,9 @@ pub struct EntryForm {
     body: String,
     #[serde(default)]
     duration_min: String,
+    /// With a reply: leave the ticket 折返し待ち (waiting on the clinic) in the same step.
+    #[serde(default)]
+    wait_on_clinic: Option<String>,
 }
 
 pub async fn add_entry(
@@ -726,7 +742,12 @@ pub async fn add_entry(
         (_, None) => return Err(AppError::Unprocessable(ctx.t("desk.body_invalid").to_owned())),
         _ => return Err(AppError::Unprocessable(ctx.t("form.invalid_choice").to_owned())),
     };
-    tickets::add_entry(&state.pool, &author(&user), ticket.id, entry)
+    let then_status = match (&entry, form.wait_on_clinic.is_some()) {
+        (_, false) => None,
+        (Entry::Reply(_), true) => Some(Status::WaitingOnClinic),
+        (_, true) => return Err(AppError::Unprocessable(ctx.t("ticket.wait_needs_reply").to_owned())),
+    };
+    tickets::add_entry_then(&state.pool, &author(&user), ticket.id, entry, then_status)
         .await
         .map_err(|e| ticket_error(&ctx, e))?;
     done(

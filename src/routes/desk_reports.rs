@@ -25,6 +25,8 @@ struct Dashboard {
     by_category: Vec<(String, String, i64)>,
     open_total: i64,
     overdue: i64,
+    /// Tickets with a clinic reply no one at the desk has opened.
+    unread_replies: i64,
     calls_today: i64,
     median_response: Option<String>,
     median_resolution: Option<String>,
@@ -70,6 +72,11 @@ pub async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
         ..Default::default()
     };
     let overdue = db::tickets::count(&state.pool, &overdue_filter).await?;
+    let unread_filter = db::tickets::Filter {
+        clinic_reply_unread: true,
+        ..Default::default()
+    };
+    let unread_replies = db::tickets::count(&state.pool, &unread_filter).await?;
     let today = OffsetDateTime::from_unix_timestamp(now)
         .map_err(|e| AppError::Internal(e.into()))?
         .to_offset(JST)
@@ -99,6 +106,7 @@ pub async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
         by_category,
         open_total,
         overdue,
+        unread_replies,
         calls_today,
         median_response: median(response).map(|m| business_duration(lang, m)),
         median_resolution: median(resolution).map(|m| business_duration(lang, m)),

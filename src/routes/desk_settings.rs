@@ -11,8 +11,8 @@ use serde::Deserialize;
 use super::{HtmlForm, Page, done, render};
 use crate::auth::Ctx;
 use crate::db::{self, audit};
-use crate::domain::bounded_text;
 use crate::domain::ticket::{MAX_TARGET_MIN, Priority, Targets};
+use crate::domain::{bounded_text, reader_health};
 use crate::error::AppError;
 use crate::services::tickets::desk_rules;
 use crate::state::AppState;
@@ -54,6 +54,8 @@ struct SettingsPage {
     opens: String,
     closes: String,
     targets: Vec<TargetRow>,
+    /// Minutes without a poll after which a reader shows as 未接続.
+    stale_after_min: i64,
     error: Option<String>,
 }
 
@@ -123,6 +125,7 @@ async fn settings_page(state: &AppState, ctx: &Ctx, error: Option<String>) -> Re
         opens: hh_mm(opens),
         closes: hh_mm(closes),
         targets: target_rows(&targets),
+        stale_after_min: db::readers::stale_after_min(&state.pool).await?,
         error,
     };
     let mut response = render(&page)?;
@@ -349,6 +352,34 @@ pub async fn set_targets(
         .collect();
     let pairs: Vec<(&str, &str)> = summary.iter().map(|(p, v)| (*p, v.as_str())).collect();
     record(&mut *tx, &user, &ctx, "desk_targets.changed", &audit::fields(&pairs)).await?;
+    tx.commit().await?;
+    done(&ctx, "flash.saved", "/desk/settings").await
+}
+
+#[derive(Deserialize)]
+pub struct StalenessForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    minutes: String,
+}
+
+/// After how many minutes without a poll a card reader shows as 未接続 (clinic, passcode and
+/// call screens).
+pub async fn set_reader_staleness(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<StalenessForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let user = operator(&ctx)?.clone();
+    let Some(minutes) = reader_health::parse_stale_after_min(&form.minutes) else {
+        return settings_page(&state, &ctx, Some(ctx.t("settings.stale_invalid").to_owned())).await;
+    };
+    let mut tx = db::begin_write(&state.pool).await?;
+    db::readers::set_stale_after_min(&mut *tx, minutes, db::now()).await?;
+    let detail = audit::fields(&[("minutes", &minutes.to_string())]);
+    record(&mut *tx, &user, &ctx, "reader_staleness.changed", &detail).await?;
     tx.commit().await?;
     done(&ctx, "flash.saved", "/desk/settings").await
 }

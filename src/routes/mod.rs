@@ -71,6 +71,7 @@ pub fn page_routes() -> Router<AppState> {
         )
         .route("/desk/settings/hours", post(desk_settings::set_hours))
         .route("/desk/settings/targets", post(desk_settings::set_targets))
+        .route("/desk/settings/readers", post(desk_settings::set_reader_staleness))
         .route("/desk/settings/closures", post(desk_settings::add_closure))
         .route(
             "/desk/settings/closures/{id}/delete",
@@ -108,6 +109,7 @@ pub fn api_routes() -> Router<AppState> {
         )
         .route("/api/v1/tickets/{number}/notes", post(api::tickets::add_note))
         .route("/api/v1/tickets/{number}/calls", post(api::tickets::add_call))
+        .route("/api/v1/tickets/{number}/entries", get(api::tickets::entries))
         .route("/api/v1/openapi.json", get(api::openapi::document))
 }
 

@@ -287,6 +287,31 @@ pub async fn update(
     db::tickets::by_id(pool, id).await?.ok_or(TicketError::NotFound)
 }
 
+/// Moves the ticket to `to` (if it is not there already) and records the change on the timeline.
+async fn change_status(
+    tx: &mut Tx,
+    ticket: &mut db::tickets::Ticket,
+    rules: &DeskRules,
+    author: &Author,
+    to: Status,
+    now: i64,
+) -> Result<(), TicketError> {
+    let from = Status::parse(&ticket.status).ok_or_else(|| anyhow::anyhow!("stored status {:?}", ticket.status))?;
+    if from == to {
+        return Ok(());
+    }
+    if !from.can_become(to) {
+        return Err(TicketError::Transition { from, to });
+    }
+    apply_status(ticket, rules, from, to, now)?;
+    let mut event = NewEvent::new(ticket.id, Some(author.user_id), &author.email, "change", "clinic");
+    event.field = Some("status");
+    event.old_value = Some(from.as_str());
+    event.new_value = Some(to.as_str());
+    db::tickets::insert_event(&mut **tx, &event).await?;
+    Ok(())
+}
+
 fn apply_status(
     ticket: &mut db::tickets::Ticket,
     rules: &DeskRules,
@@ -329,6 +354,25 @@ pub enum Entry {
 /// Adds a note, a reply or a call to the timeline. No version check: entries never overwrite
 /// anything, but they do bump the version so open edit forms notice.
 pub async fn add_entry(pool: &SqlitePool, author: &Author, id: i64, entry: Entry) -> Result<(), TicketError> {
+    add_entry_then(pool, author, id, entry, None).await
+}
+
+/// Like [`add_entry`], and then moves the ticket to `then_status` in the same transaction (an
+/// agent's reply that leaves the ticket 折返し待ち): either both happen or neither. The move is
+/// checked against the workflow and recorded on the timeline like any status change.
+pub async fn add_entry_then(
+    pool: &SqlitePool,
+    author: &Author,
+    id: i64,
+    entry: Entry,
+    then_status: Option<Status>,
+) -> Result<(), TicketError> {
+    // Only status moves need the calendar (to stop or restart the due clock).
+    let rules = if then_status.is_some() || !author.is_desk() {
+        Some(desk_rules(pool).await?)
+    } else {
+        None
+    };
     let mut tx = db::begin_write(pool).await?;
     let mut ticket = load(&mut tx, id).await?;
     if ticket.merged_into.is_some() {
@@ -353,14 +397,17 @@ pub async fn add_entry(pool: &SqlitePool, author: &Author, id: i64, entry: Entry
         ticket.first_response_at = Some(now);
     }
     // The clinic answering a ticket that waits on it hands it back to the desk (the clock runs again).
-    if !author.is_desk() && ticket.status == Status::WaitingOnClinic.as_str() {
-        let rules = desk_rules(pool).await?;
-        apply_status(&mut ticket, &rules, Status::WaitingOnClinic, Status::InProgress, now)?;
-        let mut event = NewEvent::new(id, Some(author.user_id), &author.email, "change", "clinic");
-        event.field = Some("status");
-        event.old_value = Some(Status::WaitingOnClinic.as_str());
-        event.new_value = Some(Status::InProgress.as_str());
-        db::tickets::insert_event(&mut *tx, &event).await?;
+    if let Some(rules) = &rules {
+        if !author.is_desk() && ticket.status == Status::WaitingOnClinic.as_str() {
+            change_status(&mut tx, &mut ticket, rules, author, Status::InProgress, now).await?;
+        }
+        if let Some(to) = then_status {
+            change_status(&mut tx, &mut ticket, rules, author, to, now).await?;
+        }
+    }
+    // Whatever the clinic says is marked on the desk's lists until someone there opens the ticket.
+    if !author.is_desk() && matches!(entry, Entry::Reply(_)) {
+        db::tickets::mark_clinic_reply_unread(&mut *tx, id, now).await?;
     }
     let version = ticket.version;
     db::tickets::save(&mut *tx, &ticket, version, now).await?;

@@ -11,10 +11,10 @@ use super::{ErrorJson, reader, tickets};
 #[openapi(
     info(title = "目視モード support portal: reader and ticket APIs", version = "1"),
     paths(reader::passcode, reader::verify,
-        tickets::create, tickets::list, tickets::show, tickets::patch, tickets::add_note, tickets::add_call),
+        tickets::create, tickets::list, tickets::show, tickets::patch, tickets::add_note, tickets::add_call, tickets::entries),
     components(schemas(reader::PasscodeBody, reader::VerifyBody, reader::VerifyAnswer,
         tickets::TicketJson, tickets::TicketPage, tickets::CreateTicket, tickets::PatchTicket,
-        tickets::NewNote, tickets::NewCall, ErrorJson)),
+        tickets::NewNote, tickets::NewCall, tickets::EntryJson, tickets::EntryPage, ErrorJson)),
     modifiers(&BearerTokens, &CommonErrors)
 )]
 pub struct ApiDoc;

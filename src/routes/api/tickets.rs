@@ -269,7 +269,7 @@ pub struct ListParams {
     /// ignores full-width/half-width, hiragana/katakana and letter case.
     #[param(max_length = 200)]
     pub q: Option<String>,
-    /// `open` | `mine` | `unassigned` | `overdue` | `waiting`
+    /// `open` | `mine` | `unassigned` | `overdue` | `waiting` | `replied` (a clinic reply the desk has not opened)
     pub view: Option<String>,
     /// Comma-separated statuses.
     pub status: Option<String>,
@@ -429,6 +429,10 @@ pub struct NewNote {
     /// Default `internal` (agents only); `clinic` is a reply the clinic admin sees.
     #[schema(schema_with = visibility_names)]
     pub visibility: Option<String>,
+    /// With `visibility: clinic`: also set the ticket to `waiting_on_clinic`, in the same step
+    /// (both or neither). Default `false`.
+    #[serde(default)]
+    pub wait_on_clinic: bool,
 }
 
 /// Add an internal note or a reply to the clinic.
@@ -451,7 +455,16 @@ pub async fn add_note(
         "clinic" => Entry::Reply(text),
         other => return Err(invalid(format!("visibility must be internal or clinic, not {other:?}"))),
     };
-    tickets::add_entry(&state.pool, &author, ticket.id, entry)
+    let then_status = match (&entry, body.wait_on_clinic) {
+        (_, false) => None,
+        (Entry::Reply(_), true) => Some(Status::WaitingOnClinic),
+        (_, true) => {
+            return Err(invalid(
+                "wait_on_clinic needs visibility clinic (a reply to the clinic)",
+            ));
+        }
+    };
+    tickets::add_entry_then(&state.pool, &author, ticket.id, entry, then_status)
         .await
         .map_err(ticket_api_error)?;
     let ticket = ticket_by_number(&state, &number).await?;
@@ -504,4 +517,151 @@ pub async fn add_call(
         .map_err(ticket_api_error)?;
     let ticket = ticket_by_number(&state, &number).await?;
     Ok((StatusCode::CREATED, Json(TicketJson::from(ticket))).into_response())
+}
+
+/// Query parameters of the timeline.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EntriesParams {
+    /// Entries per page; default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// Cursor: give the `next_after` of the previous page to get the entries after it.
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+}
+
+/// One entry on a ticket's timeline.
+#[derive(Serialize, ToSchema)]
+pub struct EntryJson {
+    /// Grows with time; the paging cursor.
+    pub id: i64,
+    /// The ticket it was written on (a ticket merged into this one keeps its own number).
+    #[schema(example = "SUP-000123")]
+    pub ticket: String,
+    /// When it was recorded (RFC 3339).
+    pub at: String,
+    #[schema(schema_with = entry_kinds)]
+    pub kind: String,
+    /// `internal`: the desk only; `clinic`: the clinic admin sees it too.
+    #[schema(schema_with = visibility_names)]
+    pub visibility: String,
+    /// Who: an e-mail address, or `cli` for the command line.
+    pub author: String,
+    /// The author's role, when the author is an account.
+    #[schema(schema_with = role_names_or_null)]
+    pub author_role: Option<String>,
+    /// The text of a note, reply or call notes (empty for changes).
+    pub body: String,
+    /// For changes: `status`, `assignee`, `priority`, `category`, `merged_into`, `merged_from`.
+    pub field: Option<String>,
+    /// For changes: the value before (status name, e-mail, …); `null` if none.
+    pub from: Option<String>,
+    /// For changes: the value after.
+    pub to: Option<String>,
+    /// For calls: when the call started (RFC 3339).
+    pub call_started_at: Option<String>,
+    /// For calls: its length in seconds.
+    pub duration_s: Option<i64>,
+}
+
+fn entry_kinds() -> Object {
+    one_of(ENTRY_KINDS)
+}
+
+const ENTRY_KINDS: [&str; 9] = [
+    "created",
+    "note",
+    "reply",
+    "clinic_reply",
+    "call",
+    "status_change",
+    "assignment_change",
+    "field_change",
+    "merged",
+];
+
+fn role_names_or_null() -> Object {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::String,
+            Type::Null,
+        ]))
+        .enum_values(Some(
+            [Role::Operator, Role::Agent, Role::ClinicAdmin]
+                .into_iter()
+                .map(|r| Some(r.as_db()))
+                .chain([None]),
+        ))
+        .build()
+}
+
+impl From<db::tickets::ApiEvent> for EntryJson {
+    fn from(row: db::tickets::ApiEvent) -> Self {
+        let e = row.event;
+        let kind = match (e.kind.as_str(), e.field.as_deref()) {
+            ("reply", _) if row.actor_role.as_deref() == Some(Role::ClinicAdmin.as_db()) => "clinic_reply",
+            ("change", Some("status")) => "status_change",
+            ("change", Some("assignee")) => "assignment_change",
+            ("change", _) => "field_change",
+            (other, _) => ENTRY_KINDS.into_iter().find(|k| *k == other).unwrap_or("field_change"),
+        };
+        Self {
+            id: e.id,
+            ticket: TicketNumber::from_id(e.ticket_id).to_string(),
+            at: rfc3339(e.at),
+            kind: kind.to_owned(),
+            visibility: e.visibility,
+            author: e.actor,
+            author_role: row.actor_role,
+            body: e.body,
+            field: e.field,
+            from: e.old_value,
+            to: e.new_value,
+            call_started_at: e.call_started_at.map(rfc3339),
+            duration_s: e.call_duration_s,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EntryPage {
+    /// Oldest first.
+    pub entries: Vec<EntryJson>,
+    /// Pass as `after` for the next page; `null` on the last page.
+    pub next_after: Option<i64>,
+}
+
+/// Read a ticket's timeline: notes (with their visibility), replies to and from the clinic,
+/// calls with their length, status and assignment changes; oldest first, paged by a cursor.
+#[utoipa::path(get, path = "/api/v1/tickets/{number}/entries",
+    params(("number" = String, Path, description = "e.g. SUP-000123"), EntriesParams),
+    responses((status = 200, body = EntryPage), (status = 400, body = ErrorJson, description = "invalid query"),
+        (status = 403, body = ErrorJson), (status = 404, body = ErrorJson)),
+    security(("api_token" = [])))]
+pub async fn entries(
+    State(state): State<AppState>,
+    ApiUser(_): ApiUser,
+    Path(number): Path<String>,
+    params: Result<Query<EntriesParams>, QueryRejection>,
+) -> Result<Json<EntryPage>, ApiError> {
+    let Query(p) = params.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_query", "limit must be 1 to 200"));
+    }
+    let after = p.after.unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::bad_request("invalid_query", "after must be 0 or more"));
+    }
+    let ticket = ticket_by_number(&state, &number).await?;
+    // One more than asked tells whether there is a next page.
+    let mut rows = db::tickets::timeline_page(&state.pool, ticket.id, after, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_after = if more { rows.last().map(|r| r.event.id) } else { None };
+    Ok(Json(EntryPage {
+        entries: rows.into_iter().map(EntryJson::from).collect(),
+        next_after,
+    }))
 }
