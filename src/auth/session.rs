@@ -57,6 +57,8 @@ pub struct Ctx {
     pub ip: Option<String>,
     /// Path and query of this request, to come back after switching language.
     pub path: String,
+    /// The installer's support desk, from the in-memory cache (every page's footer shows it).
+    pub installer: std::sync::Arc<crate::domain::installer::InstallerDesk>,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -85,6 +87,7 @@ impl FromRequestParts<AppState> for Ctx {
             user,
             ip,
             path,
+            installer: state.live.installer(),
         })
     }
 }

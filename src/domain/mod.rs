@@ -8,6 +8,7 @@ mod email;
 pub mod guide;
 pub mod holidays;
 mod install_type;
+pub mod installer;
 pub mod lockout;
 mod passcode;
 mod password;

@@ -12,6 +12,7 @@ use super::{HtmlForm, Page, render};
 use crate::auth::Ctx;
 use crate::db::{self, audit};
 use crate::domain::bounded_text;
+use crate::domain::installer::InstallerDesk;
 use crate::domain::ticket::{MAX_TARGET_MIN, Priority, Targets};
 use crate::error::AppError;
 use crate::services::tickets::desk_rules;
@@ -55,6 +56,9 @@ struct SettingsPage {
     closes: String,
     targets: Vec<TargetRow>,
     error: Option<String>,
+    /// The installer's desk form: as stored, or as typed when it was refused.
+    installer: InstallerDesk,
+    installer_error: Option<String>,
 }
 
 /// One priority's targets as the form shows them, in hours.
@@ -109,7 +113,17 @@ fn parse_hh_mm(text: &str) -> Option<i64> {
 }
 
 async fn settings_page(state: &AppState, ctx: &Ctx, error: Option<String>) -> Result<Response, AppError> {
-    let status = if error.is_some() {
+    settings_page_with(state, ctx, error, None).await
+}
+
+/// The page; `installer` is the refused installer form (typed values and why) to show again.
+async fn settings_page_with(
+    state: &AppState,
+    ctx: &Ctx,
+    error: Option<String>,
+    installer: Option<(InstallerDesk, String)>,
+) -> Result<Response, AppError> {
+    let status = if error.is_some() || installer.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -124,6 +138,10 @@ async fn settings_page(state: &AppState, ctx: &Ctx, error: Option<String>) -> Re
         closes: hh_mm(closes),
         targets: target_rows(&targets),
         error,
+        installer: installer
+            .as_ref()
+            .map_or_else(|| (*ctx.installer).clone(), |(typed, _)| typed.clone()),
+        installer_error: installer.map(|(_, why)| why),
     };
     let mut response = render(&page)?;
     *response.status_mut() = status;
@@ -350,6 +368,44 @@ pub async fn set_targets(
     let pairs: Vec<(&str, &str)> = summary.iter().map(|(p, v)| (*p, v.as_str())).collect();
     record(&mut *tx, &user, &ctx, "desk_targets.changed", &audit::fields(&pairs)).await?;
     tx.commit().await?;
+    Ok(Redirect::to("/desk/settings").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct InstallerForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    hours: String,
+}
+
+/// The installer's own support desk, which the guide, the help pages, the footer and the error
+/// pages show. All fields empty clears it.
+pub async fn set_installer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<InstallerForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let user = operator(&ctx)?.clone();
+    let desk = match InstallerDesk::parse(&form.name, &form.phone, &form.hours) {
+        Ok(desk) => desk,
+        Err(e) => {
+            let typed = InstallerDesk {
+                name: form.name,
+                phone: form.phone,
+                hours: form.hours,
+            };
+            let why = ctx.t(e.key()).to_owned();
+            return settings_page_with(&state, &ctx, None, Some((typed, why))).await;
+        }
+    };
+    crate::services::installer::set(&state.pool, &user.audit_actor(), ctx.ip(), &desk).await?;
+    state.sync_live().await;
     Ok(Redirect::to("/desk/settings").into_response())
 }
 

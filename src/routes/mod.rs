@@ -69,6 +69,7 @@ pub fn page_routes() -> Router<AppState> {
         )
         .route("/desk/settings/hours", post(desk_settings::set_hours))
         .route("/desk/settings/targets", post(desk_settings::set_targets))
+        .route("/desk/settings/installer", post(desk_settings::set_installer))
         .route("/desk/settings/closures", post(desk_settings::add_closure))
         .route(
             "/desk/settings/closures/{id}/delete",
@@ -130,6 +131,8 @@ pub struct Page {
     pub csrf: String,
     pub user: Option<SignedIn>,
     pub path: String,
+    /// The installer's support desk, for the footer and wherever the manual says to call it.
+    pub installer: std::sync::Arc<crate::domain::installer::InstallerDesk>,
 }
 
 impl Page {
@@ -139,6 +142,7 @@ impl Page {
             csrf: ctx.csrf_token().await?,
             user: ctx.user.clone(),
             path: ctx.path.clone(),
+            installer: ctx.installer.clone(),
         })
     }
 
