@@ -957,6 +957,9 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("audit.user.password_reset", "パスワード再設定", "Password reset"),
     // --- guide, installer's desk, phone layout, tokens (issue 8) ---
     ("installer.desk", "サポート窓口", "support desk"),
+    ("table.count", "件数", "Count"),
+    ("table.dates", "期間", "Dates"),
+    ("nav.menu", "メニュー", "Menu"),
     (
         "installer.ask_installer",
         "お電話でのお問い合わせは、オンライン資格確認を設置した業者のサポート窓口へお願いします。",

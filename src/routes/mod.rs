@@ -112,6 +112,7 @@ pub fn api_routes() -> Router<AppState> {
 pub fn health_routes() -> Router<AppState> {
     Router::new()
         .route("/static/{*path}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
 }
