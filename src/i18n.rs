@@ -960,6 +960,28 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("table.count", "件数", "Count"),
     ("table.dates", "期間", "Dates"),
     ("nav.menu", "メニュー", "Menu"),
+    ("token.copy", "コピー", "Copy"),
+    ("token.copied", "コピーしました。", "Copied."),
+    (
+        "token.copy_failed",
+        "コピーできませんでした。トークンを選択してコピーしてください。",
+        "Could not copy. Select the token and copy it.",
+    ),
+    (
+        "token.select_hint",
+        "トークンをクリックすると全体が選択されます。",
+        "Click the token to select all of it.",
+    ),
+    (
+        "token.qr_label",
+        "デバイストークンのQRコード",
+        "The device token as a QR code",
+    ),
+    (
+        "token.qr_hint",
+        "カードリーダーの設定画面やスマートフォンのカメラで読み取れます。このページを離れると二度と表示されません。",
+        "Scan it with the card reader's set-up screen or a phone camera. It is not shown again once you leave this page.",
+    ),
     (
         "installer.ask_installer",
         "お電話でのお問い合わせは、オンライン資格確認を設置した業者のサポート窓口へお願いします。",

@@ -22,6 +22,11 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/favicon.svg"),
     ),
     (
+        "copy.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/copy.js"),
+    ),
+    (
         "guide/switch-button.svg",
         "image/svg+xml",
         include_bytes!("../../static/guide/switch-button.svg"),
