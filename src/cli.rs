@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::auth::{Hasher, pepper};
 use crate::config::{Config, DataArgs, ServeArgs};
 use crate::db::{self, audit};
+use crate::domain::installer::{InstallerDesk, InstallerDeskError};
 use crate::domain::{ClinicCode, Email, InstallType, Password, Role, bounded_text, optional_text};
 use crate::services::{accounts, passcodes, readers};
 
@@ -43,6 +44,9 @@ pub enum Command {
     /// Manage personal API tokens for the ticket API.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The installer's own support desk that clinics are told to call.
+    #[command(subcommand)]
+    Installer(InstallerCommand),
     /// A reference card reader (or a fleet of them) against the reader API.
     ReaderSim(crate::reader_sim::SimArgs),
     /// Write a consistent copy of the database while the portal runs (SQLite VACUUM INTO).
@@ -108,6 +112,21 @@ pub enum ReaderCommand {
         /// standalone (単独設置型) or shared (併設設置型)
         #[arg(long, default_value = "standalone")]
         install_type: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum InstallerCommand {
+    /// Set the desk's name, phone number and hours (all empty clears it).
+    Set {
+        #[arg(long)]
+        name: String,
+        /// Digits and hyphens, e.g. 0120-123-456.
+        #[arg(long)]
+        phone: String,
+        /// Opening hours as free text, e.g. "平日 9:00～18:00".
+        #[arg(long, default_value = "")]
+        hours: String,
     },
 }
 
@@ -197,6 +216,22 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
                 issued.generation, clinic.code
             );
             println!("{}", issued.code.expose());
+            Ok(())
+        }
+        Command::Installer(InstallerCommand::Set { name, phone, hours }) => {
+            let desk = InstallerDesk::parse(&name, &phone, &hours).map_err(|e| {
+                anyhow::anyhow!(match e {
+                    InstallerDeskError::Name => "--name must be 1 to 60 characters",
+                    InstallerDeskError::Phone => "--phone must be digits and hyphens, e.g. 0120-123-456",
+                    InstallerDeskError::Hours => "--hours must be at most 100 characters",
+                })
+            })?;
+            crate::services::installer::set(&pool, &actor, None, &desk).await?;
+            if desk.is_set() {
+                println!("installer desk set: {} {} {}", desk.name, desk.phone, desk.hours);
+            } else {
+                println!("installer desk cleared");
+            }
             Ok(())
         }
         Command::Backup { to } => {

@@ -7,6 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 
+use crate::domain::installer::InstallerDesk;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("not found")]
@@ -69,6 +71,52 @@ struct ErrorPage<'a> {
     title_ja: &'a str,
     title_en: &'a str,
     detail: Option<&'a str>,
+    installer: Option<&'a InstallerDesk>,
+}
+
+/// What an error page says, kept on the response (an extension) so that a layer holding the
+/// state can render it again with the installer's desk ([`with_installer_desk`]): errors are
+/// made where no state is at hand.
+#[derive(Clone, Debug)]
+pub struct ErrorPageText {
+    status: u16,
+    title_ja: &'static str,
+    title_en: &'static str,
+    detail: Option<String>,
+}
+
+impl ErrorPageText {
+    fn render(&self, installer: Option<&InstallerDesk>) -> String {
+        let page = ErrorPage {
+            status: self.status,
+            title_ja: self.title_ja,
+            title_en: self.title_en,
+            detail: self.detail.as_deref(),
+            installer,
+        };
+        page.render()
+            .unwrap_or_else(|_| format!("{} {}", self.status, self.title_en))
+    }
+
+    fn response(self, status: StatusCode) -> Response {
+        let body = self.render(None);
+        let mut response = (status, Html(body)).into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Renders an error page again with the installer's support desk, once an operator has set it.
+pub fn with_installer_desk(mut response: Response, desk: &InstallerDesk) -> Response {
+    if !desk.is_set() {
+        return response;
+    }
+    let Some(text) = response.extensions_mut().remove::<ErrorPageText>() else {
+        return response;
+    };
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(text.render(Some(desk))))
 }
 
 impl AppError {
@@ -84,16 +132,13 @@ impl AppError {
 
 /// 503 with a bilingual page and `Retry-After`: the database cannot serve right now.
 pub fn unavailable_page() -> Response {
-    let page = ErrorPage {
+    let page = ErrorPageText {
         status: 503,
         title_ja: "ただいま一時的にご利用いただけません。しばらくしてからもう一度お試しください",
         title_en: "The portal is temporarily unavailable. Please try again in a moment",
         detail: None,
     };
-    let body = page
-        .render()
-        .unwrap_or_else(|_| "503 temporarily unavailable".to_owned());
-    let mut response = (StatusCode::SERVICE_UNAVAILABLE, Html(body)).into_response();
+    let mut response = page.response(StatusCode::SERVICE_UNAVAILABLE);
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
@@ -171,16 +216,13 @@ impl IntoResponse for AppError {
                 )
             }
         };
-        let page = ErrorPage {
+        let page = ErrorPageText {
             status: status.as_u16(),
             title_ja,
             title_en,
-            detail,
+            detail: detail.map(str::to_owned),
         };
-        let body = page
-            .render()
-            .unwrap_or_else(|_| format!("{} {title_en}", status.as_u16()));
-        let mut response = (status, Html(body)).into_response();
+        let mut response = page.response(status);
         if let Self::TooManyRequests { retry_after_s } = self {
             response
                 .headers_mut()

@@ -1309,6 +1309,93 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "未完了のチケットはありません。",
         "No open tickets.",
     ),
+    // --- guide, installer's desk, phone layout, tokens (issue 8) ---
+    ("installer.desk", "サポート窓口", "support desk"),
+    ("table.count", "件数", "Count"),
+    ("table.dates", "期間", "Dates"),
+    ("nav.menu", "メニュー", "Menu"),
+    ("token.copy", "コピー", "Copy"),
+    ("token.copied", "コピーしました。", "Copied."),
+    (
+        "token.copy_failed",
+        "コピーできませんでした。トークンを選択してコピーしてください。",
+        "Could not copy. Select the token and copy it.",
+    ),
+    (
+        "token.select_hint",
+        "トークンをクリックすると全体が選択されます。",
+        "Click the token to select all of it.",
+    ),
+    (
+        "token.qr_label",
+        "デバイストークンのQRコード",
+        "The device token as a QR code",
+    ),
+    (
+        "token.qr_hint",
+        "カードリーダーの設定画面やスマートフォンのカメラで読み取れます。このページを離れると二度と表示されません。",
+        "Scan it with the card reader's set-up screen or a phone camera. It is not shown again once you leave this page.",
+    ),
+    (
+        "installer.ask_installer",
+        "お電話でのお問い合わせは、オンライン資格確認を設置した業者のサポート窓口へお願いします。",
+        "To ask by phone, call the support desk of the company that installed your online eligibility system.",
+    ),
+    (
+        "installer.not_set",
+        "設置業者のサポート窓口（名称・電話番号・受付時間）が未設定です。",
+        "The installer's support desk (name, phone number, hours) is not set yet.",
+    ),
+    (
+        "installer.set_it",
+        "デスク設定で設定する",
+        "Set it in the desk settings",
+    ),
+    (
+        "installer.urgent_call",
+        "お急ぎの場合はお電話ください:",
+        "If it is urgent, please call:",
+    ),
+    (
+        "installer.settings",
+        "設置業者のサポート窓口",
+        "The installer's support desk",
+    ),
+    (
+        "installer.settings_hint",
+        "ガイドで設置業者への連絡を案内する手順、ヘルプのページ、全ページの下部とエラーページに表示します。すべて空にして保存すると表示しなくなります。",
+        "Shown where the guide says to call the installer, on the help pages, at the foot of every page and on error pages. Save all fields empty to show nothing.",
+    ),
+    ("installer.name", "会社名・窓口名", "Company or desk name"),
+    ("installer.phone", "電話番号", "Phone number"),
+    ("installer.hours", "受付時間", "Opening hours"),
+    ("installer.hours_example", "平日 9:00～18:00", "Weekdays 9:00–18:00"),
+    ("installer.save", "サポート窓口を保存", "Save the support desk"),
+    (
+        "installer.name_invalid",
+        "会社名・窓口名を60文字以内で入力してください。",
+        "Enter the company or desk name, up to 60 characters.",
+    ),
+    (
+        "installer.phone_invalid",
+        "電話番号は数字とハイフンで入力してください（例：0120-123-456）。",
+        "Enter the phone number as digits and hyphens (for example 0120-123-456).",
+    ),
+    (
+        "installer.hours_invalid",
+        "受付時間は100文字以内で入力してください。",
+        "Enter the opening hours in up to 100 characters.",
+    ),
+    (
+        "audit.installer_desk.changed",
+        "サポート窓口の変更",
+        "Support desk changed",
+    ),
+    (
+        "audit_detail.installer_desk.changed",
+        "{name} {phone} {hours}",
+        "{name} {phone} {hours}",
+    ),
 ];
 
 #[cfg(test)]

@@ -139,6 +139,11 @@ impl Portal {
             )))
             .merge(routes::health_routes())
             .fallback(routes::not_found)
+            // Error pages are made without the state; this adds the installer's desk to them.
+            .layer(axum::middleware::map_response_with_state(
+                self.state.clone(),
+                installer_on_error_pages,
+            ))
             .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
             // A client that trickles its body is cut off instead of holding a connection.
             .layer(RequestBodyDeadlineLayer::new(Duration::from_secs(
@@ -247,6 +252,13 @@ impl Portal {
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+async fn installer_on_error_pages(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    response: axum::response::Response,
+) -> axum::response::Response {
+    error::with_installer_desk(response, &state.live.installer())
 }
 
 /// The session layer answers a store failure (creating a session while the database cannot be

@@ -1,6 +1,7 @@
 //! What the reader poll path reads instead of the database: device tokens and each clinic's
 //! passcode state, kept coherent by tailing `cache_events` (changes from this process and from
-//! the command line alike), and reader last-seen times, written back in batches.
+//! the command line alike), and reader last-seen times, written back in batches. Also the
+//! installer's support desk, which every page's footer shows, by the same tail.
 //!
 //! The fan-out seam: one `tokio::sync::watch` channel per clinic, so a rotation wakes only that
 //! clinic's waiting readers. Several portal processes would replace the event tail with a
@@ -17,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::auth::device_token::TokenHash;
 use crate::db::{self, cache_events::Kind};
+use crate::domain::installer::InstallerDesk;
 
 /// A reader as the poll path sees it.
 #[derive(Debug)]
@@ -102,6 +104,7 @@ const MISS_SYNC_INTERVAL: Duration = Duration::from_millis(100);
 pub struct Live {
     tokens: RwLock<Tokens>,
     clinics: RwLock<HashMap<i64, watch::Sender<PasscodeState>>>,
+    installer: RwLock<Arc<InstallerDesk>>,
     /// Last `cache_events` id applied; the mutex also serialises concurrent syncs.
     cursor: tokio::sync::Mutex<i64>,
     /// When the last sync asked for by an unknown token started; the mutex queues such polls so
@@ -123,9 +126,11 @@ impl Live {
             .iter()
             .map(|row| (row.clinic_id, watch::Sender::new(PasscodeState::from_row(row))))
             .collect();
+        let installer = db::installer::get(pool).await?;
         Ok(Self {
             tokens: RwLock::new(tokens),
             clinics: RwLock::new(clinics),
+            installer: RwLock::new(Arc::new(installer)),
             cursor: tokio::sync::Mutex::new(cursor),
             miss_sync: tokio::sync::Mutex::new(None),
             miss_syncs: AtomicU64::new(0),
@@ -182,6 +187,11 @@ impl Live {
         read(&self.clinics).get(&clinic_id).map(watch::Sender::subscribe)
     }
 
+    /// The installer's support desk as last read (no database query per page).
+    pub fn installer(&self) -> Arc<InstallerDesk> {
+        read(&self.installer).clone()
+    }
+
     /// Last poll time and generation for readers seen since their last batch write.
     pub fn seen(&self, reader_id: i64) -> Option<(i64, i64)> {
         let tokens = read(&self.tokens);
@@ -203,6 +213,10 @@ impl Live {
                 match event.kind() {
                     Some(Kind::Clinic) => self.refresh_clinic(pool, event.entity_id).await?,
                     Some(Kind::Reader) => self.refresh_reader(pool, event.entity_id).await?,
+                    Some(Kind::Installer) => {
+                        let desk = db::installer::get(pool).await?;
+                        *write(&self.installer) = Arc::new(desk);
+                    }
                     None => tracing::warn!(kind = %event.kind, "unknown cache event"),
                 }
             }

@@ -84,7 +84,8 @@ fn expected(method: &str, path: &str, caller: Caller) -> bool {
             | "/healthz"
             | "/readyz"
             | "/api/v1/openapi.json"
-            | "/static/{*path}",
+            | "/static/{*path}"
+            | "/favicon.ico",
         ) => true,
         (_, p) if p.starts_with("/guide") => match (method, p) {
             ("GET", "/guide/{id}/stats") => caller == Operator,

@@ -478,6 +478,26 @@ async fn static_files_are_served_from_the_binary_with_their_types() {
 }
 
 #[tokio::test]
+async fn every_page_links_the_svg_favicon_which_the_portal_serves() {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    for path in ["/login", "/guide/mokushi", "/no/such/page"] {
+        let page = app.browser().get(path).await;
+        assert!(
+            page.body
+                .contains("<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">"),
+            "{path}"
+        );
+    }
+    for path in ["/static/favicon.svg", "/favicon.ico"] {
+        let icon = reqwest::get(app.url(path)).await.unwrap();
+        assert_eq!(icon.status(), StatusCode::OK, "{path}");
+        assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+        assert!(icon.text().await.unwrap().starts_with("<svg"));
+    }
+}
+
+#[tokio::test]
 async fn unknown_urls_get_the_404_page_or_a_json_error_under_the_api() {
     let app = TestApp::spawn().await;
     let page = app.browser().get("/no/such/page").await;
@@ -512,10 +532,10 @@ async fn the_clinic_history_reads_in_the_pages_language() {
         "{}",
         ja.body
     );
-    assert!(ja.body.contains("<td>カードリーダー 受付2</td>"));
+    assert!(ja.body.contains("\">カードリーダー 受付2</td>"));
     assert!(ja.body.contains("1回目の発行（ポータルから）"), "{}", ja.body);
     assert!(ja.body.contains("受付1（単独設置型）"));
-    assert!(ja.body.contains("<td>コマンドライン</td>"), "{}", ja.body);
+    assert!(ja.body.contains("\">コマンドライン</td>"), "{}", ja.body);
     assert!(!ja.body.contains("{&quot;"), "no raw fields on the page");
 
     let csrf = ja.csrf();
@@ -530,7 +550,7 @@ async fn the_clinic_history_reads_in_the_pages_language() {
         en.body
             .contains("Passcode no. 1: disabled after 10 wrong codes in a row")
     );
-    assert!(en.body.contains("<td>Card reader 受付2</td>"));
+    assert!(en.body.contains("\">Card reader 受付2</td>"));
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ mod common;
 use common::{Browser, CLINIC_A, TestApp};
 use reqwest::StatusCode;
 
-const UNREAD: &str = "医療機関から返信(未読)";
+const UNREAD: &str = "医療機関から返信（未読）";
 const NOT_CONNECTED: &str = "reader-stale";
 
 async fn desk() -> (TestApp, Browser) {

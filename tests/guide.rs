@@ -196,7 +196,7 @@ async fn stuck_on_a_step_a_clinic_admin_files_a_request_that_links_the_desk_to_t
             .unwrap();
     assert_eq!(
         (step.as_str(), path.as_str(), version.as_str()),
-        ("B-4", "A-1,B-1", "2025-03.1")
+        ("B-4", "A-1,B-1", "2025-03.2")
     );
     let agent = Browser::signed_in(&app, "agent@installer.jp").await;
     let number = request.rsplit('/').next().unwrap();
@@ -412,4 +412,76 @@ async fn a_page_that_needs_signing_in_comes_back_after_it() {
         )
         .await;
     assert_eq!(signed_in.location(), Some(passcode.as_str()));
+}
+
+/// The value of the step page's progress bar.
+fn progress(body: &str) -> u32 {
+    body.split("class=\"guide-progress\" max=\"100\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|v| v.parse().ok())
+        .expect("a progress bar")
+}
+
+/// The step links a page offers forwards (its choices or its "next"), as URLs.
+fn forward_links(body: &str) -> Vec<String> {
+    let links = body
+        .split("<ul class=\"guide-choices\">")
+        .nth(1)
+        .map(|ul| ul.split("</ul>").next().unwrap_or("").to_owned())
+        .or_else(|| {
+            body.split("id=\"next-step\" href=\"")
+                .nth(1)
+                .map(|rest| format!("href=\"{rest}"))
+        })
+        .unwrap_or_default();
+    links
+        .split("href=\"")
+        .skip(1)
+        .take(if body.contains("id=\"next-step\"") {
+            1
+        } else {
+            usize::MAX
+        })
+        .filter_map(|rest| rest.split('"').next())
+        .map(|href| href.replace("&amp;", "&"))
+        .collect()
+}
+
+#[tokio::test]
+async fn following_any_choice_from_any_step_never_moves_the_progress_bar_back() {
+    let app = app().await;
+    let visitor = app.browser();
+    let guide = portal::domain::guide::load_all().unwrap().remove(0);
+    let edges: usize = guide.steps.iter().map(|s| s.successors().len()).sum();
+    // Walk breadth-first from the start, every edge once, each time as a browser would: the
+    // page reached by clicking the link, carrying its path.
+    let mut seen = std::collections::HashSet::new();
+    let mut queue = std::collections::VecDeque::from(["/guide/mokushi/A-1".to_owned()]);
+    let mut followed = 0;
+    while let Some(url) = queue.pop_front() {
+        let page = visitor.get(&url).await;
+        assert_eq!(page.status, StatusCode::OK, "{url}");
+        let here = progress(&page.body);
+        let code = page.element_text("step-code").unwrap();
+        if !seen.insert(code.clone()) {
+            continue;
+        }
+        for link in forward_links(&page.body) {
+            let next = visitor.get(&link).await;
+            let there = progress(&next.body);
+            assert!(there >= here, "{url} ({here} %) → {link} ({there} %)");
+            followed += 1;
+            queue.push_back(link);
+        }
+        if guide.step(&code).unwrap().end {
+            assert_eq!(here, 100, "{code} is an end");
+        }
+    }
+    assert_eq!(seen.len(), guide.steps.len());
+    assert_eq!(followed, edges, "every choice was followed once");
+    // The walk reported in issue 8: B-2 showed 60 % and C-1 then 28 %.
+    let b2 = progress(&visitor.get("/guide/mokushi/B-2?path=A-1,B-1").await.body);
+    let c1 = progress(&visitor.get("/guide/mokushi/C-1?path=A-1,B-1,B-2").await.body);
+    assert!(c1 > b2, "{b2} % then {c1} %");
 }

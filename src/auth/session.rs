@@ -65,6 +65,8 @@ pub struct Ctx {
     /// Path and query of this request, to come back after switching language.
     pub path: String,
     is_get: bool,
+    /// The installer's support desk, from the in-memory cache (every page's footer shows it).
+    pub installer: std::sync::Arc<crate::domain::installer::InstallerDesk>,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -97,6 +99,7 @@ impl FromRequestParts<AppState> for Ctx {
             ip,
             path,
             is_get: parts.method == axum::http::Method::GET,
+            installer: state.live.installer(),
         })
     }
 }

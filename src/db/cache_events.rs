@@ -8,6 +8,8 @@ pub enum Kind {
     Clinic,
     /// A reader was enrolled, revoked or re-enrolled.
     Reader,
+    /// The installer's support desk changed (entity 0).
+    Installer,
 }
 
 impl Kind {
@@ -15,6 +17,7 @@ impl Kind {
         match self {
             Self::Clinic => "clinic",
             Self::Reader => "reader",
+            Self::Installer => "installer",
         }
     }
 }
@@ -41,6 +44,7 @@ impl Event {
         match self.kind.as_str() {
             "clinic" => Some(Kind::Clinic),
             "reader" => Some(Kind::Reader),
+            "installer" => Some(Kind::Installer),
             _ => None,
         }
     }

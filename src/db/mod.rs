@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cache_events;
 pub mod clinics;
 pub mod guide;
+pub mod installer;
 pub mod login_failures;
 pub mod passcodes;
 pub mod readers;

@@ -50,6 +50,9 @@ pub enum Block {
     PcLogin,
     /// Issuing the passcode in the portal and the readers' pick-up.
     PortalPasscode,
+    /// The installer's own support desk (name, phone, hours as operators set them), where the
+    /// manual says to call the installer.
+    Installer,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -86,6 +89,7 @@ impl Block {
             Self::RemoteDesktop => "remote_desktop",
             Self::PcLogin => "pc_login",
             Self::PortalPasscode => "portal_passcode",
+            Self::Installer => "installer",
         }
     }
 }
@@ -158,6 +162,10 @@ pub struct Guide {
     /// Filled by validation: fewest steps from each step to an end.
     #[serde(skip)]
     pub steps_to_end: HashMap<String, usize>,
+    /// Filled by validation: where each step stands in the whole procedure, in percent (see
+    /// [`forward_progress`]).
+    #[serde(skip)]
+    pub position: HashMap<String, u8>,
     #[serde(skip)]
     index: HashMap<String, usize>,
 }
@@ -242,6 +250,8 @@ impl Guide {
         }
         if !index.contains_key(&guide.start) {
             problems.push(format!("start {:?} is not a step", guide.start));
+        } else if guide.steps.first().is_some_and(|s| s.code != guide.start) {
+            problems.push(format!("start {:?} must be the first step listed", guide.start));
         }
         for step in &guide.steps {
             for next in step.successors() {
@@ -293,9 +303,23 @@ impl Guide {
         if !problems.is_empty() {
             return Err(problems);
         }
+        let position = forward_progress(&guide.steps, &index).map_err(|p| vec![p])?;
         guide.steps_to_end = steps_to_end;
+        guide.position = position;
         guide.index = index;
         Ok(guide)
+    }
+
+    /// The progress bar on `code` after walking `path`: the furthest position reached so far.
+    /// Appending a step never lowers a maximum, so the bar never goes backwards on any walk,
+    /// also when a choice leads back to an earlier step (a retry); ends show 100 %.
+    pub fn progress(&self, path: &[String], code: &str) -> u8 {
+        path.iter()
+            .map(String::as_str)
+            .chain(std::iter::once(code))
+            .filter_map(|c| self.position.get(c).copied())
+            .max()
+            .unwrap_or(0)
     }
 
     pub fn step(&self, code: &str) -> Option<&Step> {
@@ -326,6 +350,61 @@ impl Guide {
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// Each step's position in the procedure, in percent: `(before + 1) / (before + 1 + after)`,
+/// where `before` is the longest way from the start to the step and `after` the longest way on
+/// to an end, both counted only along *forward* choices (to a step listed later in the file).
+/// Steps are listed in walking order, so the forward choices form a graph without loops and the
+/// file order is a topological order. Along a forward choice u → v, before(u) < before(v) and
+/// after(u) > after(v), so the position strictly grows; a choice back to an earlier step is a
+/// retry, for which [`Guide::progress`] holds the bar where it was. Ends are at 100 %.
+fn forward_progress(steps: &[Step], index: &HashMap<String, usize>) -> Result<HashMap<String, u8>, String> {
+    let forward = |i: usize| -> Vec<usize> {
+        steps[i]
+            .successors()
+            .iter()
+            .filter_map(|c| index.get(*c).copied())
+            .filter(|&j| j > i)
+            .collect()
+    };
+    let mut before: Vec<Option<usize>> = vec![None; steps.len()];
+    if let Some(first) = before.first_mut() {
+        *first = Some(0);
+    }
+    for i in 0..steps.len() {
+        let Some(b) = before[i] else {
+            return Err(format!(
+                "{}: not reached from the start through steps listed before it (list steps in walking order)",
+                steps[i].code
+            ));
+        };
+        for j in forward(i) {
+            before[j] = Some(before[j].map_or(b + 1, |old| old.max(b + 1)));
+        }
+    }
+    let mut after: Vec<usize> = vec![0; steps.len()];
+    for i in (0..steps.len()).rev() {
+        if steps[i].end {
+            continue;
+        }
+        let Some(longest) = forward(i).iter().map(|&j| after[j] + 1).max() else {
+            return Err(format!(
+                "{}: every choice leads back to an earlier step; one must lead on (list steps in walking order)",
+                steps[i].code
+            ));
+        };
+        after[i] = longest;
+    }
+    Ok(steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let done = before[i].unwrap_or(0) + 1;
+            let percent = if step.end { 100 } else { done * 100 / (done + after[i]) };
+            (step.code.clone(), u8::try_from(percent).unwrap_or(100))
+        })
+        .collect())
 }
 
 /// All guides, validated.
@@ -429,6 +508,106 @@ mod tests {
         let problems = Guide::parse(&dead_end).unwrap_err();
         assert!(problems.iter().any(|p| p.contains("exactly one of")), "{problems:?}");
         assert!(Guide::parse("id = 1").is_err());
+    }
+
+    /// Every walk from the start of up to `len` steps (choices and "next" alike, retries too).
+    fn walks(g: &Guide, len: usize) -> Vec<Vec<String>> {
+        let mut all = Vec::new();
+        let mut frontier = vec![vec![g.start.clone()]];
+        while let Some(walk) = frontier.pop() {
+            let last = g.step(walk.last().unwrap()).unwrap();
+            for next in last.successors() {
+                let mut longer = walk.clone();
+                longer.push(next.to_owned());
+                if longer.len() < len {
+                    frontier.push(longer.clone());
+                }
+                all.push(longer);
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn the_progress_bar_never_goes_backwards_on_any_edge_of_any_walk() {
+        let g = guide();
+        let walks = walks(&g, 24);
+        assert!(walks.len() > 1000, "{}", walks.len());
+        let mut edges_seen = HashSet::new();
+        for walk in &walks {
+            let (before, rest) = walk.split_at(walk.len() - 1);
+            let (path_to_u, u) = before.split_at(before.len() - 1);
+            let at_u = g.progress(path_to_u, &u[0]);
+            let at_v = g.progress(before, &rest[0]);
+            assert!(at_v >= at_u, "{walk:?}: {at_u} % then {at_v} %");
+            edges_seen.insert((u[0].clone(), rest[0].clone()));
+        }
+        let all_edges: HashSet<(String, String)> = g
+            .steps
+            .iter()
+            .flat_map(|s| s.successors().into_iter().map(|n| (s.code.clone(), n.to_owned())))
+            .collect();
+        assert_eq!(edges_seen, all_edges, "every edge was walked");
+    }
+
+    #[test]
+    fn the_position_grows_along_every_forward_choice_and_ends_are_full() {
+        let g = guide();
+        let order: HashMap<&str, usize> = g.steps.iter().enumerate().map(|(i, s)| (s.code.as_str(), i)).collect();
+        for step in &g.steps {
+            let here = g.position[&step.code];
+            assert!(here > 0 && here <= 100, "{}", step.code);
+            assert_eq!(here == 100, step.end, "{}: only ends are at 100 %", step.code);
+            for next in step.successors() {
+                if order[next] > order[step.code.as_str()] {
+                    assert!(g.position[next] > here, "{} → {next}", step.code);
+                }
+            }
+        }
+        // The reported regression: B-2 → C-1 went from 60 % to 28 %.
+        let path: Vec<String> = ["A-1", "B-1"].map(str::to_owned).to_vec();
+        let at_b2 = g.progress(&path, "B-2");
+        let path: Vec<String> = ["A-1", "B-1", "B-2"].map(str::to_owned).to_vec();
+        assert!(g.progress(&path, "C-1") > at_b2);
+        // A retry (D-2 → E-1) holds the bar where it was.
+        let path: Vec<String> = ["A-1", "D-1", "D-2"].map(str::to_owned).to_vec();
+        assert_eq!(g.progress(&path, "E-1"), g.position["D-2"]);
+    }
+
+    #[test]
+    fn guides_out_of_walking_order_are_refused() {
+        let source = SOURCES[0].1;
+        let start = source.find("[[steps]]\ncode = \"A-1\"").unwrap();
+        let second = start + 1 + source[start + 1..].find("[[steps]]").unwrap();
+        let moved = format!("{}{}\n{}", &source[..start], &source[second..], &source[start..second]);
+        let problems = Guide::parse(&moved).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.contains("must be the first step")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_remote_desktop_that_does_not_connect_leads_to_whoever_installed_it() {
+        let g = guide();
+        let b4 = g.step("B-4").unwrap();
+        let failed = b4
+            .choices
+            .iter()
+            .find(|c| c.label.ja == "接続できない")
+            .expect("a way out");
+        let who = g.step(&failed.next).unwrap();
+        let targets: Vec<&Step> = who.choices.iter().map(|c| g.step(&c.next).unwrap()).collect();
+        assert!(
+            targets.iter().any(|s| s.end && s.blocks.contains(&Block::Installer)),
+            "our desk"
+        );
+        assert!(
+            targets
+                .iter()
+                .any(|s| s.end && s.body.ja.concat().contains("設置した業者にお問い合わせください")),
+            "the other installer, as the manual says"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod email;
 pub mod guide;
 pub mod holidays;
 mod install_type;
+pub mod installer;
 mod local_path;
 pub mod lockout;
 mod passcode;

@@ -17,6 +17,16 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../static/desk.js"),
     ),
     (
+        "favicon.svg",
+        "image/svg+xml",
+        include_bytes!("../../static/favicon.svg"),
+    ),
+    (
+        "copy.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/copy.js"),
+    ),
+    (
         "guide/switch-button.svg",
         "image/svg+xml",
         include_bytes!("../../static/guide/switch-button.svg"),
@@ -42,6 +52,11 @@ pub async fn serve(Path(path): Path<String>) -> Response {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     response
+}
+
+/// Browsers ask for `/favicon.ico` whatever the page links; answer with the SVG icon.
+pub async fn favicon() -> Response {
+    serve(Path("favicon.svg".to_owned())).await
 }
 
 #[cfg(test)]

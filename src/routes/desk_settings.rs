@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::{HtmlForm, Page, done, render};
 use crate::auth::Ctx;
 use crate::db::{self, audit};
+use crate::domain::installer::InstallerDesk;
 use crate::domain::ticket::{MAX_TARGET_MIN, Priority, Targets};
 use crate::domain::{bounded_text, reader_health};
 use crate::error::AppError;
@@ -57,6 +58,9 @@ struct SettingsPage {
     /// Minutes without a poll after which a reader shows as 未接続.
     stale_after_min: i64,
     error: Option<String>,
+    /// The installer's desk form: as stored, or as typed when it was refused.
+    installer: InstallerDesk,
+    installer_error: Option<String>,
 }
 
 /// One priority's targets as the form shows them, in hours.
@@ -111,7 +115,17 @@ fn parse_hh_mm(text: &str) -> Option<i64> {
 }
 
 async fn settings_page(state: &AppState, ctx: &Ctx, error: Option<String>) -> Result<Response, AppError> {
-    let status = if error.is_some() {
+    settings_page_with(state, ctx, error, None).await
+}
+
+/// The page; `installer` is the refused installer form (typed values and why) to show again.
+async fn settings_page_with(
+    state: &AppState,
+    ctx: &Ctx,
+    error: Option<String>,
+    installer: Option<(InstallerDesk, String)>,
+) -> Result<Response, AppError> {
+    let status = if error.is_some() || installer.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -127,6 +141,10 @@ async fn settings_page(state: &AppState, ctx: &Ctx, error: Option<String>) -> Re
         targets: target_rows(&targets),
         stale_after_min: db::readers::stale_after_min(&state.pool).await?,
         error,
+        installer: installer
+            .as_ref()
+            .map_or_else(|| (*ctx.installer).clone(), |(typed, _)| typed.clone()),
+        installer_error: installer.map(|(_, why)| why),
     };
     let mut response = render(&page)?;
     *response.status_mut() = status;
@@ -381,6 +399,44 @@ pub async fn set_reader_staleness(
     let detail = audit::fields(&[("minutes", &minutes.to_string())]);
     record(&mut *tx, &user, &ctx, "reader_staleness.changed", &detail).await?;
     tx.commit().await?;
+    done(&ctx, "flash.saved", "/desk/settings").await
+}
+
+#[derive(Deserialize)]
+pub struct InstallerForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    hours: String,
+}
+
+/// The installer's own support desk, which the guide, the help pages, the footer and the error
+/// pages show. All fields empty clears it.
+pub async fn set_installer(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<InstallerForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let user = operator(&ctx)?.clone();
+    let desk = match InstallerDesk::parse(&form.name, &form.phone, &form.hours) {
+        Ok(desk) => desk,
+        Err(e) => {
+            let typed = InstallerDesk {
+                name: form.name,
+                phone: form.phone,
+                hours: form.hours,
+            };
+            let why = ctx.t(e.key()).to_owned();
+            return settings_page_with(&state, &ctx, None, Some((typed, why))).await;
+        }
+    };
+    crate::services::installer::set(&state.pool, &user.audit_actor(), ctx.ip(), &desk).await?;
+    state.sync_live().await;
     done(&ctx, "flash.saved", "/desk/settings").await
 }
 

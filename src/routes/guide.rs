@@ -148,7 +148,7 @@ struct StepPage<'a> {
     signed_in: bool,
     /// The PC credential, only after an audited reveal.
     credential: Option<(String, String)>,
-    progress: usize,
+    progress: u8,
 }
 
 impl StepPage<'_> {
@@ -228,9 +228,7 @@ async fn step_page(
     record_journey(state, ctx, guide, code).await?;
     let page = Page::new(ctx).await?;
     let contact = contact_view(guide, &page);
-    let remaining = guide.steps_to_end.get(code).copied().unwrap_or(0);
-    let done = path.len() + 1;
-    let progress = done * 100 / (done + remaining);
+    let progress = guide.progress(&path, code);
     let revealed = credential.is_some();
     let view = StepPage {
         page,

@@ -72,6 +72,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/desk/settings/hours", post(desk_settings::set_hours))
         .route("/desk/settings/targets", post(desk_settings::set_targets))
         .route("/desk/settings/readers", post(desk_settings::set_reader_staleness))
+        .route("/desk/settings/installer", post(desk_settings::set_installer))
         .route("/desk/settings/closures", post(desk_settings::add_closure))
         .route(
             "/desk/settings/closures/{id}/delete",
@@ -116,6 +117,7 @@ pub fn api_routes() -> Router<AppState> {
 pub fn health_routes() -> Router<AppState> {
     Router::new()
         .route("/static/{*path}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
 }
@@ -137,6 +139,8 @@ pub struct Page {
     pub path: String,
     /// A confirmation of what the last form did ("保存しました"), shown once.
     pub flash: Option<&'static str>,
+    /// The installer's support desk, for the footer and wherever the manual says to call it.
+    pub installer: std::sync::Arc<crate::domain::installer::InstallerDesk>,
 }
 
 impl Page {
@@ -151,6 +155,7 @@ impl Page {
                 .take_flash()
                 .await?
                 .and_then(|key| crate::i18n::has(&key).then(|| crate::i18n::text(ctx.lang, &key))),
+            installer: ctx.installer.clone(),
         })
     }
 

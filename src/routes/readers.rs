@@ -32,6 +32,23 @@ struct TokenPage {
     clinic: db::clinics::Clinic,
     reader_name: String,
     token: String,
+    /// The token as a QR code (inline SVG), for a reader's set-up camera or a phone.
+    qr_svg: String,
+}
+
+/// `text` as a QR code in SVG, ready to inline in a page: no XML declaration, no size attributes
+/// (CSS sizes it), and presentation attributes only, so the page's CSP holds.
+fn qr_svg(text: &str) -> Result<String, AppError> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("QR code of the device token: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .quiet_zone(true)
+        .min_dimensions(200, 200)
+        .build();
+    // The renderer starts with `<?xml …?>`; an inline <svg> must not.
+    let start = svg.find("<svg").unwrap_or(0);
+    Ok(svg[start..].to_owned())
 }
 
 async fn show_token(
@@ -45,6 +62,7 @@ async fn show_token(
         clinic,
         reader_name,
         token: enrolled.token.expose().clone(),
+        qr_svg: qr_svg(enrolled.token.expose())?,
     };
     render_no_store(&page)
 }
@@ -202,5 +220,17 @@ pub async fn reenroll(
         }
         Err(ReaderError::Internal(e)) => Err(AppError::Internal(e)),
         Err(_) => Err(AppError::NotFound),
+    }
+}
+
+#[cfg(test)]
+mod qr_tests {
+    use super::*;
+
+    #[test]
+    fn the_qr_code_is_an_inline_svg_without_styles() {
+        let svg = qr_svg("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123").unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(!svg.contains("style=") && !svg.contains("<script"));
     }
 }
