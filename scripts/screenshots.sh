@@ -16,6 +16,7 @@ $BIN --data-dir "$DATA" reader add --clinic $CLINIC --name 受付2 --install-typ
 $BIN --data-dir "$DATA" passcode issue --clinic $CLINIC >/dev/null
 $BIN --data-dir "$DATA" clinic add --code 1310000003 --name "みどり歯科医院" --phone 03-5555-0200 >/dev/null
 printf 'demo password 1234\n' | $BIN --data-dir "$DATA" user add --email agent@installer.example.jp --role agent >/dev/null
+$BIN --data-dir "$DATA" installer set --name "オプテック サポートセンター" --phone 0120-555-010 --hours "平日 9:00〜18:00" >/dev/null
 $BIN --data-dir "$DATA" serve --addr "$ADDR" >"$DATA/log" 2>&1 &
 SERVER=$!
 for _ in $(seq 50); do curl -fs "http://$ADDR/healthz" >/dev/null && break; sleep 0.1; done

@@ -49,7 +49,7 @@ try {
     await desk.fill('#caller_name', caller);
     await desk.fill('#summary', summary);
     await desk.fill('#notes', notes);
-    await desk.click('#call-form button[type=submit]');
+    await desk.click('#save-call');
     await desk.waitForURL(/SUP-/);
   }
   await desk.goto(`${base}/desk/calls/new?clinic_q=${encodeURIComponent('さくら')}`);
@@ -74,6 +74,15 @@ try {
   const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
   await phone.goto(`${base}/guide/mokushi/B-2?path=A-1,B-1`);
   await phone.screenshot({ path: `${out}/guide-phone.png`, fullPage: true });
+  // The clinic page on a phone: a one-line header with its menu, tables as labelled cards.
+  await phone.goto(`${base}/login`);
+  await phone.fill('#email', 'admin@sakura.example.jp');
+  await phone.fill('#password', 'demo password 1234');
+  await phone.click('form[action="/login"] button[type=submit]');
+  await phone.waitForURL(/\/clinics\//);
+  await phone.screenshot({ path: `${out}/phone-clinic.png`, fullPage: true });
+  await phone.click('.site-menu summary');
+  await phone.screenshot({ path: `${out}/phone-menu.png` });
 } finally {
   await browser.close();
 }
