@@ -341,17 +341,8 @@ async fn signing_in_from_a_guide_page_comes_back_to_the_step() {
         .expect("the sign-in form carries where to go")
         .replace("&amp;", "&");
     assert_eq!(next, "/guide/mokushi/B-4/help?path=A-1,B-1");
-    let csrf = login.csrf();
     let signed_in = visitor
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf),
-                ("email", "admin-a@clinic-a.jp"),
-                ("password", common::PASSWORD),
-                ("next", &next),
-            ],
-        )
+        .login_then(&link, "admin-a@clinic-a.jp", common::PASSWORD, &next)
         .await;
     assert_eq!(signed_in.location(), Some("/guide/mokushi/B-4/help?path=A-1,B-1"));
 }
@@ -367,17 +358,8 @@ async fn sign_in_and_the_language_switch_never_send_anyone_off_the_site() {
         "/\n/evil.example",
     ] {
         let visitor = app.browser();
-        let csrf = visitor.get("/login").await.csrf();
         let signed_in = visitor
-            .post(
-                "/login",
-                &[
-                    ("csrf", &csrf),
-                    ("email", "admin-a@clinic-a.jp"),
-                    ("password", common::PASSWORD),
-                    ("next", evil),
-                ],
-            )
+            .login_then("/login", "admin-a@clinic-a.jp", common::PASSWORD, evil)
             .await;
         assert_eq!(signed_in.location(), Some("/"), "sign-in next {evil:?}");
         let csrf = visitor.get("/guide").await.csrf();
@@ -398,18 +380,10 @@ async fn a_page_that_needs_signing_in_comes_back_after_it() {
         sent.location(),
         Some(format!("/login?next=%2Fclinics%2F{CLINIC_A}%2Fpasscode").as_str())
     );
-    let login = visitor.get(sent.location().unwrap()).await;
-    let csrf = login.csrf();
+    let login_path = sent.location().unwrap().to_owned();
+    assert!(visitor.get(&login_path).await.body.contains("action=\"/login\""));
     let signed_in = visitor
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf),
-                ("email", "admin-a@clinic-a.jp"),
-                ("password", common::PASSWORD),
-                ("next", &passcode),
-            ],
-        )
+        .login_then(&login_path, "admin-a@clinic-a.jp", common::PASSWORD, &passcode)
         .await;
     assert_eq!(signed_in.location(), Some(passcode.as_str()));
 }

@@ -36,6 +36,12 @@ impl Api {
         self.http.request(method, self.app.url(path)).bearer_auth(&self.token)
     }
 
+    /// GET with the token; the status and the JSON body.
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self.req(reqwest::Method::GET, path).send().await.unwrap();
+        (r.status(), r.json().await.unwrap())
+    }
+
     async fn create(&self, body: Value) -> (StatusCode, Value) {
         let r = self
             .req(reqwest::Method::POST, "/api/v1/tickets")
@@ -70,22 +76,13 @@ async fn an_integration_creates_a_ticket_with_defaults_and_reads_it_back() {
         .is_ok()
     );
 
-    let got: Value = api
-        .req(reqwest::Method::GET, "/api/v1/tickets/SUP-000001")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got = api.get("/api/v1/tickets/SUP-000001").await.1;
     assert_eq!(got, ticket);
-    let missing = api
-        .req(reqwest::Method::GET, "/api/v1/tickets/SUP-000999")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    assert_eq!(missing.json::<Value>().await.unwrap()["error"], "not_found");
+    let (missing, body) = api.get("/api/v1/tickets/SUP-000999").await;
+    assert_eq!(
+        (missing, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
 }
 
 #[tokio::test]
@@ -258,24 +255,10 @@ async fn notes_and_calls_are_added_and_searchable() {
         .unwrap();
     assert_eq!(bad_call.status(), StatusCode::BAD_REQUEST);
 
-    let found: Value = api
-        .req(reqwest::Method::GET, "/api/v1/tickets?q=電源")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found = api.get("/api/v1/tickets?q=電源").await.1;
     assert_eq!(found["total"], 1);
     assert_eq!(found["tickets"][0]["number"], "SUP-000001");
-    let none: Value = api
-        .req(reqwest::Method::GET, "/api/v1/tickets?q=電源&status=closed")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let none = api.get("/api/v1/tickets?q=電源&status=closed").await.1;
     assert_eq!(none["total"], 0);
     let paged = api
         .req(reqwest::Method::GET, "/api/v1/tickets?per_page=500")
@@ -404,25 +387,11 @@ async fn the_openapi_document_matches_the_api() {
         .keys()
         .map(String::as_str)
         .collect();
-    let ticket: Value = api
-        .req(reqwest::Method::GET, "/api/v1/tickets/SUP-000001")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ticket = api.get("/api/v1/tickets/SUP-000001").await.1;
     let actual: BTreeSet<&str> = ticket.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(documented, actual);
     // So does the timeline entry schema.
-    let entries: Value = api
-        .req(reqwest::Method::GET, "/api/v1/tickets/SUP-000001/entries")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let entries = api.get("/api/v1/tickets/SUP-000001/entries").await.1;
     let entry: BTreeSet<&str> = entries["entries"][0]
         .as_object()
         .unwrap()
@@ -593,13 +562,11 @@ async fn an_integration_reads_the_timeline_back_oldest_first_in_pages() {
     }
     let (status, body) = page("?after=999999".to_owned()).await;
     assert_eq!((status, body["entries"].as_array().unwrap().len()), (StatusCode::OK, 0));
-    let missing = api
-        .req(reqwest::Method::GET, "/api/v1/tickets/SUP-000999/entries")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-    assert_eq!(missing.json::<Value>().await.unwrap()["error"], "not_found");
+    let (missing, body) = api.get("/api/v1/tickets/SUP-000999/entries").await;
+    assert_eq!(
+        (missing, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
     let anonymous = reqwest::Client::new()
         .get(api.app.url("/api/v1/tickets/SUP-000001/entries"))
         .send()
@@ -628,14 +595,7 @@ async fn a_merged_tickets_timeline_includes_the_duplicates_entries_with_their_nu
         )
         .await;
     assert_eq!(merged.status, StatusCode::SEE_OTHER, "{}", merged.body);
-    let body: Value = api
-        .req(reqwest::Method::GET, "/api/v1/tickets/SUP-000001/entries")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = api.get("/api/v1/tickets/SUP-000001/entries").await.1;
     let note = body["entries"]
         .as_array()
         .unwrap()

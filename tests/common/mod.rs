@@ -284,6 +284,22 @@ impl Browser {
             .await
     }
 
+    /// Posts the sign-in form as the page at `login_path` renders it, with `next` (where to go
+    /// afterwards), and returns the answer.
+    pub async fn login_then(&self, login_path: &str, email: &str, password: &str, next: &str) -> Page {
+        let csrf = self.get(login_path).await.csrf();
+        self.post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("email", email),
+                ("password", password),
+                ("next", next),
+            ],
+        )
+        .await
+    }
+
     /// Signs in and checks it worked.
     pub async fn signed_in(app: &TestApp, email: &str) -> Self {
         let browser = app.browser();
