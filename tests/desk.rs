@@ -121,6 +121,10 @@ async fn intake_refuses_bad_input_without_saving_anything() {
         let page = agent.submit(&intake, "/desk/calls", &form).await;
         assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}={value}");
         assert!(
+            page.body.contains(&format!("id=\"{field}-error\"")),
+            "{field}: the reason is next to the field"
+        );
+        assert!(
             page.body.contains("件名") || field == "summary",
             "typed values are kept"
         );
@@ -130,6 +134,11 @@ async fn intake_refuses_bad_input_without_saving_anything() {
         .submit(&intake, "/desk/calls", &[("clinic", CLINIC_A), ("summary", &long)])
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A clinic that does not exist: the reason is shown where the clinic is chosen.
+    let page = agent
+        .submit(&intake, "/desk/calls", &[("clinic", "9999999999"), ("summary", "件名")])
+        .await;
+    assert!(page.body.contains("id=\"clinic_q-error\""), "{}", page.body);
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets")
         .fetch_one(app.pool())
         .await

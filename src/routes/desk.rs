@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::clinics::{ReaderView, reader_views};
-use super::{HtmlForm, Page, done, render};
+use super::{FormErrors, HtmlForm, Page, done, render};
 use crate::auth::{Ctx, SignedIn};
 use crate::db::{self, tickets::Filter, tickets::Sort};
 use crate::domain::business_time::JST;
@@ -343,7 +343,7 @@ struct CallPage {
     categories: Vec<db::tickets::Category>,
     form: CallForm,
     started_at: i64,
-    error: Option<String>,
+    errors: FormErrors,
 }
 
 async fn call_page(
@@ -352,7 +352,7 @@ async fn call_page(
     clinic_q: String,
     clinic_code: &str,
     form: CallForm,
-    error: Option<String>,
+    errors: FormErrors,
 ) -> Result<Response, AppError> {
     let matches = if clinic_q.trim().is_empty() {
         Vec::new()
@@ -392,7 +392,7 @@ async fn call_page(
         .filter(|c| c.retired_at.is_none())
         .collect();
     let started_at = form.call_started_at.parse().unwrap_or_else(|_| db::now());
-    let status = if error.is_some() {
+    let status = if errors.any() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -408,7 +408,7 @@ async fn call_page(
         categories,
         form,
         started_at,
-        error,
+        errors,
     };
     let mut response = render(&page)?;
     *response.status_mut() = status;
@@ -422,7 +422,15 @@ pub async fn new_call(
     Query(q): Query<IntakeQuery>,
 ) -> Result<Response, AppError> {
     desk_user(&ctx)?;
-    call_page(&state, &ctx, q.clinic_q, q.clinic.trim(), CallForm::default(), None).await
+    call_page(
+        &state,
+        &ctx,
+        q.clinic_q,
+        q.clinic.trim(),
+        CallForm::default(),
+        FormErrors::default(),
+    )
+    .await
 }
 
 pub async fn log_call(
@@ -440,7 +448,7 @@ pub async fn log_call(
             String::new(),
             "",
             form,
-            Some(ctx.t("desk.pick_clinic").to_owned()),
+            FormErrors::on("clinic_q", ctx.t("desk.pick_clinic")),
         )
         .await;
     };
@@ -459,7 +467,7 @@ pub async fn log_call(
             String::new(),
             &clinic_code,
             form,
-            Some(ctx.t("form.too_long").to_owned()),
+            FormErrors::on("notes", ctx.t("form.too_long")),
         )
         .await;
     };
@@ -490,7 +498,7 @@ pub async fn log_call(
             call: Some(call),
             ..input
         },
-        Err(message) => return call_page(&state, &ctx, String::new(), &clinic_code, form, Some(message)).await,
+        Err(errors) => return call_page(&state, &ctx, String::new(), &clinic_code, form, errors).await,
     };
     let id = tickets::create(&state.pool, &author(&user), input)
         .await
@@ -508,7 +516,7 @@ async fn parse_new_ticket(
     ctx: &Ctx,
     form: &CallForm,
     clinic_id: i64,
-) -> Result<Result<NewTicketInput, String>, AppError> {
+) -> Result<Result<NewTicketInput, FormErrors>, AppError> {
     let category_slug = if form.category.trim().is_empty() {
         "other"
     } else {
@@ -519,13 +527,13 @@ async fn parse_new_ticket(
         .filter(|c| c.retired_at.is_none());
     let reader_id = form.reader.trim().parse::<i64>().ok();
     let fields = (|| {
-        let category = category.ok_or(ctx.t("desk.category_invalid"))?;
+        let category = category.ok_or_else(|| FormErrors::on("category", ctx.t("desk.category_invalid")))?;
         let priority = if form.priority.is_empty() {
             Some(Priority::Normal)
         } else {
             Priority::parse(&form.priority)
         };
-        let priority = priority.ok_or(ctx.t("desk.priority_invalid"))?;
+        let priority = priority.ok_or_else(|| FormErrors::on("priority", ctx.t("desk.priority_invalid")))?;
         let channel = if form.channel.is_empty() {
             Some(Channel::Phone)
         } else {
@@ -533,11 +541,15 @@ async fn parse_new_ticket(
         };
         let channel = channel
             .filter(|c| *c != Channel::Portal)
-            .ok_or(ctx.t("desk.channel_invalid"))?;
-        let summary = bounded_text(&form.summary, 200).ok_or(ctx.t("desk.summary_invalid"))?;
-        let description = optional_text(&form.description, 10_000).ok_or(ctx.t("form.too_long"))?;
-        let caller_name = optional_text(&form.caller_name, 100).ok_or(ctx.t("form.too_long"))?;
-        let callback_phone = optional_text(&form.callback_phone, 30).ok_or(ctx.t("form.too_long"))?;
+            .ok_or_else(|| FormErrors::on("channel", ctx.t("desk.channel_invalid")))?;
+        let summary =
+            bounded_text(&form.summary, 200).ok_or_else(|| FormErrors::on("summary", ctx.t("desk.summary_invalid")))?;
+        let description = optional_text(&form.description, 10_000)
+            .ok_or_else(|| FormErrors::on("description", ctx.t("form.too_long")))?;
+        let caller_name = optional_text(&form.caller_name, 100)
+            .ok_or_else(|| FormErrors::on("caller_name", ctx.t("form.too_long")))?;
+        let callback_phone = optional_text(&form.callback_phone, 30)
+            .ok_or_else(|| FormErrors::on("callback_phone", ctx.t("form.too_long")))?;
         Ok(NewTicketInput {
             clinic_id,
             reader_id,
@@ -553,7 +565,7 @@ async fn parse_new_ticket(
             guide: None,
         })
     })();
-    Ok(fields.map_err(|m: &str| m.to_owned()))
+    Ok(fields)
 }
 
 #[derive(Template)]
