@@ -375,3 +375,39 @@ async fn activity_moves_the_idle_timeout() {
         "the idle expiry moved with the page view"
     );
 }
+
+#[tokio::test]
+async fn an_ipv6_client_cannot_escape_the_address_limit_by_changing_its_interface_id() {
+    let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), |c| {
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+    // Eleven failures, each from a different address of one /64.
+    for i in 0..11u32 {
+        let browser = behind_proxy(&app, &format!("2001:db8:aa:bb:{i:x}::1"));
+        let page = browser
+            .login(&format!("nobody{i}@example.jp"), "guess guess guess")
+            .await;
+        assert!(matches!(
+            page.status,
+            StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+        ));
+    }
+    assert_eq!(
+        behind_proxy(&app, "2001:db8:aa:bb:ffff::99")
+            .login("operator@installer.jp", PASSWORD)
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the whole /64 shares one allowance"
+    );
+    assert_eq!(
+        behind_proxy(&app, "2001:db8:aa:cc::1")
+            .login("operator@installer.jp", PASSWORD)
+            .await
+            .status,
+        StatusCode::SEE_OTHER,
+        "the next /64 is someone else"
+    );
+}

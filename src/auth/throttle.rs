@@ -49,8 +49,21 @@ pub fn account_key(email: &str) -> String {
     format!("account:{email}")
 }
 
+/// The key the per-address limit counts under. An IPv6 client is keyed by its /64: one
+/// subscriber (or one host with privacy addresses) holds 2^64 addresses, which would otherwise
+/// each get their own allowance. IPv4-mapped IPv6 addresses count as the IPv4 address.
 pub fn address_key(ip: &str) -> String {
-    format!("address:{ip}")
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("address:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!("address:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => format!("address:{v4}"),
+        Err(_) => format!("address:{ip}"),
+    }
 }
 
 /// An attempt counted in advance as a failure; released if it turns out to succeed.
@@ -94,6 +107,19 @@ pub async fn release(pool: &SqlitePool, reservation: Reservation) -> sqlx::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_bit_prefix() {
+        assert_eq!(
+            address_key("2001:db8:1:2:aaaa::1"),
+            address_key("2001:db8:1:2:ffff:1:2:3")
+        );
+        assert_eq!(address_key("2001:db8:1:2::1"), "address:2001:db8:1:2::/64");
+        assert_ne!(address_key("2001:db8:1:2::1"), address_key("2001:db8:1:3::1"));
+        assert_eq!(address_key("::ffff:192.0.2.7"), address_key("192.0.2.7"));
+        assert_ne!(address_key("192.0.2.7"), address_key("192.0.2.8"));
+        assert_eq!(address_key("unknown"), "address:unknown");
+    }
 
     #[test]
     fn free_failures_then_a_doubling_delay() {
