@@ -109,13 +109,30 @@ impl Config {
     /// Creates the data directory if needed and checks that it can be written (the database,
     /// its WAL and the pepper file live there), so a read-only directory is named as such at
     /// start instead of surfacing as SQLite's "unable to open database file".
+    ///
+    /// The directory is created 0700 and the database file 0600 (tightened at every start): they
+    /// hold live session ids. SQLite gives its `-wal` and `-shm` files the database file's mode.
     pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
         let dir = &self.data_dir;
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        create_private_dir(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
         let probe = dir.join(".write-check");
         std::fs::write(&probe, b"")
             .and_then(|()| std::fs::remove_file(&probe))
-            .with_context(|| format!("the data directory {} cannot be written", dir.display()))
+            .with_context(|| format!("the data directory {} cannot be written", dir.display()))?;
+        if let Some(path) = self.sqlite_path() {
+            make_private_file(&path).with_context(|| format!("cannot prepare the database file {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The SQLite database file, when the database URL names one.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        let rest = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::PathBuf::from(path))
     }
 
     pub fn uses_https(&self) -> bool {
@@ -128,6 +145,53 @@ impl Config {
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.addr))
     }
+}
+
+#[cfg(unix)]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+#[cfg(not(unix))]
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
+/// Creates the database file 0600 if it is missing (an empty file is an empty database), or
+/// tightens an existing one and its WAL companions to 0600.
+#[cfg(unix)]
+fn make_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+        return Ok(());
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        match std::fs::metadata(&file) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                // Another owner's file cannot be tightened by us: say so, but go on.
+                if let Err(e) = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+                    tracing::warn!(file = %file.display(), error = %e, "cannot make the database file private (0600)");
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private_file(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 fn default_database_url(data_dir: &Path) -> String {

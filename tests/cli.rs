@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{CLINIC_A, TestApp};
+use common::{CLINIC_A, CLINIC_B, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -531,4 +531,36 @@ fn logs_have_no_colour_codes_in_a_file_and_are_json_when_asked() {
             .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
         "{json:?}"
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_the_database_are_private_to_the_portals_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("data");
+    let out = portal(
+        &data,
+        &["clinic", "add", "--code", CLINIC_A, "--name", "さくら内科"],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&data.join("portal.db")), 0o600, "the database");
+    for companion in ["portal.db-wal", "portal.db-shm"] {
+        let path = data.join(companion);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{companion}");
+        }
+    }
+    // A database left readable by others (an older portal, a restore) is tightened at start.
+    std::fs::set_permissions(data.join("portal.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = portal(
+        &data,
+        &["clinic", "add", "--code", CLINIC_B, "--name", "みどり歯科"],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(mode(&data.join("portal.db")), 0o600);
 }
