@@ -117,7 +117,13 @@ impl Portal {
     pub fn router(&self) -> Router {
         let config = &self.state.config;
         let sessions = SessionManagerLayer::new(auth::session_store::TolerantStore(self.sessions.clone()))
-            .with_name("portal_session")
+            // Over https the `__Host-` prefix makes browsers refuse the cookie unless it is Secure,
+            // host-only and for `/`, so a sibling subdomain cannot plant or shadow it.
+            .with_name(if config.uses_https() {
+                "__Host-portal_session"
+            } else {
+                "portal_session"
+            })
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(config.uses_https())
@@ -130,13 +136,21 @@ impl Portal {
             .merge(
                 routes::page_routes()
                     .layer(sessions)
+                    // Pages show a user's data and their CSRF token: never kept by the browser or a
+                    // proxy (static files set their own caching).
+                    .layer(header_layer(header::CACHE_CONTROL, "no-store"))
                     .layer(axum::middleware::map_response(session_failure_page))
                     .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout)),
             )
-            .merge(routes::api_routes().layer(TimeoutLayer::with_status_code(
-                StatusCode::SERVICE_UNAVAILABLE,
-                api_timeout,
-            )))
+            .merge(
+                routes::api_routes()
+                    // Ticket answers are a user's data; the reader poll sets its own (no-cache + ETag).
+                    .layer(header_layer(header::CACHE_CONTROL, "no-store"))
+                    .layer(TimeoutLayer::with_status_code(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        api_timeout,
+                    )),
+            )
             .merge(routes::health_routes())
             .fallback(routes::not_found)
             // Error pages are made without the state; this adds the installer's desk to them.
@@ -161,7 +175,10 @@ impl Portal {
                  object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
             ));
         if config.uses_https() {
-            router = router.layer(header_layer(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000"));
+            router = router.layer(header_layer(
+                header::STRICT_TRANSPORT_SECURITY,
+                "max-age=31536000; includeSubDomains",
+            ));
         }
         router.with_state(self.state.clone())
     }

@@ -411,3 +411,79 @@ async fn an_ipv6_client_cannot_escape_the_address_limit_by_changing_its_interfac
         "the next /64 is someone else"
     );
 }
+
+#[tokio::test]
+async fn over_https_cookies_are_secure_and_host_only_and_hsts_covers_subdomains() {
+    let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), |c| {
+        c.public_url = Some("https://portal.example.jp".to_owned());
+    })
+    .await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+    // A client without a cookie jar: it sends back exactly what the test says.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = http.get(app.url("/login")).send().await.unwrap();
+    let hsts = login.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(hsts, "max-age=31536000; includeSubDomains");
+    let set_cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set_cookie.starts_with("__Host-portal_session="), "{set_cookie}");
+    for attribute in ["Secure", "HttpOnly", "Path=/", "SameSite=Lax"] {
+        assert!(set_cookie.contains(attribute), "{attribute} in {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Domain"), "host-only: {set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let body = login.text().await.unwrap();
+    let csrf = body
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let switched = http
+        .post(app.url("/lang"))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf), ("lang", "en"), ("next", "/login")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+    let lang = switched.headers()["set-cookie"].to_str().unwrap();
+    assert!(lang.starts_with("lang=en") && lang.contains("Secure"), "{lang}");
+}
+
+#[tokio::test]
+async fn pages_and_ticket_api_answers_are_never_cached_but_static_files_are() {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    for path in [
+        "/clinics",
+        &format!("/clinics/{CLINIC_A}"),
+        "/users",
+        "/guide/mokushi/A-1",
+        "/login",
+    ] {
+        let page = operator.get(path).await;
+        assert_eq!(page.headers["cache-control"], "no-store", "{path}");
+    }
+    let email = portal::domain::Email::parse("operator@installer.jp").unwrap();
+    let token =
+        portal::services::accounts::issue_api_token(app.pool(), &portal::db::audit::Actor::CommandLine, &email, "x")
+            .await
+            .unwrap();
+    let api = reqwest::Client::new()
+        .get(app.url("/api/v1/tickets"))
+        .bearer_auth(token.token.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.headers()["cache-control"], "no-store");
+    let css = reqwest::get(app.url("/static/portal.css")).await.unwrap();
+    assert!(css.headers()["cache-control"].to_str().unwrap().starts_with("public"));
+}

@@ -359,12 +359,20 @@ pub struct LanguageForm {
     next: String,
 }
 
-pub async fn set_language(ctx: Ctx, HtmlForm(form): HtmlForm<LanguageForm>) -> Result<Response, AppError> {
+pub async fn set_language(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<LanguageForm>,
+) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let lang = Lang::parse(&form.lang).ok_or_else(|| AppError::BadRequest(ctx.t("form.invalid_choice").to_owned()))?;
     // Only local paths: no open redirect.
     let next = LocalPath::or(&form.next, "/");
-    let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly", lang.code());
+    let secure = if state.config.uses_https() { "; Secure" } else { "" };
+    let cookie = format!(
+        "lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
+        lang.code()
+    );
     let mut response = Redirect::to(&next).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
