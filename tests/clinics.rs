@@ -615,3 +615,22 @@ async fn the_clinic_pages_histories_are_paged() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn names_that_hide_their_reading_order_are_refused() {
+    let app = TestApp::spawn().await;
+    app.add_user("operator@installer.jp", portal::domain::Role::Operator, None)
+        .await;
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    // "さくら" followed by a right-to-left override: it would display reversed text after it.
+    let page = operator
+        .submit(
+            "/clinics",
+            "/clinics",
+            &[("code", CLINIC_A), ("name", "さくら\u{202E}cilc")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("id=\"name-error\""));
+    assert!(portal::db::clinics::all(app.pool()).await.unwrap().is_empty());
+}

@@ -611,3 +611,79 @@ async fn a_merged_tickets_timeline_includes_the_duplicates_entries_with_their_nu
         .collect();
     assert!(kinds.contains(&"merged"), "{kinds:?}");
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_accepted_in_any_case_on_both_apis() {
+    let api = Api::new().await;
+    let tickets = reqwest::Client::new()
+        .get(api.app.url("/api/v1/tickets"))
+        .header("authorization", format!("BEARER {}", api.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tickets.status(), StatusCode::OK);
+    let clinic = portal::db::clinics::by_code(api.app.pool(), CLINIC_A)
+        .await
+        .unwrap()
+        .unwrap();
+    let reader = api.app.add_reader(clinic.id, "受付1").await;
+    let poll = reqwest::Client::new()
+        .get(api.app.url("/api/v1/reader/passcode"))
+        .header("authorization", format!("bEaReR  {reader}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(poll.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_calls_time_must_be_a_real_recent_past() {
+    let api = Api::new().await;
+    api.create(json!({"clinic_code": CLINIC_A, "summary": "通話の記録"}))
+        .await;
+    let far_future = (time::OffsetDateTime::now_utc() + time::Duration::days(400))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    for started_at in ["1970-01-01T00:00:00Z", "2000-01-01T00:00:00Z", far_future.as_str()] {
+        let response = api
+            .req(reqwest::Method::POST, "/api/v1/tickets/SUP-000001/calls")
+            .json(&json!({"started_at": started_at, "duration_s": 60}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{started_at}");
+        assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_field");
+    }
+    let ten_minutes_ago = (time::OffsetDateTime::now_utc() - time::Duration::minutes(10))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let fine = api
+        .req(reqwest::Method::POST, "/api/v1/tickets/SUP-000001/calls")
+        .json(&json!({"started_at": ten_minutes_ago, "duration_s": 300}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fine.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_disabled_accounts_tokens_stay_revoked_when_it_is_enabled_again() {
+    let api = Api::new().await;
+    let agent_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'agent@installer.jp'")
+        .fetch_one(api.app.pool())
+        .await
+        .unwrap();
+    let operator = Actor::CommandLine;
+    portal::services::accounts::set_disabled(api.app.pool(), &operator, agent_id, true)
+        .await
+        .unwrap();
+    assert_eq!(api.get("/api/v1/tickets").await.0, StatusCode::UNAUTHORIZED);
+    portal::services::accounts::set_disabled(api.app.pool(), &operator, agent_id, false)
+        .await
+        .unwrap();
+    let (status, body) = api.get("/api/v1/tickets").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_token"))
+    );
+}

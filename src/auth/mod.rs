@@ -10,4 +10,27 @@ pub mod session_store;
 pub mod throttle;
 
 pub use hashing::Hasher;
+
+/// The credentials of an `Authorization: Bearer <token>` header. The scheme is matched without
+/// regard to case (RFC 9110 §11.1), and any number of spaces may follow it.
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, rest) = header.split_once(' ')?;
+    let token = rest.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
 pub use session::{Ctx, SignedIn};
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_matched_in_any_case() {
+        for header in ["Bearer abc", "bearer abc", "BEARER abc", "BeArEr   abc "] {
+            assert_eq!(bearer_token(header), Some("abc"), "{header:?}");
+        }
+        for header in ["Basic abc", "Bearer", "Bearer   ", "Bearerabc", ""] {
+            assert_eq!(bearer_token(header), None, "{header:?}");
+        }
+    }
+}

@@ -34,6 +34,16 @@ pub async fn holder(db: impl SqliteExecutor<'_>, token_hash: &[u8]) -> sqlx::Res
     .await
 }
 
+/// Revokes every live token of the user (when the account is disabled); returns how many.
+pub async fn revoke_all_of(db: impl SqliteExecutor<'_>, user_id: i64, at: i64) -> sqlx::Result<u64> {
+    let result = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+        .bind(at)
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(result.rows_affected())
+}
+
 pub async fn touch(db: impl SqliteExecutor<'_>, token_id: i64, at: i64) -> sqlx::Result<()> {
     // At most one write a minute per token.
     sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND COALESCE(last_used_at, 0) < ? - 60")

@@ -33,7 +33,15 @@ pub use secret::Secret;
 pub fn bounded_text(input: &str, max_chars: usize) -> Option<String> {
     let trimmed = input.trim();
     let count = trimmed.chars().count();
-    (count > 0 && count <= max_chars && !trimmed.chars().any(char::is_control)).then(|| trimmed.to_owned())
+    let hidden = |c: char| c.is_control() || is_bidi_control(c);
+    (count > 0 && count <= max_chars && !trimmed.chars().any(hidden)).then(|| trimmed.to_owned())
+}
+
+/// Characters that reorder how text is shown (bidirectional embeddings, overrides and isolates,
+/// and the invisible direction marks): in a name or a summary they only serve to make it read
+/// as something else ("Trojan Source"), so such text is refused.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Like [`bounded_text`] but empty is allowed.
@@ -91,6 +99,8 @@ mod tests {
         assert_eq!(bounded_text("   ", 10), None);
         assert_eq!(bounded_text("あいうえおか", 5), None);
         assert_eq!(bounded_text("a\u{0}b", 5), None);
+        assert_eq!(bounded_text("受付\u{202E}1", 10), None, "a right-to-left override");
+        assert_eq!(bounded_text("a\u{2066}b\u{2069}", 10), None, "an isolate");
         assert_eq!(optional_text(" ", 5).as_deref(), Some(""));
     }
 }

@@ -114,10 +114,12 @@ pub async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> Result<Respon
     })
 }
 
-/// Keeps a spreadsheet from running a cell as a formula (CSV injection).
+/// Keeps a spreadsheet from running a cell as a formula (CSV injection). Spreadsheets also take
+/// the full-width ＝＋－＠ as formula starts, and skip invisible characters before them.
 fn safe_cell(value: &str) -> String {
-    match value.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
+    let invisible = |c: &char| matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}');
+    match value.chars().find(|c| !invisible(c)) {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '＝' | '＋' | '－' | '＠') => format!("'{value}"),
         _ => value.to_owned(),
     }
 }
@@ -220,6 +222,17 @@ mod tests {
         assert_eq!(safe_cell("-1"), "'-1");
         assert_eq!(safe_cell("011-555-0100"), "011-555-0100");
         assert_eq!(safe_cell("さくら"), "さくら");
+        for sneaky in [
+            "＝HYPERLINK(1)",
+            "＋1",
+            "－1",
+            "＠SUM(A1)",
+            "\u{200B}=1",
+            "\u{FEFF}+1",
+            "\u{2060}\u{200D}@x",
+        ] {
+            assert!(safe_cell(sneaky).starts_with('\''), "{sneaky:?}");
+        }
     }
 
     #[test]

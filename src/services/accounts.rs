@@ -177,6 +177,12 @@ pub async fn set_disabled(
         .await?
         .ok_or(AccountError::UnknownUser)?;
     db::users::set_disabled(&mut *tx, user_id, disabled.then(db::now)).await?;
+    // Enabling the account again must not bring its integrations back: their tokens end here.
+    let tokens_revoked = if disabled {
+        db::api_tokens::revoke_all_of(&mut *tx, user_id, db::now()).await?
+    } else {
+        0
+    };
     let action = if disabled { "user.disabled" } else { "user.enabled" };
     audit::record(
         &mut *tx,
@@ -184,7 +190,10 @@ pub async fn set_disabled(
             actor,
             action,
             clinic_id: user.clinic_id,
-            detail: &audit::fields(&[("email", &user.email)]),
+            detail: &audit::fields(&[
+                ("email", &user.email),
+                ("api_tokens_revoked", &tokens_revoked.to_string()),
+            ]),
             ip: None,
         },
     )

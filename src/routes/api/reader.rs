@@ -36,11 +36,7 @@ impl FromRequestParts<AppState> for AuthenticatedReader {
                 "send Authorization: Bearer <device token>",
             ));
         };
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
+        let token = crate::auth::bearer_token(header)
             .ok_or_else(|| ApiError::unauthorized("missing_token", "send Authorization: Bearer <device token>"))?;
         // Looking up the SHA-256 (not the token) keeps the comparison independent of the secret.
         let hash = device_token::hash(token);

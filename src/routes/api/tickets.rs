@@ -35,7 +35,7 @@ impl FromRequestParts<AppState> for ApiUser {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
-        let token = header.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty());
+        let token = crate::auth::bearer_token(header);
         let Some(token) = token else {
             return Err(ApiError::unauthorized(
                 "missing_token",
@@ -471,9 +471,14 @@ pub async fn add_note(
     Ok((StatusCode::CREATED, Json(TicketJson::from(ticket))).into_response())
 }
 
+/// How old a call may be when logged, and how far a caller's clock may run ahead.
+const CALL_MAX_AGE_S: i64 = 30 * 86_400;
+const CLOCK_SKEW_S: i64 = 300;
+
 #[derive(Deserialize, ToSchema)]
 pub struct NewCall {
-    /// When the call started (RFC 3339); default: now minus the duration.
+    /// When the call started (RFC 3339; within the last 30 days, and started_at + duration_s not
+    /// after now); default: now minus the duration.
     pub started_at: Option<String>,
     /// Call length in seconds.
     #[schema(minimum = 0, maximum = 36000)]
@@ -506,6 +511,13 @@ pub async fn add_call(
             .unix_timestamp(),
         None => db::now() - body.duration_s,
     };
+    // A call is logged after it ended, within a month (a clock a few minutes fast is tolerated).
+    let now = db::now();
+    if started_at < now - CALL_MAX_AGE_S || started_at + body.duration_s > now + CLOCK_SKEW_S {
+        return Err(invalid(
+            "started_at must be within the last 30 days, and the call must have ended by now",
+        ));
+    }
     let notes = optional_text(&body.notes, 10_000).ok_or_else(|| invalid("notes: at most 10,000 characters"))?;
     let call = CallInput {
         started_at,
