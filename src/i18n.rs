@@ -476,8 +476,8 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     (
         "passcode.disabled_reason",
-        "カードリーダーで誤ったパスコードが10回続けて入力されたため、安全のため自動的に停止しました。",
-        "Wrong passcodes were entered 10 times in a row at the readers, so it was disabled automatically for safety.",
+        "カードリーダーで入力された誤ったパスコードが上限の回数に達したため、安全のため自動的に停止しました。",
+        "Wrong passcodes entered at the readers reached the limit, so it was disabled automatically for safety.",
     ),
     (
         "passcode.disabled_action",
@@ -497,8 +497,8 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     (
         "passcode.lockout_rule",
-        "1台のカードリーダーで5回続けて誤入力すると一定時間入力できなくなり、医療機関全体で10回続けて誤入力するとパスコードが停止されます。",
-        "Five wrong codes in a row lock a reader for a while; ten in a row across the clinic disable the passcode.",
+        "1台のカードリーダーで5回続けて誤入力すると一定時間入力できなくなります。医療機関のすべてのカードリーダーで誤入力が合わせて{failures}回になると（途中で正しく入力しても数え直しません）、パスコードが停止されます。新しく発行すると数え直します。",
+        "Five wrong codes in a row lock a reader for a while. When wrong codes at all the clinic's readers add up to {failures} (a right code in between does not reset the count), the passcode is disabled. Issuing a new one starts the count again.",
     ),
     (
         "passcode.pickup_title",
@@ -708,6 +708,28 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "password.throttled",
         "試行が多すぎます。しばらく待ってからもう一度お試しください。",
         "Too many attempts. Please wait a little and try again.",
+    ),
+    ("settings.passcode_policy", "パスコードの停止", "Disabling a passcode"),
+    (
+        "settings.passcode_policy_hint",
+        "1回の発行について、医療機関のすべてのカードリーダーで誤ったパスコードが合わせてこの回数に達すると、そのパスコードを停止します。正しい入力があっても数え直しません。小さいほど推測に強く、大きいほど打ち間違いで止まりにくくなります。",
+        "For one issued passcode, when wrong codes at all the clinic's readers add up to this number, the passcode is disabled. A right code does not reset the count. Smaller resists guessing better; larger stops less often for typos.",
+    ),
+    (
+        "settings.passcode_failures",
+        "停止までの誤入力回数（3〜100）",
+        "Wrong codes before disabling (3 to 100)",
+    ),
+    ("settings.save_passcode_policy", "回数を保存", "Save"),
+    (
+        "settings.passcode_failures_invalid",
+        "停止までの誤入力回数は3〜100の数で入力してください。",
+        "Enter a number of wrong codes from 3 to 100.",
+    ),
+    (
+        "audit.passcode_policy.changed",
+        "パスコード停止の回数を変更",
+        "Passcode disabling limit changed",
     ),
     // What a form did, shown once on the page it lands on
     ("flash.saved", "保存しました。", "Saved."),

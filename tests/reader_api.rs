@@ -346,7 +346,7 @@ async fn ten_wrong_codes_across_the_clinic_disable_the_generation_until_reissued
 }
 
 #[tokio::test]
-async fn a_success_resets_the_clinic_wide_count() {
+async fn a_right_code_does_not_reset_the_generations_count_of_wrong_codes() {
     let (app, a, token) = clinic_with_reader().await;
     let token2 = app.add_reader(a, "受付2").await;
     let code = app.issue_passcode(a).await;
@@ -354,16 +354,50 @@ async fn a_success_resets_the_clinic_wide_count() {
     for _ in 0..4 {
         app.reader(&token).verify(&wrong).await;
     }
-    app.reader(&token).verify(&code).await;
-    for _ in 0..4 {
+    let ok: Value = app.reader(&token).verify(&code).await.json().await.unwrap();
+    assert_eq!(ok["ok"], true);
+    // Six more wrong codes make ten in this generation, a right one in between or not.
+    for _ in 0..3 {
         app.reader(&token).verify(&wrong).await;
         app.reader(&token2).verify(&wrong).await;
     }
-    let still: Value = app.reader(&token2).verify(&code).await.json().await.unwrap();
-    assert_eq!(
-        still["ok"], true,
-        "9 consecutive failures after a success do not disable"
+    let after: Value = app.reader(&token2).verify(&code).await.json().await.unwrap();
+    assert_eq!(after["ok"], false, "the generation is disabled: {after}");
+    assert_eq!(app.audit_count("passcode.disabled").await, 1);
+    // A new issue starts the count again.
+    let fresh = app.issue_passcode(a).await;
+    let ok: Value = app.reader(&token2).verify(&fresh).await.json().await.unwrap();
+    assert_eq!(ok["ok"], true);
+}
+
+#[tokio::test]
+async fn operators_set_how_many_wrong_codes_disable_a_passcode() {
+    let (app, a, token) = clinic_with_reader().await;
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    for bad in ["2", "101", "x"] {
+        let refused = operator
+            .submit("/desk/settings", "/desk/settings/passcodes", &[("failures", bad)])
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    let saved = operator
+        .submit("/desk/settings", "/desk/settings/passcodes", &[("failures", "3")])
+        .await;
+    assert_eq!(saved.location(), Some("/desk/settings"));
+    assert_eq!(app.audit_count("passcode_policy.changed").await, 1);
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let rule = admin.get(&format!("/clinics/{CLINIC_A}/passcode")).await;
+    assert!(
+        rule.body.contains("合わせて3回になると"),
+        "the page states the real number"
     );
+    let code = app.issue_passcode(a).await;
+    let wrong = other_code(&code);
+    for _ in 0..3 {
+        app.reader(&token).verify(&wrong).await;
+    }
+    let disabled: Value = app.reader(&token).poll(None).await.json().await.unwrap();
+    assert_eq!(disabled["inactive_reason"], "disabled");
 }
 
 #[tokio::test]

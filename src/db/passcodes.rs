@@ -259,3 +259,19 @@ pub async fn set_issue_token_generation(
         .await?;
     Ok(())
 }
+
+/// Wrong codes in one generation (across the clinic) that disable it.
+pub async fn failures_before_disable(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT failures_before_disable FROM passcode_policy WHERE id = 1")
+        .fetch_one(db)
+        .await
+}
+
+pub async fn set_failures_before_disable(db: impl SqliteExecutor<'_>, failures: i64, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE passcode_policy SET failures_before_disable = ?, updated_at = ? WHERE id = 1")
+        .bind(failures)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -2,11 +2,23 @@
 //!
 //! A reader gets 5 consecutive wrong codes; then it is locked for 30 s, and each further
 //! wrong code after a lock doubles the lock (up to an hour) until a correct code resets it.
-//! Across a clinic, 10 consecutive wrong codes disable that passcode generation until the
-//! admin issues a new one: with 10,000 codes, an attacker rotating readers gets 10 guesses.
+//! Across a clinic, wrong codes are counted over the whole passcode generation (a right code
+//! does not reset the count); at the operators' threshold (10 by default, 3 to 100) the
+//! generation is disabled until the admin issues a new one: with 10,000 codes, an attacker
+//! rotating readers gets at most that many guesses per generation, whatever staff type between.
 
 pub const READER_FAILURES_BEFORE_LOCK: i64 = 5;
-pub const CLINIC_FAILURES_BEFORE_DISABLE: i64 = 10;
+/// The operators' choice of wrong codes per generation before it is disabled: its bounds.
+pub const CLINIC_FAILURES_RANGE: std::ops::RangeInclusive<i64> = 3..=100;
+
+/// Parses the threshold as typed on the settings page.
+pub fn parse_failures_before_disable(input: &str) -> Option<i64> {
+    input
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| CLINIC_FAILURES_RANGE.contains(n))
+}
 const FIRST_LOCK_S: i64 = 30;
 const LONGEST_LOCK_S: i64 = 3600;
 

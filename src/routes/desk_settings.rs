@@ -13,7 +13,7 @@ use crate::auth::Ctx;
 use crate::db::{self, audit};
 use crate::domain::installer::InstallerDesk;
 use crate::domain::ticket::{MAX_TARGET_MIN, Priority, Targets};
-use crate::domain::{bounded_text, reader_health};
+use crate::domain::{bounded_text, lockout, reader_health};
 use crate::error::AppError;
 use crate::services::tickets::desk_rules;
 use crate::state::AppState;
@@ -57,6 +57,8 @@ struct SettingsPage {
     targets: Vec<TargetRow>,
     /// Minutes without a poll after which a reader shows as 未接続.
     stale_after_min: i64,
+    /// Wrong codes per passcode generation before it is disabled.
+    failures_before_disable: i64,
     error: Option<String>,
     /// The installer's desk form: as stored, or as typed when it was refused.
     installer: InstallerDesk,
@@ -140,6 +142,7 @@ async fn settings_page_with(
         closes: hh_mm(closes),
         targets: target_rows(&targets),
         stale_after_min: db::readers::stale_after_min(&state.pool).await?,
+        failures_before_disable: db::passcodes::failures_before_disable(&state.pool).await?,
         error,
         installer: installer
             .as_ref()
@@ -370,6 +373,38 @@ pub async fn set_targets(
         .collect();
     let pairs: Vec<(&str, &str)> = summary.iter().map(|(p, v)| (*p, v.as_str())).collect();
     record(&mut *tx, &user, &ctx, "desk_targets.changed", &audit::fields(&pairs)).await?;
+    tx.commit().await?;
+    done(&ctx, "flash.saved", "/desk/settings").await
+}
+
+#[derive(Deserialize)]
+pub struct PasscodePolicyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    failures: String,
+}
+
+/// How many wrong codes (across a clinic, over one generation) disable a passcode.
+pub async fn set_passcode_policy(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<PasscodePolicyForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let user = operator(&ctx)?.clone();
+    let Some(failures) = lockout::parse_failures_before_disable(&form.failures) else {
+        return settings_page(
+            &state,
+            &ctx,
+            Some(ctx.t("settings.passcode_failures_invalid").to_owned()),
+        )
+        .await;
+    };
+    let mut tx = db::begin_write(&state.pool).await?;
+    db::passcodes::set_failures_before_disable(&mut *tx, failures, db::now()).await?;
+    let detail = audit::fields(&[("failures", &failures.to_string())]);
+    record(&mut *tx, &user, &ctx, "passcode_policy.changed", &detail).await?;
     tx.commit().await?;
     done(&ctx, "flash.saved", "/desk/settings").await
 }

@@ -72,6 +72,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/desk/settings/hours", post(desk_settings::set_hours))
         .route("/desk/settings/targets", post(desk_settings::set_targets))
         .route("/desk/settings/readers", post(desk_settings::set_reader_staleness))
+        .route("/desk/settings/passcodes", post(desk_settings::set_passcode_policy))
         .route("/desk/settings/installer", post(desk_settings::set_installer))
         .route("/desk/settings/closures", post(desk_settings::add_closure))
         .route(

@@ -25,6 +25,8 @@ struct ShowPage {
     attempts: Vec<db::passcodes::AttemptRow>,
     readers: Vec<ReaderView>,
     can_issue: bool,
+    /// The rule as it stands now (operators set the number).
+    lockout_rule: String,
 }
 
 pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(code): Path<String>) -> Result<Response, AppError> {
@@ -36,6 +38,10 @@ pub async fn show(State(state): State<AppState>, ctx: Ctx, Path(code): Path<Stri
         attempts: db::passcodes::attempts(&state.pool, clinic.id, None, 50).await?,
         readers: reader_views(&state, &clinic).await?,
         can_issue: user.actor().can_issue_passcode(clinic.id),
+        lockout_rule: ctx.t("passcode.lockout_rule").replace(
+            "{failures}",
+            &db::passcodes::failures_before_disable(&state.pool).await?.to_string(),
+        ),
         clinic,
     };
     render(&page)

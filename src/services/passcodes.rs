@@ -6,7 +6,7 @@ use crate::auth::Hasher;
 use crate::auth::device_token::{self, TokenHash};
 use crate::db::passcodes::IssueTokenClaim;
 use crate::db::{self, audit, cache_events::Kind};
-use crate::domain::lockout::{self, ReaderLockout};
+use crate::domain::lockout::ReaderLockout;
 use crate::domain::{Passcode, Secret};
 
 pub struct Issued {
@@ -216,8 +216,9 @@ pub async fn verify(
             return Box::pin(verify(pool, hasher, clinic_id, reader_id, code)).await;
         }
         (Some(p), None, Some(true)) => {
+            // The reader's own lock clears; the generation's count of wrong codes does not, or
+            // one right code between guesses would reset the bound an attacker faces.
             set_lockout(&mut tx, reader_id, ReaderLockout::CLEAR).await?;
-            db::passcodes::set_failures(&mut *tx, p.id, 0).await?;
             Verification::Accepted {
                 generation: p.generation,
             }
@@ -227,7 +228,8 @@ pub async fn verify(
             set_lockout(&mut tx, reader_id, lock).await?;
             let clinic_failures = p.failed_attempts + 1;
             db::passcodes::set_failures(&mut *tx, p.id, clinic_failures).await?;
-            let passcode_disabled = clinic_failures >= lockout::CLINIC_FAILURES_BEFORE_DISABLE;
+            let threshold = db::passcodes::failures_before_disable(&mut *tx).await?;
+            let passcode_disabled = clinic_failures >= threshold;
             if passcode_disabled {
                 db::passcodes::disable(&mut *tx, p.id, now, "too_many_failures").await?;
                 let detail = audit::fields(&[
