@@ -496,3 +496,49 @@ async fn unknown_tokens_cost_a_bounded_number_of_database_syncs() {
     );
     assert!(syncs >= 1, "an unknown token makes the cache catch up first");
 }
+
+#[tokio::test]
+async fn one_reader_cannot_take_every_long_poll_slot() {
+    let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), |c| c.max_long_polls = 6).await;
+    let (a, b) = app.with_two_clinics().await;
+    let greedy = app.add_reader(a, "受付1").await;
+    let other = app.add_reader(b, "受付").await;
+    app.issue_passcode(a).await;
+    app.issue_passcode(b).await;
+    let etag = app.reader(&greedy).current_etag().await;
+    // The same token asks for ten long-polls, one after the other.
+    let mut polls = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let request = app.reader(&greedy).poll_request(Some(&etag), Some(30));
+        polls.spawn(async move { request.send().await.unwrap().status() });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Eight of them (the older ones) are answered at once (304): it holds two slots at most.
+    for _ in 0..8 {
+        let status = tokio::time::timeout(Duration::from_secs(20), polls.join_next())
+            .await
+            .expect("answered")
+            .unwrap()
+            .unwrap();
+        assert_eq!(status, StatusCode::NOT_MODIFIED);
+    }
+    app.held_long_polls(2).await;
+    assert_eq!(
+        app.state.long_polls.available_permits(),
+        4,
+        "two slots held by the greedy reader"
+    );
+    // Another clinic's reader still gets a slot.
+    let other_etag = app.reader(&other).current_etag().await;
+    let waiting = app.reader(&other).poll_request(Some(&other_etag), Some(30));
+    let waiting = tokio::spawn(async move { waiting.send().await.unwrap().status() });
+    app.held_long_polls(3).await;
+    app.issue_passcode(b).await;
+    let status = tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, StatusCode::OK, "woken by its clinic's rotation");
+    assert_eq!(polls.len(), 2, "the greedy reader's newest two are still held");
+    polls.abort_all();
+}

@@ -181,6 +181,8 @@ pub async fn passcode(
         return Ok(not_modified(current.etag()));
     };
 
+    // Before taking a slot: a reader beyond its own cap gives back its oldest slot here.
+    let mut hold = reader.hold();
     let Ok(_permit) = Arc::clone(&state.long_polls).try_acquire_owned() else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -208,6 +210,7 @@ pub async fn passcode(
                 }
             }
             () = &mut deadline => return Ok(not_modified(etag)),
+            _ = &mut hold.superseded => return Ok(not_modified(etag)),
             _ = shutting_down.wait_for(|down| *down) => return Ok(not_modified(etag)),
         }
     }
