@@ -254,8 +254,11 @@ impl Portal {
                         db::login_failures::prune(&state.pool, db::now() - 3600)
                             .await
                             .map_err(anyhow::Error::from),
+                        db::login_failures::prune_throttled(&state.pool, db::now() - 2 * 3600)
+                            .await
+                            .map_err(anyhow::Error::from),
                     );
-                    for result in [results.0, results.1, results.2] {
+                    for result in [results.0, results.1, results.2, results.3] {
                         if let Err(e) = result {
                             tracing::warn!(error = ?e, "housekeeping step failed");
                         }

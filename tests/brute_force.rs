@@ -120,3 +120,54 @@ async fn a_parallel_passcode_attack_through_many_readers_gets_ten_guesses_at_mos
         .unwrap_or_default();
     assert_ne!(answer["ok"], true);
 }
+
+#[tokio::test]
+async fn throttled_sign_ins_with_huge_addresses_add_a_bounded_amount_to_the_audit_log() {
+    let app = TestApp::spawn().await;
+    let huge = format!("{}@example.jp", "x".repeat(50_000));
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let page = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut throttled = 0;
+    for _ in 0..300 {
+        let answer = client
+            .post(app.url("/login"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", huge.as_str()),
+                ("password", "guess guess guess"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            throttled += 1;
+        }
+    }
+    assert!(throttled > 250, "{throttled} of 300 were throttled");
+    let (rows, bytes): (i64, i64) = sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(length(detail)), 0) FROM audit_log")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert!(rows <= 20, "{rows} audit rows for 300 attempts from one address");
+    assert!(bytes <= 20 * 1_100, "{bytes} bytes of audit detail");
+    let longest: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(length(key)), 0) FROM login_failures")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert!(longest <= 300, "throttling keys are bounded too: {longest}");
+}

@@ -542,3 +542,23 @@ async fn one_reader_cannot_take_every_long_poll_slot() {
     assert_eq!(polls.len(), 2, "the greedy reader's newest two are still held");
     polls.abort_all();
 }
+
+#[tokio::test]
+async fn a_locked_reader_hammering_verify_adds_no_row_per_request() {
+    let (app, a, token) = clinic_with_reader().await;
+    let code = app.issue_passcode(a).await;
+    let wrong = other_code(&code);
+    let reader = app.reader(&token);
+    for _ in 0..5 {
+        reader.verify(&wrong).await;
+    }
+    for _ in 0..100 {
+        assert_eq!(reader.verify(&wrong).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    let rows: Vec<String> = sqlx::query_scalar("SELECT result FROM passcode_attempts ORDER BY id")
+        .fetch_all(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 6, "five checked codes and one 'locked' a minute: {rows:?}");
+    assert_eq!(rows.last().map(String::as_str), Some("locked"));
+}

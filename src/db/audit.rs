@@ -47,18 +47,32 @@ pub fn fields(pairs: &[(&str, &str)]) -> String {
     serde_json::Value::Object(object).to_string()
 }
 
+/// Longest detail, actor and address an entry stores: what strangers type ends up here, and the
+/// log cannot be pruned, so every field is bounded.
+pub const MAX_DETAIL_CHARS: usize = 1_000;
+const MAX_ACTOR_CHARS: usize = 300;
+const MAX_IP_CHARS: usize = 64;
+
+fn cut(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..end])),
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
 pub async fn record(db: impl SqliteExecutor<'_>, entry: Entry<'_>) -> sqlx::Result<()> {
+    let actor = entry.actor.label();
     sqlx::query(
         "INSERT INTO audit_log (at, actor_id, actor, action, clinic_id, detail, ip)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(super::now())
     .bind(entry.actor.id())
-    .bind(entry.actor.label())
+    .bind(cut(&actor, MAX_ACTOR_CHARS))
     .bind(entry.action)
     .bind(entry.clinic_id)
-    .bind(entry.detail)
-    .bind(entry.ip)
+    .bind(cut(entry.detail, MAX_DETAIL_CHARS))
+    .bind(entry.ip.map(|ip| cut(ip, MAX_IP_CHARS)))
     .execute(db)
     .await?;
     Ok(())

@@ -48,3 +48,24 @@ pub async fn prune(db: impl SqliteExecutor<'_>, before: i64) -> sqlx::Result<()>
         .await?;
     Ok(())
 }
+
+/// Counts one throttled attempt for `key` in the hour starting at `hour`; returns the count so far.
+pub async fn count_throttled(db: impl SqliteExecutor<'_>, key: &str, hour: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO throttled_counts (key, hour, count) VALUES (?, ?, 1)
+         ON CONFLICT (key, hour) DO UPDATE SET count = count + 1 RETURNING count",
+    )
+    .bind(key)
+    .bind(hour)
+    .fetch_one(db)
+    .await
+}
+
+/// Forgets counts of hours before `before`.
+pub async fn prune_throttled(db: impl SqliteExecutor<'_>, before: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM throttled_counts WHERE hour < ?")
+        .bind(before)
+        .execute(db)
+        .await?;
+    Ok(())
+}

@@ -151,6 +151,26 @@ pub struct AttemptRow {
     pub result: String,
 }
 
+/// Whether the reader already has an attempt with this result since `since`.
+pub async fn attempted_since(
+    db: impl SqliteExecutor<'_>,
+    clinic_id: i64,
+    reader_id: i64,
+    result: &str,
+    since: i64,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM passcode_attempts
+         WHERE clinic_id = ? AND reader_id = ? AND result = ? AND at >= ?)",
+    )
+    .bind(clinic_id)
+    .bind(reader_id)
+    .bind(result)
+    .bind(since)
+    .fetch_one(db)
+    .await
+}
+
 /// The clinic's passcode entries, newest first; `before` (an id) pages back.
 pub async fn attempts(
     db: impl SqliteExecutor<'_>,

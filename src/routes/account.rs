@@ -86,7 +86,9 @@ pub async fn login(
     HtmlForm(form): HtmlForm<LoginForm>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
-    let typed_email = form.email.trim().to_lowercase();
+    // An e-mail address has at most 254 characters: longer input is cut before it is counted,
+    // looked up or logged.
+    let typed_email: String = form.email.trim().to_lowercase().chars().take(254).collect();
     let account_key = throttle::account_key(&typed_email);
     let address_key = throttle::address_key(ctx.ip().unwrap_or("unknown"));
     let limits = [
@@ -158,18 +160,23 @@ async fn throttled(
     email: &str,
     wait: u64,
 ) -> Result<Response, AppError> {
-    let detail = format!("{email} throttled for {wait}s");
-    audit::record(
-        &state.pool,
-        audit::Entry {
-            actor: &audit::Actor::Anonymous,
-            action: "sign_in.throttled",
-            clinic_id: None,
-            detail: &detail,
-            ip: ctx.ip(),
-        },
-    )
-    .await?;
+    // One audit entry per client address and hour (the first refusal); later ones only count.
+    let address = throttle::address_key(ctx.ip().unwrap_or("unknown"));
+    let hour = db::now() / 3600 * 3600;
+    if db::login_failures::count_throttled(&state.pool, &address, hour).await? == 1 {
+        let detail = format!("{email} throttled for {wait}s");
+        audit::record(
+            &state.pool,
+            audit::Entry {
+                actor: &audit::Actor::Anonymous,
+                action: "sign_in.throttled",
+                clinic_id: None,
+                detail: &detail,
+                ip: ctx.ip(),
+            },
+        )
+        .await?;
+    }
     let mut response = login_failed(ctx, form, StatusCode::TOO_MANY_REQUESTS, "login.throttled").await?;
     response
         .headers_mut()

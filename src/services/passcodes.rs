@@ -258,7 +258,14 @@ pub async fn verify(
             }
         }
     };
-    db::passcodes::record_attempt(&mut *tx, clinic_id, reader_id, generation, outcome.attempt_result()).await?;
+    // Every code checked against the hash is recorded. Answers that checked nothing (locked,
+    // disabled, none issued) are recorded once a minute per reader and result: a reader hammering
+    // while locked would otherwise add a row per request, without bound.
+    let checked = matches!(outcome, Verification::Accepted { .. } | Verification::Rejected { .. });
+    let result = outcome.attempt_result();
+    if checked || !db::passcodes::attempted_since(&mut *tx, clinic_id, reader_id, result, now - 60).await? {
+        db::passcodes::record_attempt(&mut *tx, clinic_id, reader_id, generation, result).await?;
+    }
     tx.commit().await?;
     Ok(outcome)
 }
