@@ -109,7 +109,12 @@ async fn a_parallel_passcode_attack_through_many_readers_gets_ten_guesses_at_mos
         checked <= 10,
         "{checked} of 120 parallel guesses were checked against the code"
     );
-    assert_eq!(recorded, 120, "every attempt is recorded");
+    // Every checked code is recorded; refusals that checked nothing once a minute per reader
+    // and kind (locked, disabled).
+    assert!(
+        recorded >= checked && recorded <= checked + 4 * 2,
+        "{recorded} rows for {checked} checked"
+    );
     // The generation is disabled: the right code no longer works until a new one is issued.
     let answer: serde_json::Value = app
         .reader(&readers[0])

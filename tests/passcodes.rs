@@ -221,7 +221,11 @@ async fn the_admin_sees_why_a_passcode_was_disabled() {
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
     let page = admin.get(&format!("/clinics/{CLINIC_A}/passcode")).await;
     assert!(page.body.contains("パスコードは停止されています"), "{}", page.body);
-    assert!(page.body.contains("10回続けて"));
+    assert!(page.body.contains("上限の回数に達したため"));
+    assert!(
+        page.body.contains("合わせて10回になると"),
+        "the rule with the real number"
+    );
 
     // Issuing a new one brings the clinic back.
     let fresh = admin
