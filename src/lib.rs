@@ -278,6 +278,10 @@ async fn installer_on_error_pages(
     axum::extract::State(state): axum::extract::State<AppState>,
     response: axum::response::Response,
 ) -> axum::response::Response {
+    // Every response passes here, reader polls included: look at the cache only for error pages.
+    if response.extensions().get::<error::ErrorPageText>().is_none() {
+        return response;
+    }
     error::with_installer_desk(response, &state.live.installer())
 }
 
