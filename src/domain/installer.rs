@@ -35,19 +35,6 @@ impl InstallerDeskError {
     }
 }
 
-/// Full-width digits and dashes as typed with a Japanese input method, made ASCII.
-fn ascii_phone(input: &str) -> String {
-    input
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '０'..='９' => char::from_u32(u32::from(c) - u32::from('０') + u32::from('0')).unwrap_or(c),
-            '－' | '‐' | '‑' | '–' | '—' | 'ー' | '―' => '-',
-            other => other,
-        })
-        .collect()
-}
-
 fn valid_phone(phone: &str) -> bool {
     let digits = phone.chars().filter(char::is_ascii_digit).count();
     phone.chars().count() <= MAX_PHONE_CHARS
@@ -65,10 +52,10 @@ impl InstallerDesk {
             return Ok(Self::default());
         }
         let name = bounded_text(name, MAX_NAME_CHARS).ok_or(InstallerDeskError::Name)?;
-        let phone = ascii_phone(phone);
-        if !valid_phone(&phone) {
-            return Err(InstallerDeskError::Phone);
-        }
+        // Full-width digits and dashes made ASCII as everywhere; then digits in hyphen-joined groups.
+        let phone = super::phone_number(phone)
+            .filter(|p| valid_phone(p))
+            .ok_or(InstallerDeskError::Phone)?;
         let hours = optional_text(hours, MAX_HOURS_CHARS).ok_or(InstallerDeskError::Hours)?;
         Ok(Self { name, phone, hours })
     }

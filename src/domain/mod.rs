@@ -61,7 +61,7 @@ pub fn phone_number(input: &str) -> Option<String> {
         .chars()
         .map(|c| match c {
             '０'..='９' => char::from_u32(u32::from(c) - u32::from('０') + u32::from('0')).unwrap_or(c),
-            '－' | 'ー' | '‐' | '−' | '―' => '-',
+            '－' | 'ー' | '‐' | '‑' | '−' | '–' | '—' | '―' => '-',
             '（' => '(',
             '）' => ')',
             '＋' => '+',
