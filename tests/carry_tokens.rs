@@ -22,13 +22,7 @@ async fn a_new_reader_token_comes_with_a_copy_button_and_a_qr_code_of_exactly_th
     app.with_two_clinics().await;
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
     let clinic_page = format!("/clinics/{CLINIC_A}");
-    let enrolled = admin
-        .submit(
-            &clinic_page,
-            &format!("/clinics/{CLINIC_A}/readers"),
-            &[("name", "受付1"), ("install_type", "standalone")],
-        )
-        .await;
+    let enrolled = admin.enroll_reader(CLINIC_A, "受付1", "standalone").await;
     assert_eq!(enrolled.status, StatusCode::OK);
     assert!(enrolled.headers["cache-control"].to_str().unwrap().contains("no-store"));
     let token = enrolled.element_text("device-token").expect("the token as text");

@@ -113,13 +113,7 @@ async fn a_clinic_admin_enrolls_a_reader_whose_token_is_shown_once_and_works() {
     app.with_two_clinics().await;
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
     let clinic_page = format!("/clinics/{CLINIC_A}");
-    let enrolled = admin
-        .submit(
-            &clinic_page,
-            &format!("/clinics/{CLINIC_A}/readers"),
-            &[("name", "受付1"), ("install_type", "shared")],
-        )
-        .await;
+    let enrolled = admin.enroll_reader(CLINIC_A, "受付1", "shared").await;
     assert_eq!(enrolled.status, StatusCode::OK);
     assert!(
         enrolled
@@ -143,21 +137,9 @@ async fn a_clinic_admin_enrolls_a_reader_whose_token_is_shown_once_and_works() {
         .unwrap();
     assert_eq!(stored.len(), 32, "only the SHA-256 is stored");
 
-    let dup = admin
-        .submit(
-            &clinic_page,
-            &format!("/clinics/{CLINIC_A}/readers"),
-            &[("name", "受付1"), ("install_type", "standalone")],
-        )
-        .await;
+    let dup = admin.enroll_reader(CLINIC_A, "受付1", "standalone").await;
     assert_eq!(dup.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let bad_type = admin
-        .submit(
-            &clinic_page,
-            &format!("/clinics/{CLINIC_A}/readers"),
-            &[("name", "受付2"), ("install_type", "wireless")],
-        )
-        .await;
+    let bad_type = admin.enroll_reader(CLINIC_A, "受付2", "wireless").await;
     assert_eq!(bad_type.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Re-enrolling replaces the token: the old one stops working at once.

@@ -2,7 +2,7 @@
 // Japanese word. Run by scripts/browser-tests.sh, which starts a seeded portal and sets PORTAL_URL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const base = process.env.PORTAL_URL;
 let browser;
@@ -11,11 +11,7 @@ let page;
 before(async () => {
   assert.ok(base, 'PORTAL_URL is set by scripts/browser-tests.sh');
   // Playwright gives every launch a fresh, empty profile of its own.
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   page = await (await browser.newContext({ locale: 'ja-JP' })).newPage();
   await page.goto(`${base}/login`);
   await page.keyboard.press('Tab'); // skip link

@@ -2,7 +2,7 @@
 // the end, answers "not solved" and files a help request carrying the step and the path.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const base = process.env.PORTAL_URL;
 let browser;
@@ -10,11 +10,7 @@ let page;
 
 before(async () => {
   assert.ok(base, 'PORTAL_URL is set by scripts/browser-tests.sh');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   page = await (await browser.newContext({ locale: 'ja-JP', viewport: { width: 390, height: 844 } })).newPage();
   await page.goto(`${base}/login`);
   await page.fill('#email', 'admin@sakura.example.jp');

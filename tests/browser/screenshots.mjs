@@ -1,15 +1,11 @@
 // Takes the README screenshots from a running portal seeded by scripts/screenshots.sh.
 // Usage: node screenshots.mjs <base-url> <out-dir>
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import fs from 'node:fs';
 
 const [base = 'http://127.0.0.1:3901', out = '../../docs/screenshots'] = process.argv.slice(2);
 fs.mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await launchChromium();
 try {
   const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
   const page = await context.newPage();

@@ -2,18 +2,14 @@
 // it on the clipboard; without JavaScript there is no dead button and the token selects whole.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const base = process.env.PORTAL_URL;
 let browser;
 
 before(async () => {
   assert.ok(base, 'PORTAL_URL is set by scripts/browser-tests.sh');
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -313,6 +313,17 @@ impl Browser {
         browser
     }
 
+    /// Enrolls a reader from the clinic page as its admin or an operator would; returns the answer
+    /// (the page showing the token, or the refusal).
+    pub async fn enroll_reader(&self, clinic: &str, name: &str, install_type: &str) -> Page {
+        self.submit(
+            &format!("/clinics/{clinic}"),
+            &format!("/clinics/{clinic}/readers"),
+            &[("name", name), ("install_type", install_type)],
+        )
+        .await
+    }
+
     /// Issues the clinic's passcode through the web UI; returns the page showing it.
     pub async fn issue_passcode(&self, clinic: &str) -> Page {
         let (csrf, issue_token) = self.confirm_issue(clinic).await;
