@@ -30,11 +30,8 @@ impl Lang {
     /// The `lang` cookie chooses; Japanese otherwise.
     pub fn from_cookie_header(header: Option<&str>) -> Self {
         header
-            .into_iter()
-            .flat_map(|h| h.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == "lang")
-            .and_then(|(_, value)| Self::parse(value))
+            .and_then(|h| crate::auth::cookies::find_in(h, "lang"))
+            .and_then(Self::parse)
             .unwrap_or_default()
     }
 }
@@ -796,6 +793,8 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("attempt.locked", "ロック中のため拒否", "Refused: reader locked"),
     ("attempt.disabled", "停止中のため拒否", "Refused: passcode disabled"),
     ("attempt.none_issued", "未発行のため拒否", "Refused: none issued"),
+    ("attempt.times_prefix", "（1分間に", "("),
+    ("attempt.times_suffix", "回）", " times within a minute)"),
     ("audit.title", "操作記録", "Audit log"),
     ("audit.none", "操作記録はありません。", "Nothing has been recorded yet."),
     ("audit.at", "日時", "Time"),

@@ -61,6 +61,7 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
         .fetch_one(&pool)
         .await?;
     let pepper = auth::pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, has_passcodes)?;
+    let device_key = auth::device_cookie::DeviceKey::from_pepper(pepper.expose());
     let hasher = auth::Hasher::new(pepper)?;
     let sessions = SqliteStore::new(pool.clone());
     sessions.migrate().await.context("cannot create the session table")?;
@@ -88,6 +89,7 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
         config,
         pool,
         hasher,
+        device_key,
         live,
         setup_token: Mutex::new(setup_token),
         shutting_down,
@@ -136,6 +138,10 @@ impl Portal {
             .merge(
                 routes::page_routes()
                     .layer(sessions)
+                    .layer(axum::middleware::from_fn_with_state(
+                        self.state.clone(),
+                        auth::session::visitor_token,
+                    ))
                     // Pages show a user's data and their CSRF token: never kept by the browser or a
                     // proxy (static files set their own caching).
                     .layer(header_layer(header::CACHE_CONTROL, "no-store"))
@@ -244,29 +250,69 @@ impl Portal {
             let state = self.state.clone();
             let sessions = self.sessions.clone();
             tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(600));
+                // Every minute: what strangers can add (guide walks, throttle counts) is folded or
+                // deleted well before it adds up; each step is one indexed statement or two.
+                let mut tick = tokio::time::interval(Duration::from_secs(60));
                 loop {
                     tick.tick().await;
-                    use tower_sessions::session_store::ExpiredDeletion;
-                    let results = (
-                        sessions.delete_expired().await.map_err(|e| anyhow::anyhow!("{e}")),
-                        db::cache_events::prune(&state.pool).await.map_err(anyhow::Error::from),
-                        db::login_failures::prune(&state.pool, db::now() - 3600)
-                            .await
-                            .map_err(anyhow::Error::from),
-                        db::login_failures::prune_throttled(&state.pool, db::now() - 2 * 3600)
-                            .await
-                            .map_err(anyhow::Error::from),
-                    );
-                    for result in [results.0, results.1, results.2, results.3] {
-                        if let Err(e) = result {
-                            tracing::warn!(error = ?e, "housekeeping step failed");
-                        }
-                    }
+                    housekeeping(&state, &sessions).await;
                 }
             })
         };
         vec![follow, flush, housekeeping]
+    }
+}
+
+/// Open guide walks kept at most; beyond, the oldest are folded into the totals at once.
+pub const MAX_OPEN_WALKS: i64 = 5_000;
+/// How long a reader's answers stay in the clinic's history (about 13 months).
+pub const ATTEMPT_RETENTION_S: i64 = 400 * 86_400;
+
+/// One round of the housekeeping the server does every minute (public for tests and tools);
+/// a failing step is logged and the others still run.
+pub async fn housekeeping(state: &AppState, sessions: &SqliteStore) {
+    use tower_sessions::session_store::ExpiredDeletion;
+    let now = db::now();
+    let steps: [(&str, anyhow::Result<()>); 6] = [
+        (
+            "sessions",
+            sessions.delete_expired().await.map_err(|e| anyhow::anyhow!("{e}")),
+        ),
+        (
+            "cache events",
+            db::cache_events::prune(&state.pool).await.map_err(Into::into),
+        ),
+        (
+            "sign-in failures",
+            db::login_failures::prune(&state.pool, now - 3600)
+                .await
+                .map_err(Into::into),
+        ),
+        (
+            "throttled counts",
+            db::login_failures::prune_throttled(&state.pool, now - 2 * 3600)
+                .await
+                .map_err(Into::into),
+        ),
+        (
+            "guide walks",
+            db::guide::fold_walks(&state.pool, now, MAX_OPEN_WALKS)
+                .await
+                .map(drop)
+                .map_err(Into::into),
+        ),
+        (
+            "passcode answers",
+            db::passcodes::prune_attempts(&state.pool, now - ATTEMPT_RETENTION_S)
+                .await
+                .map(drop)
+                .map_err(Into::into),
+        ),
+    ];
+    for (name, result) in steps {
+        if let Err(e) = result {
+            tracing::warn!(error = ?e, step = name, "housekeeping step failed");
+        }
     }
 }
 

@@ -18,6 +18,8 @@ pub struct App {
     pub config: Config,
     pub pool: SqlitePool,
     pub hasher: Hasher,
+    /// Signs the device cookies of browsers that signed in before.
+    pub device_key: crate::auth::device_cookie::DeviceKey,
     pub live: Live,
     /// Bounds held long-polls (each costs a socket and ~30 kB).
     pub long_polls: Arc<Semaphore>,

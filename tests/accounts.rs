@@ -81,8 +81,13 @@ async fn signing_in_rotates_the_session_id_and_signing_out_destroys_it() {
         .await;
     let browser = app.browser();
 
+    // The sign-in form needs no session: its CSRF token is a visitor cookie.
     let login_page = browser.get("/login").await;
-    let before = session_cookie(&login_page).expect("the login form starts a session for its CSRF token");
+    assert_eq!(
+        session_cookie(&login_page),
+        None,
+        "looking at the form starts no session"
+    );
     let signed_in = browser
         .post(
             "/login",
@@ -95,7 +100,17 @@ async fn signing_in_rotates_the_session_id_and_signing_out_destroys_it() {
         .await;
     assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
     let after = session_cookie(&signed_in).expect("sign-in sets the session cookie");
-    assert_ne!(before, after, "the session id must change at sign-in");
+    // Signing in again from a browser that holds a session gives it a new id.
+    let token = browser.get(&format!("/clinics/{CLINIC_A}")).await.csrf();
+    let again = browser
+        .post(
+            "/login",
+            &[("csrf", &token), ("email", "admin@clinic-a.jp"), ("password", PASSWORD)],
+        )
+        .await;
+    let renewed = session_cookie(&again).expect("a new session id at sign-in");
+    assert_ne!(renewed, after, "the session id must change at sign-in");
+    let after = renewed;
     let cookie = signed_in
         .headers
         .get("set-cookie")
@@ -430,8 +445,9 @@ async fn over_https_cookies_are_secure_and_host_only_and_hsts_covers_subdomains(
         .unwrap()
         .to_owned();
     assert_eq!(hsts, "max-age=31536000; includeSubDomains");
+    // Before sign-in the only cookie is the visitor's CSRF token, under the same rules.
     let set_cookie = login.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(set_cookie.starts_with("__Host-portal_session="), "{set_cookie}");
+    assert!(set_cookie.starts_with("__Host-portal_csrf="), "{set_cookie}");
     for attribute in ["Secure", "HttpOnly", "Path=/", "SameSite=Lax"] {
         assert!(set_cookie.contains(attribute), "{attribute} in {set_cookie}");
     }
@@ -455,6 +471,32 @@ async fn over_https_cookies_are_secure_and_host_only_and_hsts_covers_subdomains(
     assert_eq!(switched.status(), StatusCode::SEE_OTHER);
     let lang = switched.headers()["set-cookie"].to_str().unwrap();
     assert!(lang.starts_with("lang=en") && lang.contains("Secure"), "{lang}");
+
+    // The session starts at sign-in, `__Host-`-prefixed.
+    let signed_in = http
+        .post(app.url("/login"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf),
+            ("email", "operator@installer.jp"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let session = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-portal_session="))
+        .expect("a __Host- session cookie")
+        .to_owned();
+    for attribute in ["Secure", "HttpOnly", "Path=/", "SameSite=Lax"] {
+        assert!(session.contains(attribute), "{attribute} in {session}");
+    }
+    assert!(!session.contains("Domain"), "host-only: {session}");
 }
 
 #[tokio::test]

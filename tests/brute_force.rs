@@ -176,3 +176,296 @@ async fn throttled_sign_ins_with_huge_addresses_add_a_bounded_amount_to_the_audi
         .unwrap();
     assert!(longest <= 300, "throttling keys are bounded too: {longest}");
 }
+
+/// The database's size in bytes, with the write-ahead log folded in first.
+async fn database_bytes(pool: &sqlx::SqlitePool) -> i64 {
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(pool)
+        .await
+        .unwrap();
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count").fetch_one(pool).await.unwrap();
+    let free: i64 = sqlx::query_scalar("PRAGMA freelist_count")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(pool).await.unwrap();
+    (pages - free) * size
+}
+
+#[tokio::test]
+async fn what_strangers_send_grows_the_database_by_well_under_two_megabytes() {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    let before = database_bytes(app.pool()).await;
+
+    // 300 throttled sign-ins with 50 KB addresses, from one browser.
+    let huge = format!("{}@example.jp", "y".repeat(50_000));
+    let browser = client_from(1);
+    let login = browser
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = login
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    for _ in 0..300 {
+        browser
+            .post(app.url("/login"))
+            .form(&[("csrf", csrf.as_str()), ("email", huge.as_str()), ("password", "guess")])
+            .send()
+            .await
+            .unwrap();
+    }
+    // 300 guide views: half by a browser keeping its cookies (a real walk), half by a client
+    // that keeps none; then 300 other anonymous page views.
+    let steps = ["A-1", "B-1", "B-3", "C-1", "C-2", "D-1"];
+    let walker = client_from(2);
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for i in 0..150 {
+        let step = steps[i % steps.len()];
+        let path = steps[..i % steps.len()].join(",");
+        for client in [&walker, &plain] {
+            let answer = client
+                .get(app.url(&format!("/guide/mokushi/{step}?path={path}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(answer.status(), StatusCode::OK);
+        }
+    }
+    for i in 0..300 {
+        let path = ["/", "/login", "/guide", "/guide/mokushi/print", "/no-such-page"][i % 5];
+        plain.get(app.url(path)).send().await.unwrap();
+    }
+
+    // Looking at pages made no session; the walk left a few rows only.
+    let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tower_sessions")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0, "anonymous views and failed sign-ins create no session");
+    let walks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guide_journeys")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert!(walks <= 30, "{walks} walks for one browser and one cookie-less client");
+    let grown = database_bytes(app.pool()).await - before;
+    eprintln!("grown by {grown} bytes ({walks} walks)");
+    assert!(grown < 500_000, "the database grew by {grown} bytes");
+}
+
+#[tokio::test]
+async fn a_reader_that_knows_the_code_adds_one_row_a_minute() {
+    let app = TestApp::spawn().await;
+    let (a, _) = app.with_two_clinics().await;
+    let token = app.add_reader(a, "受付").await;
+    let code = app.issue_passcode(a).await;
+    let reader = app.reader(&token);
+    for _ in 0..60 {
+        assert_eq!(reader.verify(&code).await.status(), StatusCode::OK);
+    }
+    let (rows, answers): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), SUM(count) FROM passcode_attempts WHERE result = 'accepted'")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+    assert_eq!(answers, 60, "every answer is counted");
+    assert!(rows <= 2, "{rows} rows for 60 answers");
+    // A wrong code is still a row of its own, shown on the clinic's page with the count.
+    reader.verify(&other_code(&code)).await;
+    reader.verify(&other_code(&code)).await;
+    let wrong: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcode_attempts WHERE result = 'rejected'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(wrong, 2);
+    let admin = common::Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let page = admin.get(&format!("/clinics/{}", common::CLINIC_A)).await;
+    assert!(page.body.contains("（1分間に"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn old_passcode_answers_are_deleted_after_the_retention_period() {
+    let app = TestApp::spawn().await;
+    let (a, _) = app.with_two_clinics().await;
+    let token = app.add_reader(a, "受付").await;
+    let code = app.issue_passcode(a).await;
+    app.reader(&token).verify(&other_code(&code)).await;
+    app.reader(&token).verify(&code).await;
+    sqlx::query("UPDATE passcode_attempts SET at = at - ? WHERE result = 'rejected'")
+        .bind(portal::ATTEMPT_RETENTION_S + 60)
+        .execute(app.pool())
+        .await
+        .unwrap();
+    portal::housekeeping(
+        &app.state,
+        &tower_sessions_sqlx_store::SqliteStore::new(app.pool().clone()),
+    )
+    .await;
+    let left: Vec<String> = sqlx::query_scalar("SELECT result FROM passcode_attempts")
+        .fetch_all(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, ["accepted"]);
+}
+
+/// Signs in through the form as a browser would; returns the answer's status.
+async fn sign_in(client: &reqwest::Client, app: &TestApp, email: &str, password: &str) -> StatusCode {
+    let form = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    client
+        .post(app.url("/login"))
+        .form(&[("csrf", csrf.as_str()), ("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+async fn sign_out(client: &reqwest::Client, app: &TestApp) {
+    let page = client
+        .get(app.url("/account/password"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let out = client
+        .post(app.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn strangers_guessing_at_an_account_cannot_keep_its_owner_out_of_a_browser_used_before() {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    let email = "admin-a@clinic-a.jp";
+    let own = client_from(10);
+    assert_eq!(
+        sign_in(&own, &app, email, common::PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    sign_out(&own, &app).await;
+
+    // Strangers, each from an address of their own, guess until the account is held back.
+    let mut held = false;
+    for n in 20..40 {
+        if sign_in(&client_from(n), &app, email, "wrong guess").await == StatusCode::TOO_MANY_REQUESTS {
+            held = true;
+            break;
+        }
+    }
+    assert!(held, "unknown browsers are throttled per account");
+    // A new browser with the right password is held back too, as before...
+    assert_eq!(
+        sign_in(&client_from(50), &app, email, common::PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // ...but the browser the owner signed in from before gets in at once.
+    assert_eq!(
+        sign_in(&own, &app, email, common::PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    sign_out(&own, &app).await;
+
+    // The known browser has an allowance of its own: its typos are throttled too, and do not
+    // count against the account.
+    let mut typos = 0;
+    while sign_in(&own, &app, email, "typo").await == StatusCode::UNAUTHORIZED {
+        typos += 1;
+        assert!(typos <= 5, "a known browser's free failures are bounded");
+    }
+    assert_eq!(typos, 5, "five free failures for a known browser");
+}
+
+#[tokio::test]
+async fn a_device_cookie_stops_counting_after_a_password_change_or_when_forged() {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    let email = "admin-a@clinic-a.jp";
+    let own = client_from(11);
+    assert_eq!(
+        sign_in(&own, &app, email, common::PASSWORD).await,
+        StatusCode::SEE_OTHER
+    );
+    sign_out(&own, &app).await;
+    // The password is reset elsewhere (an operator, the command line): the generation moves on.
+    sqlx::query("UPDATE users SET session_generation = session_generation + 1 WHERE email = ?")
+        .bind(email)
+        .execute(app.pool())
+        .await
+        .unwrap();
+    for n in 60..80 {
+        if sign_in(&client_from(n), &app, email, "wrong guess").await == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+    }
+    assert_eq!(
+        sign_in(&own, &app, email, common::PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the old cookie no longer vouches for the account"
+    );
+    // A cookie made up by a stranger is no better than none.
+    let forger = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 90)))
+        .build()
+        .unwrap();
+    let form = forger.get(app.url("/login")).send().await.unwrap();
+    let visitor = form
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("portal_csrf="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned();
+    let csrf = visitor.trim_start_matches("portal_csrf=").to_owned();
+    let forged = format!("{visitor}; portal_device=3.1.{}.{}", "ab".repeat(16), "00".repeat(32));
+    let answer = forger
+        .post(app.url("/login"))
+        .header("cookie", forged)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", common::PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+}

@@ -10,6 +10,19 @@ use reqwest::StatusCode;
 const USERNAME: &str = "OqsComApp";
 const PASSWORD: &str = "REons_123";
 
+/// The figures of one step's row on the statistics page: reached, left there, help requests.
+fn step_figures(body: &str, code: &str) -> Vec<String> {
+    let row = body
+        .split(&format!("{code}</a>"))
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap_or_default();
+    row.split("class=\"num\">")
+        .skip(1)
+        .map(|c| c.split('<').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
 async fn app() -> TestApp {
     let app = TestApp::spawn().await;
     app.with_two_clinics().await;
@@ -214,21 +227,11 @@ async fn stuck_on_a_step_a_clinic_admin_files_a_request_that_links_the_desk_to_t
     let operator = Browser::signed_in(&app, "operator@installer.jp").await;
     let stats = operator.get("/guide/mokushi/stats").await;
     assert_eq!(stats.status, StatusCode::OK);
-    let b4 = stats
-        .body
-        .split("B-4</a>")
-        .nth(1)
-        .unwrap()
-        .split("</tr>")
-        .next()
-        .unwrap()
-        .to_owned();
-    let figures: Vec<&str> = b4
-        .split("class=\"num\">")
-        .skip(1)
-        .map(|c| c.split('<').next().unwrap())
-        .collect();
-    assert_eq!(figures, ["1", "0", "1"], "reached once, asked for help once");
+    assert_eq!(
+        step_figures(&stats.body, "B-4"),
+        ["1", "0", "1"],
+        "reached once, asked for help once"
+    );
     assert!(!stats.body.contains("admin-a@clinic-a.jp"));
     assert_eq!(agent.get("/guide/mokushi/stats").await.status, StatusCode::FORBIDDEN);
     // Agents and operators cannot file clinic requests from the guide.
@@ -458,4 +461,71 @@ async fn following_any_choice_from_any_step_never_moves_the_progress_bar_back() 
     let b2 = progress(&visitor.get("/guide/mokushi/B-2?path=A-1,B-1").await.body);
     let c1 = progress(&visitor.get("/guide/mokushi/C-1?path=A-1,B-1,B-2").await.body);
     assert!(c1 > b2, "{b2} % then {c1} %");
+}
+
+#[tokio::test]
+async fn idle_walks_fold_into_totals_that_show_the_same_figures() {
+    let app = app().await;
+    for steps in [&["A-1", "B-1", "B-4"][..], &["A-1", "B-1"], &["A-1", "B-1"]] {
+        let visitor = app.browser();
+        for (i, code) in steps.iter().enumerate() {
+            let page = visitor
+                .get(&format!("/guide/mokushi/{code}?path={}", steps[..i].join(",")))
+                .await;
+            assert_eq!(page.status, StatusCode::OK);
+        }
+    }
+    // A client that keeps no cookies is not counted at all.
+    let crawler = reqwest::Client::new();
+    for _ in 0..20 {
+        crawler
+            .get(app.url("/guide/mokushi/B-1?path=A-1"))
+            .send()
+            .await
+            .unwrap();
+    }
+    // Half an hour later the walks are idle: two stopped at B-1, one at B-4.
+    sqlx::query("UPDATE guide_journeys SET last_at = last_at - 3600")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    let open = operator.get("/guide/mokushi/stats").await.body;
+    assert_eq!(step_figures(&open, "B-1"), ["3", "2", "0"]);
+    assert_eq!(step_figures(&open, "B-4"), ["1", "1", "0"]);
+
+    portal::housekeeping(
+        &app.state,
+        &tower_sessions_sqlx_store::SqliteStore::new(app.pool().clone()),
+    )
+    .await;
+    let walks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guide_journeys")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(walks, 0, "idle walks are folded away");
+    let folded = operator.get("/guide/mokushi/stats").await.body;
+    for code in ["A-1", "B-1", "B-4"] {
+        assert_eq!(step_figures(&folded, code), step_figures(&open, code), "{code}");
+    }
+
+    // Beyond the cap on open walks the oldest fold at once.
+    for steps in [&["A-1", "B-1"][..], &["A-1", "B-3"]] {
+        let visitor = app.browser();
+        for (i, code) in steps.iter().enumerate() {
+            visitor
+                .get(&format!("/guide/mokushi/{code}?path={}", steps[..i].join(",")))
+                .await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    }
+    let folded = portal::db::guide::fold_walks(app.pool(), portal::db::now(), 1)
+        .await
+        .unwrap();
+    assert_eq!(folded, 1, "one walk over the cap of one");
+    let open_step: String = sqlx::query_scalar("SELECT last_step FROM guide_journeys")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(open_step, "B-3", "the newest walk stays open");
 }

@@ -2,6 +2,8 @@
 //! tokens and sign-in throttling.
 
 pub mod client_ip;
+pub mod cookies;
+pub mod device_cookie;
 pub mod device_token;
 pub mod hashing;
 pub mod pepper;

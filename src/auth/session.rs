@@ -2,9 +2,11 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header;
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
@@ -25,6 +27,10 @@ const GENERATION_KEY: &str = "user_generation";
 const FLASH_KEY: &str = "flash";
 /// When an unchanged session was last saved, which is what moves its idle expiry.
 const TOUCHED_KEY: &str = "touched_at";
+/// The CSRF token of a visitor who is not signed in lives in this cookie, not in a session.
+pub const VISITOR_COOKIE: &str = "portal_csrf";
+/// The same over https: `__Host-` keeps a sibling subdomain from planting a known value.
+pub const VISITOR_COOKIE_HTTPS: &str = "__Host-portal_csrf";
 /// Absolute session lifetime; the idle timeout (30 min) is the session store's expiry.
 pub const ABSOLUTE_TIMEOUT_S: i64 = 12 * 3600;
 
@@ -67,6 +73,46 @@ pub struct Ctx {
     is_get: bool,
     /// The installer's support desk, from the in-memory cache (every page's footer shows it).
     pub installer: std::sync::Arc<crate::domain::installer::InstallerDesk>,
+    /// This browser's visitor CSRF token (see [`visitor_token`]).
+    visitor_token: Option<String>,
+    /// The request's `Cookie:` header text.
+    cookies: String,
+}
+
+/// A visitor's CSRF token, from their cookie or made for this response.
+#[derive(Clone)]
+struct VisitorToken(String);
+
+/// Gives every page request a CSRF token that needs no session: looking at pages, the guide
+/// included, then writes nothing on the server; a session starts at sign-in. A form proves it
+/// came from our page by carrying the cookie's value (double submit), which another site can
+/// neither read nor, under the `__Host-` prefix over https, set; the Origin check of the CSRF
+/// layer comes first anyway. A new token is sent with HTML answers only.
+pub async fn visitor_token(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let https = state.config.uses_https();
+    let name = if https { VISITOR_COOKIE_HTTPS } else { VISITOR_COOKIE };
+    let existing = super::cookies::find(request.headers(), name)
+        .filter(|t| super::cookies::is_hex_token(t, 32))
+        .map(str::to_owned);
+    let (token, fresh) = match existing {
+        Some(token) => (token, false),
+        None => match random_hex(32) {
+            Ok(token) => (token, true),
+            Err(e) => return AppError::Internal(e).into_response(),
+        },
+    };
+    request.extensions_mut().insert(VisitorToken(token.clone()));
+    let mut response = next.run(request).await;
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if fresh && is_html {
+        let cookie = super::cookies::set(name, &token, "/", None, https);
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -87,6 +133,7 @@ impl FromRequestParts<AppState> for Ctx {
             .uri
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
+        let visitor_token = parts.extensions.get::<VisitorToken>().map(|t| t.0.clone());
         let user = load_user(&session, state).await?;
         touch(&session, state.config.session_touch_s).await?;
         if user.as_ref().is_some_and(|u| u.must_change_password) && !may_wait_for_new_password(&path) {
@@ -100,6 +147,8 @@ impl FromRequestParts<AppState> for Ctx {
             path,
             is_get: parts.method == axum::http::Method::GET,
             installer: state.live.installer(),
+            visitor_token,
+            cookies: super::cookies::header_text(&parts.headers),
         })
     }
 }
@@ -166,20 +215,29 @@ impl Ctx {
         self.user.as_ref().ok_or(AppError::SignInRequired { next })
     }
 
-    /// The session's CSRF token, created on first use.
+    /// The token this page's forms carry: the session's once signed in, the visitor cookie's
+    /// before (so a page view creates no session).
     pub async fn csrf_token(&self) -> Result<String, AppError> {
         if let Some(token) = self.session.get::<String>(CSRF_KEY).await? {
             return Ok(token);
         }
+        if let Some(token) = &self.visitor_token {
+            return Ok(token.clone());
+        }
+        // Only without the visitor layer (never in the portal's router): a session token.
         let token = random_hex(32)?;
         self.session.insert(CSRF_KEY, &token).await?;
         Ok(token)
     }
 
-    /// Every state-changing form carries the session's token (synchronizer-token pattern,
-    /// on top of the Origin / Sec-Fetch-Site check of the CSRF layer).
+    /// Every state-changing form carries the token (synchronizer-token pattern for sessions,
+    /// double submit for visitors, on top of the Origin / Sec-Fetch-Site check of the CSRF
+    /// layer).
     pub async fn check_csrf(&self, submitted: &str) -> Result<(), AppError> {
-        let expected = self.session.get::<String>(CSRF_KEY).await?;
+        let expected = match self.session.get::<String>(CSRF_KEY).await? {
+            Some(token) => Some(token),
+            None => self.visitor_token.clone(),
+        };
         match expected {
             Some(expected) if bool::from(expected.as_bytes().ct_eq(submitted.as_bytes())) => Ok(()),
             _ => Err(AppError::Csrf),
@@ -233,6 +291,11 @@ impl Ctx {
 
     pub fn ip(&self) -> Option<&str> {
         self.ip.as_deref()
+    }
+
+    /// The value of a cookie this request carried.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        super::cookies::find_in(&self.cookies, name)
     }
 }
 

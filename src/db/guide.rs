@@ -2,12 +2,13 @@
 
 use sqlx::SqliteExecutor;
 
-/// Records that a walk reached `step` (once per walk and step) and is now there.
+/// Records that a walk reached `step` after `path` (each once per walk) and is now there.
 pub async fn record_step(
     tx: &mut sqlx::SqliteConnection,
     journey: &str,
     guide: &str,
     version: &str,
+    path: &[String],
     step: &str,
 ) -> sqlx::Result<()> {
     let now = super::now();
@@ -23,12 +24,56 @@ pub async fn record_step(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("INSERT OR IGNORE INTO guide_journey_steps (journey_id, step) VALUES (?, ?)")
-        .bind(journey)
-        .bind(step)
-        .execute(&mut *tx)
-        .await?;
+    for reached in path.iter().map(String::as_str).chain([step]) {
+        sqlx::query("INSERT OR IGNORE INTO guide_journey_steps (journey_id, step) VALUES (?, ?)")
+            .bind(journey)
+            .bind(reached)
+            .execute(&mut *tx)
+            .await?;
+    }
     Ok(())
+}
+
+/// A walk counts as left at its last step once idle this long.
+pub const IDLE_WALK_S: i64 = 1800;
+
+/// Folds walks idle for [`IDLE_WALK_S`], and the oldest beyond `max_open` walks, into the
+/// per-step totals and deletes them, in one transaction. Returns how many were folded.
+pub async fn fold_walks(pool: &sqlx::SqlitePool, now: i64, max_open: i64) -> sqlx::Result<u64> {
+    let mut tx = super::begin_write(pool).await?;
+    // Beyond the cap, the newest `max_open` walks stay open; the rest fold now.
+    let crowded: Option<i64> =
+        sqlx::query_scalar("SELECT last_at FROM guide_journeys ORDER BY last_at DESC LIMIT 1 OFFSET ?")
+            .bind(max_open)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let cutoff = crowded.map_or(now - IDLE_WALK_S, |at| (at + 1).max(now - IDLE_WALK_S));
+    sqlx::query(
+        "INSERT INTO guide_step_totals (guide_id, step, reached, left_there)
+         SELECT j.guide_id, s.step, COUNT(*), SUM(j.last_step = s.step AND j.outcome IS NULL)
+         FROM guide_journey_steps s JOIN guide_journeys j ON j.id = s.journey_id
+         WHERE j.last_at < ?
+         GROUP BY j.guide_id, s.step
+         ON CONFLICT (guide_id, step) DO UPDATE
+             SET reached = reached + excluded.reached, left_there = left_there + excluded.left_there",
+    )
+    .bind(cutoff)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM guide_journey_steps
+         WHERE journey_id IN (SELECT id FROM guide_journeys WHERE last_at < ?)",
+    )
+    .bind(cutoff)
+    .execute(&mut *tx)
+    .await?;
+    let folded = sqlx::query("DELETE FROM guide_journeys WHERE last_at < ?")
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    Ok(folded)
 }
 
 pub async fn set_outcome(db: impl SqliteExecutor<'_>, journey: &str, outcome: &str) -> sqlx::Result<()> {
@@ -41,20 +86,31 @@ pub async fn set_outcome(db: impl SqliteExecutor<'_>, journey: &str, outcome: &s
 }
 
 /// Per step: walks that reached it, walks that stopped there without an outcome (idle for
-/// 30 minutes), and help requests filed from it.
+/// 30 minutes), and help requests filed from it: the folded totals plus the open walks.
 pub async fn step_stats(db: &sqlx::SqlitePool, guide: &str) -> sqlx::Result<Vec<(String, i64, i64, i64)>> {
     sqlx::query_as(
-        "SELECT s.step,
-                COUNT(*) AS reached,
-                (SELECT COUNT(*) FROM guide_journeys j WHERE j.guide_id = ?1 AND j.last_step = s.step
-                     AND j.outcome IS NULL AND j.last_at < ?2) AS left_there,
-                (SELECT COUNT(*) FROM tickets t WHERE t.guide_id = ?1 AND t.guide_step = s.step) AS help
-         FROM guide_journey_steps s JOIN guide_journeys j ON j.id = s.journey_id
-         WHERE j.guide_id = ?1
-         GROUP BY s.step",
+        "WITH open_walks AS (
+             SELECT s.step,
+                    COUNT(*) AS reached,
+                    SUM(j.last_step = s.step AND j.outcome IS NULL AND j.last_at < ?2) AS left_there
+             FROM guide_journey_steps s JOIN guide_journeys j ON j.id = s.journey_id
+             WHERE j.guide_id = ?1
+             GROUP BY s.step
+         ),
+         all_walks AS (
+             SELECT step, reached, left_there FROM open_walks
+             UNION ALL
+             SELECT step, reached, left_there FROM guide_step_totals WHERE guide_id = ?1
+         )
+         SELECT a.step,
+                SUM(a.reached) AS reached,
+                SUM(a.left_there) AS left_there,
+                (SELECT COUNT(*) FROM tickets t WHERE t.guide_id = ?1 AND t.guide_step = a.step) AS help
+         FROM all_walks a
+         GROUP BY a.step",
     )
     .bind(guide)
-    .bind(super::now() - 1800)
+    .bind(super::now() - IDLE_WALK_S)
     .fetch_all(db)
     .await
 }

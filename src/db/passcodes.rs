@@ -124,22 +124,51 @@ pub async fn history(db: impl SqliteExecutor<'_>, clinic_id: i64, limit: i64) ->
     .await
 }
 
+/// Records an answer to a reader. With `merge_since`, the same answer to the same reader for the
+/// same code since then adds to that row's count instead of making a row.
 pub async fn record_attempt(
-    db: impl SqliteExecutor<'_>,
+    tx: &mut sqlx::SqliteConnection,
     clinic_id: i64,
     reader_id: i64,
     generation: Option<i64>,
     result: &str,
+    merge_since: Option<i64>,
 ) -> sqlx::Result<()> {
+    if let Some(since) = merge_since {
+        let merged = sqlx::query(
+            "UPDATE passcode_attempts SET count = count + 1
+             WHERE id = (SELECT MAX(id) FROM passcode_attempts WHERE reader_id = ?)
+               AND result = ? AND generation IS ? AND at >= ?",
+        )
+        .bind(reader_id)
+        .bind(result)
+        .bind(generation)
+        .bind(since)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if merged > 0 {
+            return Ok(());
+        }
+    }
     sqlx::query("INSERT INTO passcode_attempts (clinic_id, reader_id, generation, at, result) VALUES (?, ?, ?, ?, ?)")
         .bind(clinic_id)
         .bind(reader_id)
         .bind(generation)
         .bind(super::now())
         .bind(result)
-        .execute(db)
+        .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+/// Deletes answers older than `before` (the retention period); returns how many.
+pub async fn prune_attempts(db: impl SqliteExecutor<'_>, before: i64) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM passcode_attempts WHERE at < ?")
+        .bind(before)
+        .execute(db)
+        .await?
+        .rows_affected())
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -149,26 +178,8 @@ pub struct AttemptRow {
     pub reader_name: String,
     pub generation: Option<i64>,
     pub result: String,
-}
-
-/// Whether the reader already has an attempt with this result since `since`.
-pub async fn attempted_since(
-    db: impl SqliteExecutor<'_>,
-    clinic_id: i64,
-    reader_id: i64,
-    result: &str,
-    since: i64,
-) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM passcode_attempts
-         WHERE clinic_id = ? AND reader_id = ? AND result = ? AND at >= ?)",
-    )
-    .bind(clinic_id)
-    .bind(reader_id)
-    .bind(result)
-    .bind(since)
-    .fetch_one(db)
-    .await
+    /// Answers merged into this row (the same one within a minute).
+    pub count: i64,
 }
 
 /// The clinic's passcode entries, newest first; `before` (an id) pages back.
@@ -179,7 +190,7 @@ pub async fn attempts(
     limit: i64,
 ) -> sqlx::Result<Vec<AttemptRow>> {
     sqlx::query_as::<_, AttemptRow>(
-        "SELECT a.id, a.at, r.name AS reader_name, a.generation, a.result
+        "SELECT a.id, a.at, r.name AS reader_name, a.generation, a.result, a.count
          FROM passcode_attempts a JOIN readers r ON r.id = a.reader_id
          WHERE a.clinic_id = ? AND a.id < ? ORDER BY a.id DESC LIMIT ?",
     )

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{HtmlForm, Page, render};
 use crate::auth::session::secrets_match;
-use crate::auth::{Ctx, throttle};
+use crate::auth::{Ctx, device_cookie, throttle};
 use crate::db::{self, audit};
 use crate::domain::{Email, LocalPath, Password, Role};
 use crate::error::AppError;
@@ -89,10 +89,29 @@ pub async fn login(
     // An e-mail address has at most 254 characters: longer input is cut before it is counted,
     // looked up or logged.
     let typed_email: String = form.email.trim().to_lowercase().chars().take(254).collect();
-    let account_key = throttle::account_key(&typed_email);
+    let user = match Email::parse(&typed_email) {
+        Ok(email) => db::users::by_email(&state.pool, email.as_str()).await?,
+        Err(_) => None,
+    };
+    // A browser that signed in to this account before has its own allowance (device cookie);
+    // any other is throttled per account, so strangers' guesses never lock the owner out.
+    let https = state.config.uses_https();
+    let device_cookie = if https {
+        device_cookie::COOKIE_HTTPS
+    } else {
+        device_cookie::COOKIE
+    };
+    let known_device = ctx
+        .cookie(device_cookie)
+        .and_then(|value| state.device_key.verify(value))
+        .filter(|d| user.as_ref().is_some_and(|u| d.vouches_for(u.id, u.session_generation)));
+    let (first_key, first_limits) = match &known_device {
+        Some(device) => (device.throttle_key(), device_cookie::DEVICE),
+        None => (throttle::account_key(&typed_email), throttle::ACCOUNT),
+    };
     let address_key = throttle::address_key(ctx.ip().unwrap_or("unknown"));
     let limits = [
-        (account_key.as_str(), throttle::ACCOUNT),
+        (first_key.as_str(), first_limits),
         (address_key.as_str(), throttle::ADDRESS),
     ];
 
@@ -101,10 +120,6 @@ pub async fn login(
         Err(wait) => return throttled(&ctx, &state, &form, &typed_email, wait).await,
     };
 
-    let user = match Email::parse(&typed_email) {
-        Ok(email) => db::users::by_email(&state.pool, email.as_str()).await?,
-        Err(_) => None,
-    };
     let password = if form.password.len() <= MAX_PASSWORD_BYTES {
         form.password.as_str()
     } else {
@@ -133,7 +148,9 @@ pub async fn login(
     };
 
     throttle::release(&state.pool, reservation).await?;
-    db::login_failures::clear(&state.pool, &account_key).await?;
+    // The right password ends the delay of the key it was counted under: the account's for an
+    // unknown browser, only this browser's own for a known one.
+    db::login_failures::clear(&state.pool, &first_key).await?;
     ctx.sign_in(user.id, user.session_generation).await?;
     let actor = audit::Actor::User {
         id: user.id,
@@ -150,7 +167,12 @@ pub async fn login(
         },
     )
     .await?;
-    Ok(Redirect::to(&LocalPath::or(&form.next, "/")).into_response())
+    let mut response = Redirect::to(&LocalPath::or(&form.next, "/")).into_response();
+    // A fresh device cookie at each sign-in: the browser is known for another 180 days.
+    let value = state.device_key.issue(user.id, user.session_generation)?;
+    let cookie = crate::auth::cookies::set(device_cookie, &value, "/", Some(device_cookie::MAX_AGE_S), https);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    Ok(response)
 }
 
 async fn throttled(
@@ -375,15 +397,8 @@ pub async fn set_language(
     let lang = Lang::parse(&form.lang).ok_or_else(|| AppError::BadRequest(ctx.t("form.invalid_choice").to_owned()))?;
     // Only local paths: no open redirect.
     let next = LocalPath::or(&form.next, "/");
-    let secure = if state.config.uses_https() { "; Secure" } else { "" };
-    let cookie = format!(
-        "lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
-        lang.code()
-    );
+    let cookie = crate::auth::cookies::set("lang", lang.code(), "/", Some(31_536_000), state.config.uses_https());
     let mut response = Redirect::to(&next).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.into()))?,
-    );
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
     Ok(response)
 }

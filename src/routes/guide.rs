@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -20,7 +21,8 @@ use crate::error::AppError;
 use crate::services::tickets::{self, Author, NewTicketInput};
 use crate::state::AppState;
 
-const JOURNEY_KEY: &str = "guide_journey";
+/// The cookie that holds the id of the walk through the guide (statistics only).
+const WALK_COOKIE: &str = "guide_walk";
 
 fn find<'a>(state: &'a AppState, id: &str) -> Result<&'a Guide, AppError> {
     state.guide(id).ok_or(AppError::NotFound)
@@ -195,19 +197,43 @@ impl StepPage<'_> {
     }
 }
 
-async fn record_journey(state: &AppState, ctx: &Ctx, guide: &Guide, code: &str) -> Result<(), AppError> {
-    let journey = match ctx.session.get::<String>(JOURNEY_KEY).await? {
-        Some(id) => id,
-        None => {
-            let id = crate::auth::session::random_hex(16)?;
-            ctx.session.insert(JOURNEY_KEY, &id).await?;
-            id
+/// The walk through the guide this browser is on: a random id in a cookie (a page view needs no
+/// session). Statistics are written only for a browser that sent the cookie back, so a client
+/// that keeps no cookies (a flood, a crawler) adds no rows.
+fn walk(ctx: &Ctx) -> Option<&str> {
+    ctx.cookie(WALK_COOKIE)
+        .filter(|w| crate::auth::cookies::is_hex_token(w, 16))
+}
+
+/// Records this step (and the steps of the path that led here) for the walk, and returns the
+/// walk cookie to send when a new walk starts here or the browser has none yet.
+async fn record_walk(
+    state: &AppState,
+    ctx: &Ctx,
+    guide: &Guide,
+    code: &str,
+    path: &[String],
+) -> Result<Option<HeaderValue>, AppError> {
+    // A new walk starts when someone opens the first step without a path.
+    let starts_anew = code == guide.start && path.is_empty();
+    match walk(ctx) {
+        Some(journey) if !starts_anew => {
+            let mut tx = db::begin_write(&state.pool).await?;
+            db::guide::record_step(&mut tx, journey, &guide.id, &guide.version, path, code).await?;
+            tx.commit().await?;
+            Ok(None)
         }
-    };
-    let mut tx = state.pool.begin().await?;
-    db::guide::record_step(&mut tx, &journey, &guide.id, &guide.version, code).await?;
-    tx.commit().await?;
-    Ok(())
+        _ => {
+            let id = crate::auth::session::random_hex(16)?;
+            Ok(Some(crate::auth::cookies::set(
+                WALK_COOKIE,
+                &id,
+                "/guide",
+                None,
+                state.config.uses_https(),
+            )))
+        }
+    }
 }
 
 async fn step_page(
@@ -221,11 +247,7 @@ async fn step_page(
     let guide = find(state, id)?;
     let step = step(guide, code)?;
     let path = guide.parse_path(path);
-    // A new walk starts when someone opens the first step without a path.
-    if code == guide.start && path.is_empty() {
-        let _ = ctx.session.remove::<String>(JOURNEY_KEY).await?;
-    }
-    record_journey(state, ctx, guide, code).await?;
+    let walk_cookie = record_walk(state, ctx, guide, code, &path).await?;
     let page = Page::new(ctx).await?;
     let contact = contact_view(guide, &page);
     let progress = guide.progress(&path, code);
@@ -241,11 +263,15 @@ async fn step_page(
         credential,
         progress,
     };
-    if revealed {
-        render_no_store(&view)
+    let mut response = if revealed {
+        render_no_store(&view)?
     } else {
-        render(&view)
+        render(&view)?
+    };
+    if let Some(cookie) = walk_cookie {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
     }
+    Ok(response)
 }
 
 pub async fn show_step(
@@ -444,8 +470,8 @@ pub async fn request_help(
     let ticket = tickets::create(&state.pool, &author, input)
         .await
         .map_err(|e| ticket_error(&ctx, e))?;
-    if let Some(journey) = ctx.session.get::<String>(JOURNEY_KEY).await? {
-        db::guide::set_outcome(&state.pool, &journey, "help").await?;
+    if let Some(journey) = walk(&ctx) {
+        db::guide::set_outcome(&state.pool, journey, "help").await?;
     }
     let location = format!("/clinics/{clinic_code}/requests/{}", TicketNumber::from_id(ticket));
     done(&ctx, "flash.request_sent", &location).await
@@ -478,10 +504,9 @@ pub async fn resolved(
     ctx.check_csrf(&form.csrf).await?;
     let guide = find(&state, &id)?;
     step(guide, &code)?;
-    let journey = ctx.session.get::<String>(JOURNEY_KEY).await?;
     let yes = form.answer == "yes";
-    if let Some(journey) = journey {
-        db::guide::set_outcome(&state.pool, &journey, if yes { "resolved" } else { "unresolved" }).await?;
+    if let Some(journey) = walk(&ctx) {
+        db::guide::set_outcome(&state.pool, journey, if yes { "resolved" } else { "unresolved" }).await?;
     }
     if yes {
         render(&DonePage {

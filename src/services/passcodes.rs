@@ -258,14 +258,13 @@ pub async fn verify(
             }
         }
     };
-    // Every code checked against the hash is recorded. Answers that checked nothing (locked,
-    // disabled, none issued) are recorded once a minute per reader and result: a reader hammering
-    // while locked would otherwise add a row per request, without bound.
-    let checked = matches!(outcome, Verification::Accepted { .. } | Verification::Rejected { .. });
+    // Every answer is recorded. A wrong code is a row of its own (the reader locks after a few);
+    // the same other answer (accepted, locked, disabled, none issued) to the same reader within
+    // a minute adds to one row's count: a reader that knows the code, or hammers while locked,
+    // would otherwise add a row per request, without bound.
+    let merge_since = (!matches!(outcome, Verification::Rejected { .. })).then_some(now - 60);
     let result = outcome.attempt_result();
-    if checked || !db::passcodes::attempted_since(&mut *tx, clinic_id, reader_id, result, now - 60).await? {
-        db::passcodes::record_attempt(&mut *tx, clinic_id, reader_id, generation, result).await?;
-    }
+    db::passcodes::record_attempt(&mut tx, clinic_id, reader_id, generation, result, merge_since).await?;
     tx.commit().await?;
     Ok(outcome)
 }
