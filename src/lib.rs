@@ -75,8 +75,12 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
         .await
         .context("refusing to start")?;
     // Rows written while no server ran (the command line), and after an upgrade all old rows.
-    // A failure is not fatal (the background sealer retries every second and says why).
+    // Another key is fatal; any other failure is not (the background sealer retries every
+    // second and says why).
     if let Err(e) = services::audit_chain::seal(&pool, &audit_key).await {
+        if e.downcast_ref::<services::audit_chain::WrongKey>().is_some() {
+            return Err(e.context("refusing to start"));
+        }
         tracing::warn!(error = ?e, "sealing the audit log at start failed");
     }
     let sessions = SqliteStore::new(pool.clone());

@@ -235,7 +235,28 @@ async fn another_key_is_refused_at_start_and_named_by_verify() {
     assert!(!ok);
     assert!(stderr.contains("audit log broken: key mismatch"), "{stderr}");
 
-    // The right key back: all is well again.
+    // Deleting the key's check value does not let another key in: it must seal the chain's head.
+    let path = dir.path().join("portal.db");
+    let mut db = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::query("DROP TRIGGER audit_chain_no_delete")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_chain").execute(&mut db).await.unwrap();
+    sqlx::query("INSERT INTO audit_log (at, actor, action) VALUES (0, 'x', 'written behind the back')")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    let refused = portal::build(config.clone()).await.err().expect("refuses to start");
+    assert!(format!("{refused:#}").contains("key mismatch"), "{refused:#}");
+    let (ok, _, stderr) = verify(dir.path(), &[("PORTAL_AUDIT_KEY", OTHER_KEY)]).await;
+    assert!(!ok);
+    assert!(stderr.contains("audit log broken: key mismatch"), "{stderr}");
+
+    // The right key back: all is well again (its check value is written anew).
     std::fs::write(&key_file, kept).unwrap();
     let (ok, stdout, stderr) = verify(dir.path(), &[]).await;
     assert!(ok, "{stdout}{stderr}");

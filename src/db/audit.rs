@@ -177,6 +177,16 @@ pub async fn chain_head(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<(i64
     .await
 }
 
+/// The sealed row at a position.
+pub async fn sealed_at(db: impl SqliteExecutor<'_>, position: i64) -> sqlx::Result<Option<ChainRow>> {
+    sqlx::query_as::<_, ChainRow>(&format!(
+        "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position = ?"
+    ))
+    .bind(position)
+    .fetch_optional(db)
+    .await
+}
+
 /// Committed rows not sealed yet, oldest first.
 pub async fn unsealed(db: impl SqliteExecutor<'_>, limit: i64) -> sqlx::Result<Vec<ChainRow>> {
     sqlx::query_as::<_, ChainRow>(&format!(

@@ -93,16 +93,27 @@ pub async fn seal(pool: &SqlitePool, key: &ChainKey) -> anyhow::Result<Option<Se
 async fn seal_batch(pool: &SqlitePool, key: &ChainKey) -> anyhow::Result<Option<Sealed>> {
     // The write lock is held from here to the commit: the head read below is the true head.
     let mut tx = db::begin_write(pool).await?;
+    let head = audit::chain_head(&mut *tx).await?;
     match audit::key_check(&mut *tx).await? {
         Some(stored) if !key.matches_check(&stored) => return Err(WrongKey(Break::WrongKey).into()),
         Some(_) => {}
-        None => audit::insert_key_check(&mut *tx, &key.check_value()).await?,
+        None => {
+            // The first seal, or the check value was deleted: then the key must at least seal
+            // the chain's head, or every row sealed from now on would fail verification.
+            if let Some((position, mac)) = &head {
+                if !key_seals(&mut tx, key, *position, mac).await? {
+                    return Err(WrongKey(Break::WrongKey).into());
+                }
+            }
+            audit::insert_key_check(&mut *tx, &key.check_value()).await?;
+        }
     }
     let rows = audit::unsealed(&mut *tx, SEAL_BATCH).await?;
     if rows.is_empty() {
+        tx.commit().await?;
         return Ok(None);
     }
-    let (mut position, mut previous) = audit::chain_head(&mut *tx).await?.unwrap_or((0, Vec::new()));
+    let (mut position, mut previous) = head.unwrap_or((0, Vec::new()));
     for row in &rows {
         position += 1;
         let mac = key.seal(&previous, &fields(row, position));
@@ -115,6 +126,26 @@ async fn seal_batch(pool: &SqlitePool, key: &ChainKey) -> anyhow::Result<Option<
         last_position: position,
         last_mac_prefix: mac_prefix(&previous),
     }))
+}
+
+/// Whether `key` produced the MAC of the row at `position`.
+async fn key_seals(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    key: &ChainKey,
+    position: i64,
+    mac: &[u8],
+) -> anyhow::Result<bool> {
+    let previous = match position {
+        1 => Vec::new(),
+        _ => match audit::sealed_at(&mut **tx, position - 1).await? {
+            Some(row) => row.chain_mac.unwrap_or_default(),
+            None => return Ok(false),
+        },
+    };
+    Ok(match audit::sealed_at(&mut **tx, position).await? {
+        Some(row) => key.verifies(&previous, &fields(&row, position), mac),
+        None => false,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
