@@ -400,3 +400,55 @@ async fn an_upgraded_database_has_its_old_rows_sealed_at_the_first_start() {
     assert!(ok, "{stdout}{stderr}");
     assert!(stdout.starts_with("OK: 25 rows verified, last position 25"), "{stdout}");
 }
+
+#[tokio::test]
+async fn a_row_given_a_mac_but_no_place_is_reported_and_does_not_stop_the_sealing() {
+    let app = TestApp::spawn().await;
+    a_morning_of_work(&app).await;
+    assert!(verify(app.dir.path(), &[]).await.0);
+
+    let mut db = behind_the_portals_back(&app).await;
+    sqlx::query("INSERT INTO audit_log (at, actor, action) VALUES (0, 'x', 'planted')")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let planted: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("DROP TRIGGER audit_log_no_update")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET chain_mac = x'00' WHERE id = ?")
+        .bind(planted)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    audit::record(
+        app.pool(),
+        Entry {
+            actor: &Actor::CommandLine,
+            action: "test.entry",
+            clinic_id: None,
+            detail: "written after the planted row",
+            ip: None,
+        },
+    )
+    .await
+    .unwrap();
+
+    let (ok, _, stderr) = verify(app.dir.path(), &[]).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("row id {planted} has a MAC but no chain position")),
+        "{stderr}"
+    );
+    let later_sealed: bool =
+        sqlx::query_scalar("SELECT chain_position IS NOT NULL FROM audit_log WHERE action = 'test.entry'")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+    assert!(later_sealed, "the rows after it are still sealed");
+}

@@ -161,8 +161,10 @@ pub async fn insert_key_check(db: impl SqliteExecutor<'_>, check: &[u8]) -> sqlx
     Ok(())
 }
 
+/// Whether a row waits for its seal. A row with a MAC but no position was tampered with: it is
+/// left out (and reported by verify), so it cannot stop the sealing of the others.
 pub async fn has_unsealed(db: impl SqliteExecutor<'_>) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_log WHERE chain_position IS NULL)")
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NULL)")
         .fetch_one(db)
         .await
 }
@@ -187,10 +189,11 @@ pub async fn sealed_at(db: impl SqliteExecutor<'_>, position: i64) -> sqlx::Resu
     .await
 }
 
-/// Committed rows not sealed yet, oldest first.
+/// Committed rows waiting for their seal, oldest first.
 pub async fn unsealed(db: impl SqliteExecutor<'_>, limit: i64) -> sqlx::Result<Vec<ChainRow>> {
     sqlx::query_as::<_, ChainRow>(&format!(
-        "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position IS NULL ORDER BY id LIMIT ?"
+        "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NULL
+         ORDER BY id LIMIT ?"
     ))
     .bind(limit)
     .fetch_all(db)
