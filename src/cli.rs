@@ -49,12 +49,22 @@ pub enum Command {
     Installer(InstallerCommand),
     /// A reference card reader (or a fleet of them) against the reader API.
     ReaderSim(crate::reader_sim::SimArgs),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Write a consistent copy of the database while the portal runs (SQLite VACUUM INTO).
     Backup {
         /// The file to create; it must not exist yet.
         #[arg(long)]
         to: std::path::PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Seal pending audit rows, then check the whole chain; names the first broken or missing row
+    /// and exits 1 if there is one.
+    Verify,
 }
 
 #[derive(Subcommand, Debug)]
@@ -246,7 +256,40 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
                 "also keep {} (the passcode pepper) safe: without it the stored passcodes cannot be verified",
                 config.data_dir.join(pepper::FILE_NAME).display()
             );
+            println!(
+                "and {} (the audit key): without it the audit log cannot be verified",
+                config.data_dir.join(crate::auth::audit_key::FILE_NAME).display()
+            );
             Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let key = crate::auth::audit_key::load_or_create(
+                config.audit_key.as_ref(),
+                &config.data_dir,
+                audit::chain_started(&pool).await?,
+            )?;
+            match crate::services::audit_chain::seal_and_verify(&pool, &key, db::now()).await? {
+                Ok(verified) => {
+                    match &verified.last {
+                        Some((position, mac)) => {
+                            println!("OK: {} rows verified, last position {position}", verified.rows);
+                            println!(
+                                "last MAC begins {mac}: compare with the newest \"audit log sealed\" line in the \
+                                 server's log to see that no rows were cut from the end"
+                            );
+                        }
+                        None => println!("OK: 0 rows verified, last position 0"),
+                    }
+                    if verified.pending > 0 {
+                        println!(
+                            "{} rows written in the last moments are not sealed yet",
+                            verified.pending
+                        );
+                    }
+                    Ok(())
+                }
+                Err(broken) => Err(anyhow::anyhow!("audit log broken: {broken}")),
+            }
         }
         Command::Token(TokenCommand::Add { email, name }) => {
             let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -11,7 +11,7 @@ use crate::domain::Secret;
 /// Options shared by every subcommand (they locate the data).
 #[derive(Args, Clone, Debug)]
 pub struct DataArgs {
-    /// Directory for the SQLite database and the passcode pepper file.
+    /// Directory for the SQLite database, the passcode pepper and the audit key files.
     #[arg(long, env = "PORTAL_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
     /// SQLite URL; defaults to `portal.db` inside the data directory.
@@ -49,6 +49,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Pepper for passcode hashes. `None`: read or create `<data_dir>/passcode-pepper`.
     pub passcode_pepper: Option<Secret<String>>,
+    /// Key of the audit log's chain. `None`: read or create `<data_dir>/audit-key`.
+    pub audit_key: Option<Secret<String>>,
     pub max_long_polls: usize,
     pub poll_after_s: u32,
     /// Reverse proxies whose `X-Forwarded-For` is believed (see `auth::client_ip`).
@@ -68,6 +70,7 @@ pub struct Config {
 }
 
 pub const PEPPER_ENV: &str = "PORTAL_PASSCODE_PEPPER";
+pub const AUDIT_KEY_ENV: &str = "PORTAL_AUDIT_KEY";
 
 impl Config {
     /// Defaults for a data directory: used by the command line and by tests.
@@ -79,6 +82,7 @@ impl Config {
             data_dir,
             public_url: None,
             passcode_pepper: std::env::var(PEPPER_ENV).ok().map(Secret::new),
+            audit_key: std::env::var(AUDIT_KEY_ENV).ok().map(Secret::new),
             max_long_polls: 15_000,
             poll_after_s: 30,
             trusted_proxies: Vec::new(),

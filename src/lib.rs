@@ -46,9 +46,13 @@ pub use crate::config::Config as PortalConfig;
 /// Idle sessions end after this long.
 const SESSION_IDLE: time::Duration = time::Duration::minutes(30);
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
+/// New audit rows are placed in the chain this soon; until then they can vanish unnoticed.
+const AUDIT_SEAL_PERIOD: Duration = Duration::from_secs(1);
 
 pub struct Portal {
     state: AppState,
+    /// Only the sealer needs the audit key: it is not part of the request handlers' state.
+    audit_key: Arc<domain::audit_chain::ChainKey>,
     shutdown: watch::Sender<bool>,
     sessions: SqliteStore,
 }
@@ -63,6 +67,23 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
     let pepper = auth::pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, has_passcodes)?;
     let device_key = auth::device_cookie::DeviceKey::from_pepper(pepper.expose());
     let hasher = auth::Hasher::new(pepper)?;
+    let audit_key = auth::audit_key::load_or_create(
+        config.audit_key.as_ref(),
+        &config.data_dir,
+        db::audit::chain_started(&pool).await?,
+    )?;
+    services::audit_chain::check_key(&pool, &audit_key)
+        .await
+        .context("refusing to start")?;
+    // Rows written while no server ran (the command line), and after an upgrade all old rows.
+    // Another key is fatal; any other failure is not (the background sealer retries every
+    // second and says why).
+    if let Err(e) = services::audit_chain::seal(&pool, &audit_key).await {
+        if e.downcast_ref::<services::audit_chain::WrongKey>().is_some() {
+            return Err(e.context("refusing to start"));
+        }
+        tracing::warn!(error = ?e, "sealing the audit log at start failed");
+    }
     let sessions = SqliteStore::new(pool.clone());
     sessions.migrate().await.context("cannot create the session table")?;
     let started = std::time::Instant::now();
@@ -97,6 +118,7 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
     }));
     Ok(Portal {
         state,
+        audit_key: Arc::new(audit_key),
         shutdown,
         sessions,
     })
@@ -215,6 +237,9 @@ impl Portal {
             task.abort();
         }
         let flushed = self.state.live.flush_seen(&self.state.pool).await?;
+        if let Err(e) = services::audit_chain::seal(&self.state.pool, &self.audit_key).await {
+            tracing::warn!(error = ?e, "sealing the audit log at shutdown failed");
+        }
         tracing::info!(flushed, "stopped");
         self.state.pool.close().await;
         Ok(())
@@ -259,7 +284,21 @@ impl Portal {
                 }
             })
         };
-        vec![follow, flush, housekeeping]
+        let seal = {
+            let pool = self.state.pool.clone();
+            let key = self.audit_key.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(AUDIT_SEAL_PERIOD);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = services::audit_chain::seal(&pool, &key).await {
+                        tracing::warn!(error = ?e, "sealing the audit log failed");
+                    }
+                }
+            })
+        };
+        vec![follow, flush, housekeeping, seal]
     }
 }
 

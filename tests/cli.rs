@@ -17,6 +17,7 @@ fn portal(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
         .args(args)
         .env_remove("DATABASE_URL")
         .env_remove("PORTAL_PASSCODE_PEPPER")
+        .env_remove("PORTAL_AUDIT_KEY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -363,8 +364,9 @@ async fn a_backup_taken_while_the_portal_runs_restores_into_a_working_portal() {
     writer.await.unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(
-        String::from_utf8_lossy(&output.stdout).contains("passcode-pepper"),
-        "the pepper is mentioned"
+        String::from_utf8_lossy(&output.stdout).contains("passcode-pepper")
+            && String::from_utf8_lossy(&output.stdout).contains("audit-key"),
+        "the pepper and the audit key are mentioned"
     );
     let again = {
         let data = app.dir.path().to_owned();
@@ -375,14 +377,12 @@ async fn a_backup_taken_while_the_portal_runs_restores_into_a_working_portal() {
     };
     assert_eq!(again.status.code(), Some(1), "an existing file is never overwritten");
 
-    // Restore as the docs say: the backup becomes portal.db beside the same pepper file.
+    // Restore as the docs say: the backup becomes portal.db beside the same pepper and audit key.
     let restored = tempfile::tempdir().unwrap();
     std::fs::copy(&target, restored.path().join("portal.db")).unwrap();
-    std::fs::copy(
-        app.dir.path().join("passcode-pepper"),
-        restored.path().join("passcode-pepper"),
-    )
-    .unwrap();
+    for secret in ["passcode-pepper", "audit-key"] {
+        std::fs::copy(app.dir.path().join(secret), restored.path().join(secret)).unwrap();
+    }
     drop(app);
     let app = TestApp::spawn_in(restored).await;
     let answer: Value = app.reader(&token).verify(&code).await.json().await.unwrap();
@@ -490,6 +490,7 @@ fn first_log_lines(data_dir: &Path, extra: &[&str]) -> Vec<String> {
         .args(["serve", "--addr", "127.0.0.1:0"])
         .env_remove("DATABASE_URL")
         .env_remove("PORTAL_PASSCODE_PEPPER")
+        .env_remove("PORTAL_AUDIT_KEY")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -563,4 +564,38 @@ fn the_data_directory_and_the_database_are_private_to_the_portals_user() {
     );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(mode(&data.join("portal.db")), 0o600);
+}
+
+#[test]
+fn the_server_logs_each_seal_with_the_position_and_mac_that_verify_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for code in [CLINIC_A, CLINIC_B] {
+        let added = portal(d, &["clinic", "add", "--code", code, "--name", "さくら"], None);
+        assert!(added.status.success());
+    }
+
+    // The two rows the command line wrote are sealed when the server starts.
+    let lines = first_log_lines(d, &["--log-format", "json"]);
+    let sealed: Value = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["message"] == "audit log sealed")
+        .unwrap_or_else(|| panic!("a seal is logged: {lines:?}"));
+    assert_eq!(sealed["level"], "INFO");
+    assert_eq!(sealed["last_position"], 2);
+    let prefix = sealed["mac_prefix"].as_str().unwrap().to_owned();
+    assert_eq!(prefix.len(), 16, "{prefix}");
+    let key = std::fs::read_to_string(d.join("audit-key")).unwrap();
+    assert!(lines.iter().all(|l| !l.contains(key.trim())), "the key is never logged");
+
+    let verified = portal(d, &["audit", "verify"], None);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&verified.stdout);
+    assert!(stdout.starts_with("OK: 2 rows verified, last position 2\n"), "{stdout}");
+    assert!(stdout.contains(&format!("last MAC begins {prefix}")), "{stdout}");
 }

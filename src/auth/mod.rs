@@ -1,6 +1,7 @@
 //! Authentication: password and passcode hashing, device tokens, the signed-in user, CSRF
 //! tokens and sign-in throttling.
 
+pub mod audit_key;
 pub mod client_ip;
 pub mod cookies;
 pub mod device_cookie;

@@ -1,4 +1,6 @@
-//! The append-only audit log (UPDATE and DELETE are refused by triggers).
+//! The append-only audit log (UPDATE and DELETE are refused by triggers), and its chain columns:
+//! entries are inserted unsealed and sealed later (`services::audit_chain`), the one update the
+//! triggers allow.
 
 use sqlx::{FromRow, SqliteExecutor};
 
@@ -114,5 +116,125 @@ pub async fn count_action(db: impl SqliteExecutor<'_>, action: &str) -> sqlx::Re
     sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?")
         .bind(action)
         .fetch_one(db)
+        .await
+}
+
+/// A row with every field the chain covers, and its seal if it has one.
+#[derive(Debug, FromRow)]
+pub struct ChainRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub clinic_id: Option<i64>,
+    pub detail: String,
+    pub ip: Option<String>,
+    pub chain_position: Option<i64>,
+    pub chain_mac: Option<Vec<u8>>,
+}
+
+const CHAIN_COLUMNS: &str = "id, at, actor_id, actor, action, clinic_id, detail, ip, chain_position, chain_mac";
+
+/// Whether a chain has been started here: sealed rows, or the key's check value.
+pub async fn chain_started(db: impl SqliteExecutor<'_>) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM audit_log WHERE chain_position IS NOT NULL)
+             OR EXISTS (SELECT 1 FROM audit_chain)",
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// The key's check value, once the first seal has written it.
+pub async fn key_check(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT key_check FROM audit_chain WHERE id = 1")
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn insert_key_check(db: impl SqliteExecutor<'_>, check: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO audit_chain (id, key_check) VALUES (1, ?)")
+        .bind(check)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Whether a row waits for its seal. A row with a MAC but no position was tampered with: it is
+/// left out (and reported by verify), so it cannot stop the sealing of the others.
+pub async fn has_unsealed(db: impl SqliteExecutor<'_>) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NULL)")
+        .fetch_one(db)
+        .await
+}
+
+/// The chain's newest position and MAC.
+pub async fn chain_head(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<(i64, Vec<u8>)>> {
+    sqlx::query_as(
+        "SELECT chain_position, chain_mac FROM audit_log WHERE chain_position IS NOT NULL
+         ORDER BY chain_position DESC LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// The sealed row at a position.
+pub async fn sealed_at(db: impl SqliteExecutor<'_>, position: i64) -> sqlx::Result<Option<ChainRow>> {
+    sqlx::query_as::<_, ChainRow>(&format!(
+        "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position = ?"
+    ))
+    .bind(position)
+    .fetch_optional(db)
+    .await
+}
+
+/// Committed rows waiting for their seal, oldest first.
+pub async fn unsealed(db: impl SqliteExecutor<'_>, limit: i64) -> sqlx::Result<Vec<ChainRow>> {
+    sqlx::query_as::<_, ChainRow>(&format!(
+        "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NULL
+         ORDER BY id LIMIT ?"
+    ))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The sealing update (the only update the triggers let through).
+pub async fn seal_row(db: impl SqliteExecutor<'_>, id: i64, position: i64, mac: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("UPDATE audit_log SET chain_position = ?, chain_mac = ? WHERE id = ? AND chain_position IS NULL")
+        .bind(position)
+        .bind(mac)
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Sealed rows after `position`, in chain order.
+pub async fn sealed_after(db: impl SqliteExecutor<'_>, position: i64, limit: i64) -> sqlx::Result<Vec<ChainRow>> {
+    sqlx::query_as::<_, ChainRow>(&format!(
+        "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position > ? ORDER BY chain_position LIMIT ?"
+    ))
+    .bind(position)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// How many rows are unsealed, with the oldest one's id and time.
+pub async fn oldest_unsealed(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<(i64, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM audit_log WHERE chain_position IS NULL), id, at
+         FROM audit_log WHERE chain_position IS NULL ORDER BY at, id LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await
+}
+
+/// A row with a MAC but no position: no sealing leaves one, so someone wrote it.
+pub async fn seal_without_position(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NOT NULL LIMIT 1")
+        .fetch_optional(db)
         .await
 }

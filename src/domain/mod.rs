@@ -1,6 +1,7 @@
 //! Domain types and rules with no I/O. Input is parsed into these types at the edge, so code
 //! past the edge never handles an unchecked passcode, 医療機関コード or e-mail address.
 
+pub mod audit_chain;
 pub mod business_time;
 mod clinic_code;
 pub mod contact_hours;

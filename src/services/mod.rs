@@ -2,6 +2,7 @@
 //! a single transaction that also writes its audit entry and its cache event.
 
 pub mod accounts;
+pub mod audit_chain;
 pub mod installer;
 pub mod passcodes;
 pub mod readers;

@@ -41,6 +41,7 @@ impl TestApp {
     pub async fn spawn_with(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::for_data_dir(dir.path());
         config.passcode_pepper = None;
+        config.audit_key = None;
         config.follow_interval_ms = 100;
         config.last_seen_flush_s = 1;
         adjust(&mut config);
