@@ -18,6 +18,8 @@ pub struct App {
     pub config: Config,
     pub pool: SqlitePool,
     pub hasher: Hasher,
+    /// Seals and opens the stored PC sign-in passwords (derived from the pepper).
+    pub sealing: crate::auth::SealingKey,
     pub live: Live,
     /// Bounds held long-polls (each costs a socket and ~30 kB).
     pub long_polls: Arc<Semaphore>,
