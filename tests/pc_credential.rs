@@ -434,3 +434,16 @@ fn the_old_sign_in_details_are_gone_from_the_repository_and_the_binary() {
     );
     assert!(portal::domain::guide::Guide::parse(&with_login).is_err());
 }
+
+#[tokio::test]
+async fn a_lost_pepper_is_not_replaced_while_sealed_passwords_are_stored() {
+    let app = app().await;
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    set_default(&operator, DEFAULT_USER, DEFAULT_PASSWORD).await;
+    let dir = app.stop().await;
+    std::fs::remove_file(dir.path().join(portal::auth::pepper::FILE_NAME)).unwrap();
+    let mut config = portal::config::Config::for_data_dir(dir.path());
+    config.passcode_pepper = None;
+    let refused = portal::build(config).await.err().expect("no start with a new pepper");
+    assert!(format!("{refused:#}").contains("PC sign-in passwords"), "{refused:#}");
+}
