@@ -256,19 +256,30 @@ async fn invalid_input_is_explained_beside_its_field_and_the_username_is_kept() 
     assert!(
         unknown.body.contains("value=\"9999999999\"") && unknown.body.contains(&format!("value=\"{CLINIC_USER}\""))
     );
+    set_default(&operator, DEFAULT_USER, DEFAULT_PASSWORD).await;
     let clinic_name = set_for_clinic(&operator, CLINIC_A, "a\u{0007}b", CLINIC_PASSWORD).await;
+    assert!(
+        clinic_name.body.contains(&format!(
+            "id=\"pc_username\" name=\"username\" maxlength=\"64\" autocomplete=\"off\" value=\"{DEFAULT_USER}\""
+        )),
+        "the default's form still shows what is stored"
+    );
     assert!(clinic_name.body.contains("id=\"pc_clinic_username-error\""));
     assert!(
         !clinic_name.body.contains("id=\"pc_username-error\""),
         "beside the form that was sent"
     );
 
-    assert_eq!(app.audit_count("pc_credential.set").await, 0);
+    assert_eq!(
+        app.audit_count("pc_credential.set").await,
+        1,
+        "only the default was saved"
+    );
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pc_credentials")
         .fetch_one(app.pool())
         .await
         .unwrap();
-    assert_eq!(rows, 0);
+    assert_eq!(rows, 1);
 }
 
 #[tokio::test]
@@ -446,4 +457,38 @@ async fn a_lost_pepper_is_not_replaced_while_sealed_passwords_are_stored() {
     config.passcode_pepper = None;
     let refused = portal::build(config).await.err().expect("no start with a new pepper");
     assert!(format!("{refused:#}").contains("PC sign-in passwords"), "{refused:#}");
+}
+
+#[tokio::test]
+async fn the_clinics_history_says_which_details_were_shown_and_older_entries_still_read_well() {
+    let app = app().await;
+    let clinic_a = portal::db::clinics::by_code(app.pool(), CLINIC_A)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    // An entry written before reveals named their source.
+    let old = portal::db::audit::fields(&[("guide", "mokushi"), ("step", "C-1")]);
+    let entry = portal::db::audit::Entry {
+        actor: &portal::db::audit::Actor::CommandLine,
+        action: "guide.credential_revealed",
+        clinic_id: Some(clinic_a),
+        detail: &old,
+        ip: None,
+    };
+    portal::db::audit::record(app.pool(), entry).await.unwrap();
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    set_for_clinic(&operator, CLINIC_A, CLINIC_USER, CLINIC_PASSWORD).await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    reveal(&admin).await;
+    let history = admin.get(&format!("/clinics/{CLINIC_A}")).await.body;
+    assert!(
+        history.contains("ガイドのステップ C-1（この医療機関専用）"),
+        "the new entry"
+    );
+    assert!(
+        history.contains("ガイドのステップ C-1</td>"),
+        "the old entry, without a placeholder"
+    );
+    assert!(!history.contains("{source}"));
 }

@@ -78,6 +78,8 @@ struct SettingsPage {
 /// The PC credential forms' fields other than passwords (which are never sent back).
 #[derive(Default)]
 struct PcForm {
+    /// Whether the refused form was a clinic's (the default's form then shows what is stored).
+    for_clinic: bool,
     username: String,
     clinic: String,
     clinic_username: String,
@@ -155,14 +157,25 @@ async fn settings_page_with(
     let (opens, closes) = db::tickets::desk_hours(&state.pool).await?;
     let targets = desk_rules(&state.pool).await?.targets;
     let pc_default = db::pc_credentials::get(&state.pool, None).await?;
-    let (pc_form, pc_errors) = pc.unwrap_or_else(|| {
-        let username = pc_default.as_ref().map(|d| d.username.clone()).unwrap_or_default();
-        let form = PcForm {
-            username,
-            ..PcForm::default()
-        };
-        (form, FormErrors::default())
-    });
+    let stored_username = pc_default.as_ref().map(|d| d.username.clone()).unwrap_or_default();
+    let (pc_form, pc_errors) = match pc {
+        // A refused clinic form leaves the default's form as stored.
+        Some((typed, errors)) if typed.for_clinic => (
+            PcForm {
+                username: stored_username,
+                ..typed
+            },
+            errors,
+        ),
+        Some(refused) => refused,
+        None => (
+            PcForm {
+                username: stored_username,
+                ..PcForm::default()
+            },
+            FormErrors::default(),
+        ),
+    };
     let page = SettingsPage {
         page: Page::new(ctx).await?,
         categories: db::tickets::categories(&state.pool).await?,
@@ -541,6 +554,7 @@ pub async fn set_pc_credential(
         ("pc_username", "pc_password")
     };
     let typed = PcForm {
+        for_clinic,
         username: if for_clinic {
             String::new()
         } else {

@@ -24,12 +24,8 @@ impl Scope<'_> {
         }
     }
 
-    /// The associated data a password is sealed for, so it opens only where it was set.
     fn aad(self) -> String {
-        match self {
-            Self::Default => "default".to_owned(),
-            Self::Clinic { id, .. } => format!("clinic:{id}"),
-        }
+        aad(self.clinic_id())
     }
 
     /// As the audit log names it: `default` or the 医療機関コード.
@@ -39,6 +35,11 @@ impl Scope<'_> {
             Self::Clinic { code, .. } => code.to_owned(),
         }
     }
+}
+
+/// The associated data a password is sealed for, so it opens only where it was set.
+fn aad(clinic_id: Option<i64>) -> String {
+    clinic_id.map_or_else(|| "default".to_owned(), |id| format!("clinic:{id}"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,19 +157,19 @@ pub async fn for_clinic(
     let own = match clinic_id {
         Some(id) => pc_credentials::get(pool, Some(id))
             .await?
-            .map(|row| (row, Scope::Clinic { id, code: "" }, Source::Clinic)),
+            .map(|row| (row, Some(id), Source::Clinic)),
         None => None,
     };
     let found = match own {
         Some(found) => Some(found),
         None => pc_credentials::get(pool, None)
             .await?
-            .map(|row| (row, Scope::Default, Source::Default)),
+            .map(|row| (row, None, Source::Default)),
     };
-    let Some((row, scope, source)) = found else {
+    let Some((row, sealed_for, source)) = found else {
         return Ok(None);
     };
-    match key.open(&row.password_sealed, &scope.aad()) {
+    match key.open(&row.password_sealed, &aad(sealed_for)) {
         Some(password) => Ok(Some(Revealed {
             username: row.username,
             password,
