@@ -27,6 +27,7 @@ printf 'agent password 123\n' | $BIN --data-dir "$DATA" user add --email agent@i
 printf 'clinic password 123\n' | $BIN --data-dir "$DATA" user add --email admin@sakura.example.jp --role clinic-admin --clinic 0110113719 >/dev/null
 printf 'operator password 123\n' | $BIN --data-dir "$DATA" user add --email operator@installer.example.jp --role operator >/dev/null
 $BIN --data-dir "$DATA" reader add --clinic 0110113719 --name 受付1 --install-type shared >/dev/null
+printf 'browser pc pass\n' | $BIN --data-dir "$DATA" guide-credential set --username BrowserPcUser >/dev/null
 RUST_LOG=warn $BIN --data-dir "$DATA" serve --addr "$ADDR" >"$DATA/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do curl -fs "http://$ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.1; done

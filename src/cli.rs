@@ -10,6 +10,7 @@ use crate::auth::{Hasher, pepper};
 use crate::config::{Config, DataArgs, ServeArgs};
 use crate::db::{self, audit};
 use crate::domain::installer::{InstallerDesk, InstallerDeskError};
+use crate::domain::pc_credential as pc_credential_parse;
 use crate::domain::{ClinicCode, Email, InstallType, Password, Role, bounded_text, optional_text};
 use crate::services::{accounts, passcodes, readers};
 
@@ -47,6 +48,9 @@ pub enum Command {
     /// The installer's own support desk that clinics are told to call.
     #[command(subcommand)]
     Installer(InstallerCommand),
+    /// The online eligibility PC's sign-in details that the guide shows signed-in users.
+    #[command(subcommand)]
+    GuideCredential(GuideCredentialCommand),
     /// A reference card reader (or a fleet of them) against the reader API.
     ReaderSim(crate::reader_sim::SimArgs),
     /// The tamper-evident audit log.
@@ -137,6 +141,24 @@ pub enum InstallerCommand {
         /// Opening hours as free text, e.g. "平日 9:00～18:00".
         #[arg(long, default_value = "")]
         hours: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GuideCredentialCommand {
+    /// Set the installer-wide default, or a clinic's own with --clinic; the password is read
+    /// from standard input (never from the command line, where `ps` would show it).
+    Set {
+        /// The clinic's 医療機関コード; without it, the default for every clinic without its own.
+        #[arg(long)]
+        clinic: Option<String>,
+        #[arg(long)]
+        username: String,
+    },
+    /// Remove the default, or a clinic's own with --clinic (its users then see the default).
+    Clear {
+        #[arg(long)]
+        clinic: Option<String>,
     },
 }
 
@@ -244,6 +266,7 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
             }
             Ok(())
         }
+        Command::GuideCredential(command) => guide_credential(&config, &pool, &actor, command).await,
         Command::Backup { to } => {
             if to.exists() {
                 bail!("{} already exists; choose a new file", to.display());
@@ -304,6 +327,55 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
     result
 }
 
+async fn guide_credential(
+    config: &Config,
+    pool: &sqlx::SqlitePool,
+    actor: &audit::Actor,
+    command: GuideCredentialCommand,
+) -> anyhow::Result<()> {
+    use crate::services::pc_credential::{self, Scope, SetError};
+    let code = match &command {
+        GuideCredentialCommand::Set { clinic, .. } | GuideCredentialCommand::Clear { clinic } => clinic.clone(),
+    };
+    let clinic = match code {
+        Some(code) => Some(find_clinic(pool, &code).await?),
+        None => None,
+    };
+    let scope = clinic.as_ref().map_or(Scope::Default, |c| Scope::Clinic {
+        id: c.id,
+        code: &c.code,
+    });
+    let named = clinic
+        .as_ref()
+        .map_or_else(|| "the default".to_owned(), |c| format!("clinic {}", c.code));
+    match command {
+        GuideCredentialCommand::Set { username, .. } => {
+            let username = pc_credential_parse::parse_username(&username)
+                .map_err(|_| anyhow::anyhow!("--username must be 1 to 64 characters, without control characters"))?;
+            let typed = read_secret("PC sign-in password")?;
+            let password = pc_credential_parse::parse_password(&typed)
+                .ok()
+                .flatten()
+                .context("the password must be 1 to 128 characters, without control characters")?;
+            let key = crate::auth::SealingKey::derive(&load_pepper(config, pool).await?)?;
+            match pc_credential::set(pool, &key, actor, None, scope, &username, Some(&password)).await {
+                Ok(()) => {}
+                Err(SetError::Invalid(e)) => bail!("cannot set the PC sign-in details: {e:?}"),
+                Err(SetError::Other(e)) => return Err(e),
+            }
+            println!("PC sign-in details set for {named} (user name {username})");
+        }
+        GuideCredentialCommand::Clear { .. } => {
+            if pc_credential::clear(pool, actor, None, scope).await? {
+                println!("PC sign-in details cleared for {named}");
+            } else {
+                println!("no PC sign-in details were set for {named}");
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn find_clinic(pool: &sqlx::SqlitePool, code: &str) -> anyhow::Result<db::clinics::Clinic> {
     let parsed = ClinicCode::parse(code).map_err(|e| anyhow::anyhow!("invalid 医療機関コード {code:?}: {e}"))?;
     db::clinics::by_code(pool, parsed.as_str())
@@ -312,16 +384,19 @@ async fn find_clinic(pool: &sqlx::SqlitePool, code: &str) -> anyhow::Result<db::
 }
 
 async fn load_pepper(config: &Config, pool: &sqlx::SqlitePool) -> anyhow::Result<crate::domain::Secret<Vec<u8>>> {
-    let has_passcodes: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passcodes)")
-        .fetch_one(pool)
-        .await?;
-    pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, has_passcodes)
+    let in_use = db::pepper_in_use(pool).await?;
+    pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, in_use)
 }
 
 fn read_password() -> anyhow::Result<String> {
+    read_secret("password (12 characters or more)")
+}
+
+/// One line from standard input (a prompt on a terminal), without its line ending.
+fn read_secret(prompt: &str) -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprint!("password (12 characters or more): ");
+        eprint!("{prompt}: ");
         std::io::stderr().flush()?;
     }
     let mut line = String::new();
@@ -331,7 +406,7 @@ fn read_password() -> anyhow::Result<String> {
         .context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     if password.is_empty() {
-        bail!("no password on standard input (pipe it in, e.g. `printf '%s\\n' \"$PASSWORD\" | portal user add ...`)");
+        bail!("no password on standard input (pipe it in, e.g. `printf '%s\\n' \"$PASSWORD\" | portal ...`)");
     }
     Ok(password)
 }

@@ -61,10 +61,9 @@ pub struct Portal {
 pub async fn build(config: Config) -> anyhow::Result<Portal> {
     config.prepare_data_dir()?;
     let pool = db::connect(&config.database_url).await?;
-    let has_passcodes: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passcodes)")
-        .fetch_one(&pool)
-        .await?;
-    let pepper = auth::pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, has_passcodes)?;
+    let pepper_in_use = db::pepper_in_use(&pool).await?;
+    let pepper = auth::pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, pepper_in_use)?;
+    let sealing = auth::SealingKey::derive(&pepper)?;
     let device_key = auth::device_cookie::DeviceKey::from_pepper(pepper.expose());
     let hasher = auth::Hasher::new(pepper)?;
     let audit_key = auth::audit_key::load_or_create(
@@ -111,6 +110,7 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
         pool,
         hasher,
         device_key,
+        sealing,
         live,
         setup_token: Mutex::new(setup_token),
         shutting_down,

@@ -20,6 +20,8 @@ pub struct App {
     pub hasher: Hasher,
     /// Signs the device cookies of browsers that signed in before.
     pub device_key: crate::auth::device_cookie::DeviceKey,
+    /// Seals and opens the stored PC sign-in passwords (derived from the pepper).
+    pub sealing: crate::auth::SealingKey,
     pub live: Live,
     /// Bounds held long-polls (each costs a socket and ~30 kB).
     pub long_polls: Arc<Semaphore>,

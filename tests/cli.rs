@@ -599,3 +599,110 @@ fn the_server_logs_each_seal_with_the_position_and_mac_that_verify_reports() {
     assert!(stdout.starts_with("OK: 2 rows verified, last position 2\n"), "{stdout}");
     assert!(stdout.contains(&format!("last MAC begins {prefix}")), "{stdout}");
 }
+
+/// Runs the binary on a blocking thread, so the portal under test keeps serving meanwhile.
+async fn portal_async(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let (dir, args, stdin) = (
+        data_dir.to_owned(),
+        args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>(),
+        stdin.map(str::to_owned),
+    );
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        portal(&dir, &args, stdin.as_deref())
+    })
+    .await
+    .unwrap()
+}
+
+async fn revealed(browser: &common::Browser) -> (Option<String>, Option<String>) {
+    let page = browser
+        .submit("/guide/mokushi/C-1", "/guide/mokushi/C-1/reveal", &[])
+        .await;
+    (page.element_text("pc-username"), page.element_text("pc-password"))
+}
+
+#[tokio::test]
+async fn guide_credential_set_reads_the_password_from_standard_input_and_the_running_portal_shows_it_at_once() {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    let d = app.dir.path().to_owned();
+    let admin_a = common::Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let admin_b = common::Browser::signed_in(&app, "admin-b@clinic-b.jp").await;
+
+    // The password never goes on the command line, where `ps` shows it.
+    let on_argv = portal_async(
+        &d,
+        &[
+            "guide-credential",
+            "set",
+            "--username",
+            "CliPc",
+            "--password",
+            "cli pass 1",
+        ],
+        Some("cli pass 1\n"),
+    )
+    .await;
+    assert!(!on_argv.status.success());
+    let no_stdin = portal_async(&d, &["guide-credential", "set", "--username", "CliPc"], None).await;
+    assert!(!no_stdin.status.success());
+    assert!(String::from_utf8_lossy(&no_stdin.stderr).contains("standard input"));
+    let long_name = "u".repeat(65);
+    let bad = portal_async(&d, &["guide-credential", "set", "--username", &long_name], Some("p\n")).await;
+    assert!(!bad.status.success());
+    assert_eq!(String::from_utf8_lossy(&bad.stderr).lines().count(), 1);
+    let unknown = portal_async(
+        &d,
+        &["guide-credential", "set", "--clinic", "9999999999", "--username", "x"],
+        Some("p\n"),
+    )
+    .await;
+    assert!(!unknown.status.success());
+    assert_eq!(revealed(&admin_a).await, (None, None), "nothing was set");
+
+    let set = portal_async(
+        &d,
+        &["guide-credential", "set", "--username", "CliPc"],
+        Some("cli pass 1\n"),
+    )
+    .await;
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    assert!(!String::from_utf8_lossy(&set.stdout).contains("cli pass 1"));
+    let own = portal_async(
+        &d,
+        &[
+            "guide-credential",
+            "set",
+            "--clinic",
+            CLINIC_A,
+            "--username",
+            "CliSakura",
+        ],
+        Some("sakura pass 2\r\n"),
+    )
+    .await;
+    assert!(own.status.success(), "{}", String::from_utf8_lossy(&own.stderr));
+    // No cache to wait for: a reveal reads the database.
+    let pair = |u: &str, p: &str| (Some(u.to_owned()), Some(p.to_owned()));
+    assert_eq!(revealed(&admin_a).await, pair("CliSakura", "sakura pass 2"));
+    assert_eq!(revealed(&admin_b).await, pair("CliPc", "cli pass 1"));
+    let actors: Vec<String> = sqlx::query_scalar("SELECT actor FROM audit_log WHERE action = 'pc_credential.set'")
+        .fetch_all(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(actors, ["cli", "cli"]);
+
+    let cleared = portal_async(&d, &["guide-credential", "clear", "--clinic", CLINIC_A], None).await;
+    assert!(cleared.status.success());
+    assert_eq!(revealed(&admin_a).await, pair("CliPc", "cli pass 1"));
+    let cleared = portal_async(&d, &["guide-credential", "clear"], None).await;
+    assert!(cleared.status.success());
+    assert_eq!(revealed(&admin_b).await, (None, None));
+    assert_eq!(
+        portal::db::audit::count_action(app.pool(), "pc_credential.cleared")
+            .await
+            .unwrap(),
+        2
+    );
+}

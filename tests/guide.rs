@@ -7,8 +7,9 @@ use common::{Browser, CLINIC_A, TestApp};
 use portal::domain::InstallType;
 use reqwest::StatusCode;
 
-const USERNAME: &str = "OqsComApp";
-const PASSWORD: &str = "REons_123";
+// The PC sign-in details the operators set (tests/pc_credential.rs covers setting them).
+const USERNAME: &str = "GuidePcUser";
+const PASSWORD: &str = "guide pc pass 1";
 
 /// The figures of one step's row on the statistics page: reached, left there, help requests.
 fn step_figures(body: &str, code: &str) -> Vec<String> {
@@ -27,6 +28,18 @@ async fn app() -> TestApp {
     let app = TestApp::spawn().await;
     app.with_two_clinics().await;
     app
+}
+
+async fn with_pc_credential(app: &TestApp) {
+    let operator = Browser::signed_in(app, "operator@installer.jp").await;
+    let saved = operator
+        .submit(
+            "/desk/settings",
+            "/desk/settings/pc-credential",
+            &[("username", USERNAME), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
 }
 
 #[tokio::test]
@@ -93,6 +106,7 @@ async fn anyone_can_walk_the_guide_through_branch_three_to_the_end() {
 #[tokio::test]
 async fn the_pc_credential_never_reaches_anonymous_users() {
     let app = app().await;
+    with_pc_credential(&app).await;
     let visitor = app.browser();
     for path in [
         "/guide/mokushi/C-1",

@@ -8,11 +8,13 @@ pub mod device_cookie;
 pub mod device_token;
 pub mod hashing;
 pub mod pepper;
+pub mod sealing;
 pub mod session;
 pub mod session_store;
 pub mod throttle;
 
 pub use hashing::Hasher;
+pub use sealing::SealingKey;
 
 /// The credentials of an `Authorization: Bearer <token>` header. The scheme is matched without
 /// regard to case (RFC 9110 §11.1), and any number of spaces may follow it.

@@ -11,7 +11,8 @@ use crate::domain::Secret;
 pub const FILE_NAME: &str = "passcode-pepper";
 
 /// Loads the pepper. When none exists yet it is created, unless the database already holds
-/// passcode hashes: those would silently stop verifying under a new pepper.
+/// passcode hashes or sealed PC sign-in passwords: those would silently stop verifying (or
+/// opening) under a new pepper.
 pub fn load_or_create(
     configured: Option<&Secret<String>>,
     data_dir: &Path,
@@ -35,7 +36,7 @@ pub fn load_or_create(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if database_has_passcodes {
                 bail!(
-                    "the passcode pepper {} is missing but the database holds passcodes; restore the file \
+                    "the passcode pepper {} is missing but the database holds passcodes or PC sign-in passwords keyed by it; restore the file \
                      (or set {}) from your backup",
                     path.display(),
                     crate::config::PEPPER_ENV

@@ -21,7 +21,8 @@ impl Actor {
         }
     }
 
-    fn label(&self) -> String {
+    /// How the audit log (and "set by" notes) name them.
+    pub fn label(&self) -> String {
         match self {
             Self::User { email, .. } => email.clone(),
             Self::CommandLine => "cli".to_owned(),

@@ -9,6 +9,7 @@ pub mod guide;
 pub mod installer;
 pub mod login_failures;
 pub mod passcodes;
+pub mod pc_credentials;
 pub mod readers;
 pub mod tickets;
 pub mod users;
@@ -42,6 +43,14 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .await
         .context("cannot apply database migrations")?;
     Ok(pool)
+}
+
+/// Whether the database holds anything keyed by the passcode pepper (passcode hashes, sealed PC
+/// sign-in passwords): then a missing pepper must not be replaced by a new one.
+pub async fn pepper_in_use(pool: &SqlitePool) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM passcodes) OR EXISTS (SELECT 1 FROM pc_credentials)")
+        .fetch_one(pool)
+        .await
 }
 
 /// Whether a connection going back to the pool can be used again. When SQLite refuses a COMMIT

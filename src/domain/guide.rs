@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde::Deserialize;
 
-use super::Secret;
 use super::contact_hours::Hours;
 
 /// The guides shipped in this repository (compiled in: the portal reads no files at run time).
@@ -46,7 +45,8 @@ pub enum Block {
     Contact,
     /// Remote-desktop addresses by 設置形態 (the clinic's own highlighted when known).
     RemoteDesktop,
-    /// The PC login credential: signed-in users only, masked until revealed.
+    /// The PC sign-in details operators set (the clinic's own or the default): signed-in users
+    /// only, masked until revealed. Never in the content file.
     PcLogin,
     /// Issuing the passcode in the portal and the readers' pick-up.
     PortalPasscode,
@@ -141,13 +141,6 @@ pub struct RemoteDesktop {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PcLogin {
-    pub username: Secret<String>,
-    pub password: Secret<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Guide {
     pub id: String,
     pub version: String,
@@ -157,7 +150,6 @@ pub struct Guide {
     pub source: Text,
     pub contact: Contact,
     pub remote_desktop: RemoteDesktop,
-    pub pc_login: PcLogin,
     pub steps: Vec<Step>,
     /// Filled by validation: fewest steps from each step to an end.
     #[serde(skip)]

@@ -14,6 +14,7 @@ mod local_path;
 pub mod lockout;
 mod passcode;
 mod password;
+pub mod pc_credential;
 pub mod policy;
 pub mod reader_health;
 mod role;

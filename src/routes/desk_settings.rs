@@ -1,4 +1,5 @@
-//! Operators maintain the desk's ticket categories, its hours, its targets and its closed days.
+//! Operators maintain the desk's ticket categories, its hours, its targets and its closed days,
+//! the installer's desk, and the PC sign-in details the guide shows.
 
 use std::collections::HashMap;
 
@@ -8,13 +9,16 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::{HtmlForm, Page, done, render};
+use super::{FormErrors, HtmlForm, Page, Question, ask, done, is_confirmed, render};
 use crate::auth::Ctx;
 use crate::db::{self, audit};
+use crate::domain::ClinicCode;
 use crate::domain::installer::InstallerDesk;
+use crate::domain::pc_credential::{self, PcCredentialError};
 use crate::domain::ticket::{MAX_TARGET_MIN, Priority, Targets};
 use crate::domain::{bounded_text, lockout, reader_health};
 use crate::error::AppError;
+use crate::services::pc_credential::{Scope, SetError};
 use crate::services::tickets::desk_rules;
 use crate::state::AppState;
 
@@ -63,6 +67,22 @@ struct SettingsPage {
     /// The installer's desk form: as stored, or as typed when it was refused.
     installer: InstallerDesk,
     installer_error: Option<String>,
+    /// The default PC sign-in details: when and by whom they were set (never the password).
+    pc_default: Option<db::pc_credentials::Stored>,
+    pc_overrides: Vec<db::pc_credentials::Override>,
+    /// What the PC credential forms show: stored or typed usernames, never a password.
+    pc_form: PcForm,
+    pc_errors: FormErrors,
+}
+
+/// The PC credential forms' fields other than passwords (which are never sent back).
+#[derive(Default)]
+struct PcForm {
+    /// Whether the refused form was a clinic's (the default's form then shows what is stored).
+    for_clinic: bool,
+    username: String,
+    clinic: String,
+    clinic_username: String,
 }
 
 /// One priority's targets as the form shows them, in hours.
@@ -117,23 +137,45 @@ fn parse_hh_mm(text: &str) -> Option<i64> {
 }
 
 async fn settings_page(state: &AppState, ctx: &Ctx, error: Option<String>) -> Result<Response, AppError> {
-    settings_page_with(state, ctx, error, None).await
+    settings_page_with(state, ctx, error, None, None).await
 }
 
-/// The page; `installer` is the refused installer form (typed values and why) to show again.
+/// The page; `installer` is the refused installer form (typed values and why) to show again,
+/// `pc` a refused PC credential form (typed usernames and the error beside its field).
 async fn settings_page_with(
     state: &AppState,
     ctx: &Ctx,
     error: Option<String>,
     installer: Option<(InstallerDesk, String)>,
+    pc: Option<(PcForm, FormErrors)>,
 ) -> Result<Response, AppError> {
-    let status = if error.is_some() || installer.is_some() {
+    let status = if error.is_some() || installer.is_some() || pc.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
     };
     let (opens, closes) = db::tickets::desk_hours(&state.pool).await?;
     let targets = desk_rules(&state.pool).await?.targets;
+    let pc_default = db::pc_credentials::get(&state.pool, None).await?;
+    let stored_username = pc_default.as_ref().map(|d| d.username.clone()).unwrap_or_default();
+    let (pc_form, pc_errors) = match pc {
+        // A refused clinic form leaves the default's form as stored.
+        Some((typed, errors)) if typed.for_clinic => (
+            PcForm {
+                username: stored_username,
+                ..typed
+            },
+            errors,
+        ),
+        Some(refused) => refused,
+        None => (
+            PcForm {
+                username: stored_username,
+                ..PcForm::default()
+            },
+            FormErrors::default(),
+        ),
+    };
     let page = SettingsPage {
         page: Page::new(ctx).await?,
         categories: db::tickets::categories(&state.pool).await?,
@@ -148,6 +190,10 @@ async fn settings_page_with(
             .as_ref()
             .map_or_else(|| (*ctx.installer).clone(), |(typed, _)| typed.clone()),
         installer_error: installer.map(|(_, why)| why),
+        pc_default,
+        pc_overrides: db::pc_credentials::overrides(&state.pool).await?,
+        pc_form,
+        pc_errors,
     };
     let mut response = render(&page)?;
     *response.status_mut() = status;
@@ -467,12 +513,194 @@ pub async fn set_installer(
                 hours: form.hours,
             };
             let why = ctx.t(e.key()).to_owned();
-            return settings_page_with(&state, &ctx, None, Some((typed, why))).await;
+            return settings_page_with(&state, &ctx, None, Some((typed, why)), None).await;
         }
     };
     crate::services::installer::set(&state.pool, &user.audit_actor(), ctx.ip(), &desk).await?;
     state.sync_live().await;
     done(&ctx, "flash.saved", "/desk/settings").await
+}
+
+#[derive(Deserialize)]
+pub struct PcCredentialForm {
+    #[serde(default)]
+    csrf: String,
+    /// The 医療機関コード for a clinic's own details; absent for the default.
+    #[serde(default)]
+    clinic: Option<String>,
+    #[serde(default)]
+    username: String,
+    /// Empty keeps the stored password.
+    #[serde(default)]
+    password: String,
+}
+
+const PC_SETTINGS: &str = "/desk/settings#pc-credential-settings";
+
+/// The PC sign-in details the guide reveals: the default (no `clinic`), or a clinic's own.
+/// An empty password keeps the stored one; the page never shows a password back.
+pub async fn set_pc_credential(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<PcCredentialForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let user = operator(&ctx)?.clone();
+    let for_clinic = form.clinic.is_some();
+    // Field names of the form that was sent, so the error sits beside the right input.
+    let (username_field, password_field) = if for_clinic {
+        ("pc_clinic_username", "pc_clinic_password")
+    } else {
+        ("pc_username", "pc_password")
+    };
+    let typed = PcForm {
+        for_clinic,
+        username: if for_clinic {
+            String::new()
+        } else {
+            cut(&form.username, 64)
+        },
+        clinic: cut(form.clinic.as_deref().unwrap_or(""), 14),
+        clinic_username: if for_clinic {
+            cut(&form.username, 64)
+        } else {
+            String::new()
+        },
+    };
+    let field_of = |e: PcCredentialError| match e {
+        PcCredentialError::Username => username_field,
+        PcCredentialError::Password | PcCredentialError::PasswordRequired => password_field,
+    };
+    let clinic = match &form.clinic {
+        Some(code) => {
+            let found = match ClinicCode::parse(code) {
+                Ok(code) => db::clinics::by_code(&state.pool, code.as_str()).await?,
+                Err(_) => None,
+            };
+            match found {
+                Some(clinic) => Some(clinic),
+                None => {
+                    let errors = FormErrors::on("pc_clinic", ctx.t("pc_credential.clinic_unknown"));
+                    return settings_page_with(&state, &ctx, None, None, Some((typed, errors))).await;
+                }
+            }
+        }
+        None => None,
+    };
+    let parsed = pc_credential::parse_username(&form.username)
+        .and_then(|u| Ok((u, pc_credential::parse_password(&form.password)?)));
+    let (username, password) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let errors = FormErrors::on(field_of(e), ctx.t(e.key()));
+            return settings_page_with(&state, &ctx, None, None, Some((typed, errors))).await;
+        }
+    };
+    let scope = clinic.as_ref().map_or(Scope::Default, |c| Scope::Clinic {
+        id: c.id,
+        code: &c.code,
+    });
+    let actor = user.audit_actor();
+    let set = crate::services::pc_credential::set(
+        &state.pool,
+        &state.sealing,
+        &actor,
+        ctx.ip(),
+        scope,
+        &username,
+        password.as_ref(),
+    );
+    match set.await {
+        Ok(()) => done(&ctx, "flash.saved", PC_SETTINGS).await,
+        Err(SetError::Invalid(e)) => {
+            let errors = FormErrors::on(field_of(e), ctx.t(e.key()));
+            settings_page_with(&state, &ctx, None, None, Some((typed, errors))).await
+        }
+        Err(SetError::Other(e)) => Err(AppError::Internal(e)),
+    }
+}
+
+/// At most `max` characters of what was typed, to show it again.
+fn cut(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+#[derive(Deserialize)]
+pub struct ClearForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Removes the default PC sign-in details (asks first: the password is gone afterwards).
+pub async fn clear_pc_credential(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    HtmlForm(form): HtmlForm<ClearForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    operator(&ctx)?;
+    let subject = ctx.t("pc_credential.default").to_owned();
+    clear(
+        &state,
+        &ctx,
+        &form,
+        Scope::Default,
+        subject,
+        "/desk/settings/pc-credential/clear".to_owned(),
+    )
+    .await
+}
+
+/// Removes a clinic's own PC sign-in details; its users see the default again.
+pub async fn clear_clinic_pc_credential(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(code): Path<String>,
+    HtmlForm(form): HtmlForm<ClearForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    operator(&ctx)?;
+    let code = ClinicCode::parse(&code).map_err(|_| AppError::NotFound)?;
+    let clinic = db::clinics::by_code(&state.pool, code.as_str())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let subject = format!("{} {}", clinic.code, clinic.name);
+    let action = format!("/desk/settings/pc-credential/clinics/{}/clear", clinic.code);
+    let scope = Scope::Clinic {
+        id: clinic.id,
+        code: &clinic.code,
+    };
+    clear(&state, &ctx, &form, scope, subject, action).await
+}
+
+async fn clear(
+    state: &AppState,
+    ctx: &Ctx,
+    form: &ClearForm,
+    scope: Scope<'_>,
+    subject: String,
+    action: String,
+) -> Result<Response, AppError> {
+    if !is_confirmed(&form.confirm) {
+        let consequence = match scope {
+            Scope::Default => "pc_credential.clear_default_consequence",
+            Scope::Clinic { .. } => "pc_credential.clear_clinic_consequence",
+        };
+        let question = Question {
+            title: ctx.t("pc_credential.clear_title"),
+            subject,
+            consequence: ctx.t(consequence),
+            submit: ctx.t("pc_credential.clear"),
+            action,
+            cancel: PC_SETTINGS.to_owned(),
+        };
+        return ask(ctx, question).await;
+    }
+    let user = operator(ctx)?;
+    crate::services::pc_credential::clear(&state.pool, &user.audit_actor(), ctx.ip(), scope).await?;
+    done(ctx, "flash.saved", PC_SETTINGS).await
 }
 
 #[cfg(test)]

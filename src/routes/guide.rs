@@ -18,6 +18,7 @@ use crate::domain::guide::{Block, Guide, Step, Text};
 use crate::domain::ticket::{Channel, Priority, TicketNumber};
 use crate::domain::{InstallType, Role, optional_text, phone_number};
 use crate::error::AppError;
+use crate::services::pc_credential;
 use crate::services::tickets::{self, Author, NewTicketInput};
 use crate::state::AppState;
 
@@ -150,6 +151,9 @@ struct StepPage<'a> {
     signed_in: bool,
     /// The PC credential, only after an audited reveal.
     credential: Option<(String, String)>,
+    /// Whether operators have set sign-in details this user would see (the clinic's own or the
+    /// default); when not, the step says whom to call instead of offering a reveal.
+    credential_available: bool,
     progress: u8,
 }
 
@@ -252,6 +256,13 @@ async fn step_page(
     let contact = contact_view(guide, &page);
     let progress = guide.progress(&path, code);
     let revealed = credential.is_some();
+    let credential_available = match &ctx.user {
+        Some(_) if revealed => true,
+        Some(user) if step.blocks.contains(&Block::PcLogin) => {
+            pc_credential::is_available(&state.pool, user.clinic_id).await?
+        }
+        _ => false,
+    };
     let view = StepPage {
         page,
         guide,
@@ -261,6 +272,7 @@ async fn step_page(
         known: known(state, ctx).await?,
         signed_in: ctx.user.is_some(),
         credential,
+        credential_available,
         progress,
     };
     let mut response = if revealed {
@@ -291,7 +303,8 @@ pub struct RevealForm {
     path: String,
 }
 
-/// Shows the PC login credential to a signed-in user, and audits it.
+/// Shows the PC sign-in details to a signed-in user (their clinic's own, else the default), and
+/// audits it with which one was shown.
 pub async fn reveal(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -304,7 +317,15 @@ pub async fn reveal(
     if !step(guide, &code)?.blocks.contains(&Block::PcLogin) {
         return Err(AppError::NotFound);
     }
-    let detail = audit::fields(&[("guide", id.as_str()), ("step", code.as_str())]);
+    // The clinic's own if it has one, else the default; none set: the step says whom to call.
+    let Some(found) = pc_credential::for_clinic(&state.pool, &state.sealing, user.clinic_id).await? else {
+        return step_page(&state, &ctx, &id, &code, &form.path, None).await;
+    };
+    let detail = audit::fields(&[
+        ("guide", id.as_str()),
+        ("step", code.as_str()),
+        ("source", found.source.as_str()),
+    ]);
     audit::record(
         &state.pool,
         audit::Entry {
@@ -316,10 +337,7 @@ pub async fn reveal(
         },
     )
     .await?;
-    let credential = (
-        guide.pc_login.username.expose().clone(),
-        guide.pc_login.password.expose().clone(),
-    );
+    let credential = (found.username, found.password.expose().clone());
     step_page(&state, &ctx, &id, &code, &form.path, Some(credential)).await
 }
 

@@ -74,6 +74,15 @@ pub fn page_routes() -> Router<AppState> {
         .route("/desk/settings/readers", post(desk_settings::set_reader_staleness))
         .route("/desk/settings/passcodes", post(desk_settings::set_passcode_policy))
         .route("/desk/settings/installer", post(desk_settings::set_installer))
+        .route("/desk/settings/pc-credential", post(desk_settings::set_pc_credential))
+        .route(
+            "/desk/settings/pc-credential/clear",
+            post(desk_settings::clear_pc_credential),
+        )
+        .route(
+            "/desk/settings/pc-credential/clinics/{code}/clear",
+            post(desk_settings::clear_clinic_pc_credential),
+        )
         .route("/desk/settings/closures", post(desk_settings::add_closure))
         .route(
             "/desk/settings/closures/{id}/delete",
@@ -227,10 +236,22 @@ impl Page {
             return fields.values().map(value).collect::<Vec<_>>().join(" ");
         }
         let mut text = self.t(&key).to_owned();
+        // A field added to a sentence later is missing from older entries: left out, not shown
+        // as `{name}` (before filling in, so a value that looks like a field stays as typed).
+        let wanted: Vec<String> = text
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split('}').next().map(str::to_owned))
+            .collect();
+        for name in wanted.iter().filter(|name| !fields.contains_key(name.as_str())) {
+            text = text.replace(&format!("{{{name}}}"), "");
+        }
         for (name, field) in &fields {
             let raw = value(field);
             let shown = match name.as_str() {
-                "role" | "install" | "via" => self.label(name, &raw),
+                "role" | "install" | "via" | "scope" | "source" | "username_change" | "password_change" => {
+                    self.label(name, &raw)
+                }
                 _ => raw,
             };
             text = text.replace(&format!("{{{name}}}"), &shown);

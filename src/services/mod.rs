@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit_chain;
 pub mod installer;
 pub mod passcodes;
+pub mod pc_credential;
 pub mod readers;
 pub mod search;
 pub mod tickets;

@@ -1,0 +1,89 @@
+//! The PC sign-in details the guide shows: an installer-wide default (`clinic_id` NULL) and
+//! per-clinic overrides. The password column holds only the sealed value (see the migration).
+
+use sqlx::{FromRow, SqliteExecutor};
+
+/// A stored credential. `password_sealed` is opened by `auth::SealingKey`, never shown as is.
+#[derive(FromRow)]
+pub struct Stored {
+    pub id: i64,
+    pub username: String,
+    pub password_sealed: Vec<u8>,
+    pub updated_at: i64,
+    /// Who set it, as the audit log names them (an e-mail address, or `cli`).
+    pub updated_by: String,
+}
+
+/// An override as the settings page lists it (no username, no password).
+#[derive(FromRow)]
+pub struct Override {
+    pub clinic_code: String,
+    pub clinic_name: String,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+/// The default (`clinic_id` None) or the clinic's override.
+pub async fn get(db: impl SqliteExecutor<'_>, clinic_id: Option<i64>) -> sqlx::Result<Option<Stored>> {
+    sqlx::query_as::<_, Stored>(
+        "SELECT id, username, password_sealed, updated_at, updated_by FROM pc_credentials
+         WHERE clinic_id IS ?",
+    )
+    .bind(clinic_id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn overrides(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<Override>> {
+    sqlx::query_as::<_, Override>(
+        "SELECT c.code AS clinic_code, c.name AS clinic_name, p.updated_at, p.updated_by
+         FROM pc_credentials p JOIN clinics c ON c.id = p.clinic_id
+         ORDER BY c.code",
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub struct Write<'a> {
+    pub clinic_id: Option<i64>,
+    pub username: &'a str,
+    pub password_sealed: &'a [u8],
+    pub now: i64,
+    pub by: &'a str,
+}
+
+/// Inserts or replaces the default or the clinic's override. Run inside a write transaction
+/// (`db::begin_write`), which serialises writers.
+pub async fn put(db: impl SqliteExecutor<'_>, existing: Option<i64>, row: &Write<'_>) -> sqlx::Result<()> {
+    let query = match existing {
+        Some(id) => sqlx::query(
+            "UPDATE pc_credentials SET username = ?, password_sealed = ?, updated_at = ?, updated_by = ?
+             WHERE id = ?",
+        )
+        .bind(row.username)
+        .bind(row.password_sealed)
+        .bind(row.now)
+        .bind(row.by)
+        .bind(id),
+        None => sqlx::query(
+            "INSERT INTO pc_credentials (username, password_sealed, updated_at, updated_by, clinic_id)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(row.username)
+        .bind(row.password_sealed)
+        .bind(row.now)
+        .bind(row.by)
+        .bind(row.clinic_id),
+    };
+    query.execute(db).await?;
+    Ok(())
+}
+
+/// Removes the default or the clinic's override; false if there was none.
+pub async fn delete(db: impl SqliteExecutor<'_>, clinic_id: Option<i64>) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM pc_credentials WHERE clinic_id IS ?")
+        .bind(clinic_id)
+        .execute(db)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
