@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod i18n;
 pub mod live;
+pub mod long_polls;
 pub mod reader_sim;
 pub mod routes;
 pub mod server;
@@ -27,7 +28,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::http::{HeaderName, HeaderValue, header};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tower_http::csrf::CsrfLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
@@ -84,7 +85,7 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
     };
     let (shutdown, shutting_down) = watch::channel(false);
     let state = AppState(Arc::new(App {
-        long_polls: Arc::new(Semaphore::new(config.max_long_polls)),
+        long_polls: Arc::new(long_polls::LongPolls::new(config.max_long_polls)),
         config,
         pool,
         hasher,

@@ -4,12 +4,13 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use sqlx::SqlitePool;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use crate::auth::Hasher;
 use crate::config::Config;
 use crate::domain::Secret;
 use crate::live::Live;
+use crate::long_polls::LongPolls;
 
 #[derive(Clone)]
 pub struct AppState(pub Arc<App>);
@@ -19,8 +20,8 @@ pub struct App {
     pub pool: SqlitePool,
     pub hasher: Hasher,
     pub live: Live,
-    /// Bounds held long-polls (each costs a socket and ~30 kB).
-    pub long_polls: Arc<Semaphore>,
+    /// Bounds held long-polls (each costs a socket and ~30 kB), shared fairly between clinics.
+    pub long_polls: Arc<LongPolls>,
     /// First-run setup token; `None` once an account exists.
     pub setup_token: Mutex<Option<Secret<String>>>,
     /// Flips to true at shutdown so held long-polls answer at once.
