@@ -22,6 +22,8 @@ pub struct App {
     pub live: Live,
     /// Bounds held long-polls (each costs a socket and ~30 kB), shared fairly between clinics.
     pub long_polls: Arc<LongPolls>,
+    /// The connection and long-poll caps in force, fitted under the open-file limit.
+    pub caps: crate::limits::Budget,
     /// First-run setup token; `None` once an account exists.
     pub setup_token: Mutex<Option<Secret<String>>>,
     /// Flips to true at shutdown so held long-polls answer at once.
