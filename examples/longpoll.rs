@@ -2,7 +2,10 @@
 //! passcode through the web UI as the clinic admin, and prints how long each held poll took
 //! to see the new generation.
 //!
-//! cargo run --release --example longpoll -- <addr> <token> <email> <password> <clinic> <n>
+//! cargo run --release --example longpoll -- <addr> <token or @tokens-file> <email> <password> <clinic> <n>
+//!
+//! A reader holds at most two long-polls, so N held polls need N/2 readers or more: with a
+//! tokens file (one device token of the clinic per line) the polls take its tokens in turn.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,12 +19,22 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: longpoll <addr> <token> <email> <password> <clinic> <n>");
     };
     let n: usize = n.parse()?;
+    let tokens: Vec<String> = match token.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file)?
+            .lines()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => vec![token.clone()],
+    };
+    anyhow::ensure!(!tokens.is_empty(), "no tokens");
     let base = format!("http://{addr}");
     let http = reqwest::Client::builder().pool_max_idle_per_host(n + 10).build()?;
 
     let first = http
         .get(format!("{base}/api/v1/reader/passcode"))
-        .bearer_auth(token)
+        .bearer_auth(&tokens[0])
         .send()
         .await?;
     let etag = first
@@ -33,9 +46,10 @@ async fn main() -> anyhow::Result<()> {
 
     let start_gate = Arc::new(tokio::sync::Barrier::new(n + 1));
     let mut waiting = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
         let http = http.clone();
-        let (base, token, etag, gate) = (base.clone(), token.clone(), etag.clone(), Arc::clone(&start_gate));
+        let token = tokens[i % tokens.len()].clone();
+        let (base, etag, gate) = (base.clone(), etag.clone(), Arc::clone(&start_gate));
         waiting.push(tokio::spawn(async move {
             let request = http
                 .get(format!("{base}/api/v1/reader/passcode?wait=60"))
@@ -70,10 +84,11 @@ async fn main() -> anyhow::Result<()> {
         .text()
         .await?;
     let csrf = csrf_of(&confirm)?;
+    let issue_token = hidden_of(&confirm, "issue_token")?;
     let sent = Instant::now();
     let issued = browser
         .post(format!("{base}/clinics/{clinic}/passcode"))
-        .form(&[("csrf", csrf.as_str())])
+        .form(&[("csrf", csrf.as_str()), ("issue_token", issue_token.as_str())])
         .send()
         .await?;
     let answered = Instant::now();
@@ -108,6 +123,15 @@ async fn main() -> anyhow::Result<()> {
         pct(1.0)
     );
     Ok(())
+}
+
+fn hidden_of(body: &str, name: &str) -> anyhow::Result<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker).ok_or_else(|| anyhow::anyhow!("no {name} in page"))? + marker.len();
+    let end = body[start..]
+        .find('"')
+        .ok_or_else(|| anyhow::anyhow!("unterminated {name}"))?;
+    Ok(body[start..start + end].to_owned())
 }
 
 fn csrf_of(body: &str) -> anyhow::Result<String> {

@@ -29,9 +29,15 @@ pub struct ServeArgs {
     /// marked `Secure` and HSTS is sent.
     #[arg(long, env = "PORTAL_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Most long-polls held at once; beyond it readers get 503 with Retry-After.
+    /// Most long-polls held at once; beyond it readers get 503 with Retry-After, and slots
+    /// are shared fairly between clinics. Clamped below --max-connections.
     #[arg(long, env = "PORTAL_MAX_LONG_POLLS", default_value_t = 15_000)]
     pub max_long_polls: usize,
+    /// Most client connections open at once; beyond it new connections get a quick 503 (a few
+    /// more are kept for /healthz and /readyz). Default: what the open-file limit leaves room
+    /// for, at most 50,000. Clamped to that room.
+    #[arg(long, env = "PORTAL_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
     /// Seconds a reader is told to wait before its next short poll.
     #[arg(long, env = "PORTAL_POLL_AFTER_S", default_value_t = 30)]
     pub poll_after_s: u32,
@@ -51,7 +57,10 @@ pub struct Config {
     pub passcode_pepper: Option<Secret<String>>,
     /// Key of the audit log's chain. `None`: read or create `<data_dir>/audit-key`.
     pub audit_key: Option<Secret<String>>,
+    /// Requested; the server runs with `limits::plan` of it (see `App::caps`).
     pub max_long_polls: usize,
+    /// Requested connection cap; `None`: derived from the open-file limit.
+    pub max_connections: Option<usize>,
     pub poll_after_s: u32,
     /// Reverse proxies whose `X-Forwarded-For` is believed (see `auth::client_ip`).
     pub trusted_proxies: Vec<IpAddr>,
@@ -84,6 +93,7 @@ impl Config {
             passcode_pepper: std::env::var(PEPPER_ENV).ok().map(Secret::new),
             audit_key: std::env::var(AUDIT_KEY_ENV).ok().map(Secret::new),
             max_long_polls: 15_000,
+            max_connections: None,
             poll_after_s: 30,
             trusted_proxies: Vec::new(),
             follow_interval_ms: 250,
@@ -104,6 +114,7 @@ impl Config {
             config.addr = serve.addr;
             config.public_url = serve.public_url.clone();
             config.max_long_polls = serve.max_long_polls;
+            config.max_connections = serve.max_connections;
             config.poll_after_s = serve.poll_after_s;
             config.trusted_proxies = serve.trusted_proxies.clone();
         }

@@ -9,7 +9,9 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod i18n;
+pub mod limits;
 pub mod live;
+pub mod long_polls;
 pub mod reader_sim;
 pub mod routes;
 pub mod server;
@@ -27,7 +29,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::http::{HeaderName, HeaderValue, header};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tower_http::csrf::CsrfLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
@@ -103,9 +105,11 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
     } else {
         None
     };
+    let caps = fit_under_open_file_limit(&config);
     let (shutdown, shutting_down) = watch::channel(false);
     let state = AppState(Arc::new(App {
-        long_polls: Arc::new(Semaphore::new(config.max_long_polls)),
+        long_polls: Arc::new(long_polls::LongPolls::new(caps.max_long_polls)),
+        caps,
         config,
         pool,
         hasher,
@@ -122,6 +126,30 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
         shutdown,
         sessions,
     })
+}
+
+/// Raises the open-file limit and fits the caps under it; logs all of it in one line.
+fn fit_under_open_file_limit(config: &Config) -> limits::Budget {
+    let files = limits::raise_open_file_limit();
+    let caps = limits::plan(
+        files.map_or(u64::MAX, |f| f.soft),
+        config.max_connections,
+        config.max_long_polls,
+        db::POOL_SIZE as usize,
+    );
+    tracing::info!(
+        open_files_before = files.map(|f| f.soft_before),
+        open_files = files.map(|f| f.soft),
+        open_files_hard = files.and_then(|f| f.hard),
+        max_connections = caps.max_connections,
+        requested_connections = config.max_connections,
+        max_long_polls = caps.max_long_polls,
+        requested_long_polls = config.max_long_polls,
+        health_reserve = limits::HEALTH_RESERVE,
+        margin = caps.margin,
+        "open-file limit raised; connection and long-poll caps fitted under it"
+    );
+    caps
 }
 
 impl Portal {
@@ -226,13 +254,19 @@ impl Portal {
             tracing::info!("shutting down");
             let _ = signal.send(true);
         };
-        let header_read_timeout = Duration::from_secs(self.state.config.header_read_timeout_s);
+        let limits = server::Limits {
+            header_read_timeout: Duration::from_secs(self.state.config.header_read_timeout_s),
+            max_connections: self.state.caps.max_connections,
+            health_reserve: limits::HEALTH_RESERVE,
+            refusals_at_once: limits::REFUSALS_AT_ONCE,
+        };
         tracing::info!(
             addr = %listener.local_addr().map_or_else(|_| "?".to_owned(), |a| a.to_string()),
-            max_long_polls = self.state.config.max_long_polls,
+            max_connections = limits.max_connections,
+            max_long_polls = self.state.caps.max_long_polls,
             "listening"
         );
-        server::run(listener, router, header_read_timeout, graceful).await;
+        server::run(listener, router, limits, graceful).await;
         for task in background {
             task.abort();
         }

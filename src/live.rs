@@ -7,24 +7,18 @@
 //! clinic's waiting readers. Several portal processes would replace the event tail with a
 //! database notification; nothing else changes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
 use sqlx::SqlitePool;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
 use crate::auth::device_token::TokenHash;
 use crate::db::{self, cache_events::Kind};
 use crate::domain::installer::InstallerDesk;
-
-/// Long-polls one reader may hold at once. A correct reader holds one; a second covers a
-/// reconnect while the old connection has not noticed it is gone. Beyond that the oldest is
-/// answered (304) when a newer one arrives: the newest is the one a live reader is waiting on,
-/// and one token can never take more than this many of the server's slots.
-pub const LONG_POLLS_PER_READER: usize = 2;
 
 /// A reader as the poll path sees it.
 #[derive(Debug)]
@@ -34,23 +28,6 @@ pub struct ReaderEntry {
     last_seen_at: AtomicI64,
     seen_generation: AtomicI64,
     dirty: AtomicBool,
-    /// The reader's held long-polls, oldest first, each with the way to end it early.
-    held: Mutex<VecDeque<(u64, oneshot::Sender<()>)>>,
-    next_hold: AtomicU64,
-}
-
-/// One held long-poll of a reader; leaves the reader's list when dropped.
-pub struct Hold {
-    entry: Arc<ReaderEntry>,
-    id: u64,
-    /// Fires when a newer long-poll of the same reader took this one's place.
-    pub superseded: oneshot::Receiver<()>,
-}
-
-impl Drop for Hold {
-    fn drop(&mut self) {
-        lock(&self.entry.held).retain(|(id, _)| *id != self.id);
-    }
 }
 
 impl ReaderEntry {
@@ -61,28 +38,6 @@ impl ReaderEntry {
             last_seen_at: AtomicI64::new(row.last_seen_at.unwrap_or(0)),
             seen_generation: AtomicI64::new(row.last_seen_generation.unwrap_or(-1)),
             dirty: AtomicBool::new(false),
-            held: Mutex::new(VecDeque::new()),
-            next_hold: AtomicU64::new(0),
-        }
-    }
-
-    /// Registers a long-poll of this reader, ending its oldest when it would hold more than
-    /// [`LONG_POLLS_PER_READER`].
-    pub fn hold(self: &Arc<Self>) -> Hold {
-        let id = self.next_hold.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = oneshot::channel();
-        let mut held = lock(&self.held);
-        held.push_back((id, tx));
-        while held.len() > LONG_POLLS_PER_READER {
-            if let Some((_, oldest)) = held.pop_front() {
-                let _ = oldest.send(());
-            }
-        }
-        drop(held);
-        Hold {
-            entry: Arc::clone(self),
-            id,
-            superseded: rx,
         }
     }
 
@@ -355,8 +310,4 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -4,12 +4,13 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use sqlx::SqlitePool;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use crate::auth::Hasher;
 use crate::config::Config;
 use crate::domain::Secret;
 use crate::live::Live;
+use crate::long_polls::LongPolls;
 
 #[derive(Clone)]
 pub struct AppState(pub Arc<App>);
@@ -23,8 +24,10 @@ pub struct App {
     /// Seals and opens the stored PC sign-in passwords (derived from the pepper).
     pub sealing: crate::auth::SealingKey,
     pub live: Live,
-    /// Bounds held long-polls (each costs a socket and ~30 kB).
-    pub long_polls: Arc<Semaphore>,
+    /// Bounds held long-polls (each costs a socket and ~30 kB), shared fairly between clinics.
+    pub long_polls: Arc<LongPolls>,
+    /// The connection and long-poll caps in force, fitted under the open-file limit.
+    pub caps: crate::limits::Budget,
     /// First-run setup token; `None` once an account exists.
     pub setup_token: Mutex<Option<Secret<String>>>,
     /// Flips to true at shutdown so held long-polls answer at once.

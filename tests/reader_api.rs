@@ -523,11 +523,7 @@ async fn one_reader_cannot_take_every_long_poll_slot() {
         assert_eq!(status, StatusCode::NOT_MODIFIED);
     }
     app.held_long_polls(2).await;
-    assert_eq!(
-        app.state.long_polls.available_permits(),
-        4,
-        "two slots held by the greedy reader"
-    );
+    assert_eq!(app.state.long_polls.held(), 2, "two slots held by the greedy reader");
     // Another clinic's reader still gets a slot.
     let other_etag = app.reader(&other).current_etag().await;
     let waiting = app.reader(&other).poll_request(Some(&other_etag), Some(30));
@@ -541,6 +537,164 @@ async fn one_reader_cannot_take_every_long_poll_slot() {
     assert_eq!(status, StatusCode::OK, "woken by its clinic's rotation");
     assert_eq!(polls.len(), 2, "the greedy reader's newest two are still held");
     polls.abort_all();
+}
+
+/// Clinic A with `a_readers` readers and clinic B with one, both with a passcode, on a portal
+/// holding `slots` long-polls.
+async fn two_clinics_sharing(
+    slots: usize,
+    a_readers: usize,
+    b_readers: usize,
+) -> (TestApp, i64, Vec<String>, Vec<String>) {
+    let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), |c| c.max_long_polls = slots).await;
+    let (a, b) = app.with_two_clinics().await;
+    app.issue_passcode(a).await;
+    app.issue_passcode(b).await;
+    let mut a_tokens = Vec::new();
+    for n in 0..a_readers {
+        a_tokens.push(app.add_reader(a, &format!("A受付{n}")).await);
+    }
+    let mut b_tokens = Vec::new();
+    for n in 0..b_readers {
+        b_tokens.push(app.add_reader(b, &format!("B受付{n}")).await);
+    }
+    (app, b, a_tokens, b_tokens)
+}
+
+#[tokio::test]
+async fn a_clinic_gets_its_fair_share_of_long_polls_when_another_clinic_holds_every_slot() {
+    let (app, b, a_tokens, b_tokens) = two_clinics_sharing(10, 10, 1).await;
+    let a_etag = app.reader(&a_tokens[0]).current_etag().await;
+    let mut a_polls = tokio::task::JoinSet::new();
+    for token in &a_tokens {
+        let request = app.reader(token).poll_request(Some(&a_etag), Some(60));
+        a_polls.spawn(async move { request.send().await.unwrap().status() });
+    }
+    app.held_long_polls(10).await;
+
+    // Clinic B's reader is held, not refused, although every slot was taken.
+    let other = app.reader(&b_tokens[0]);
+    let b_etag = other.current_etag().await;
+    let waiting = other.poll_request(Some(&b_etag), Some(60));
+    let waiting = tokio::spawn(async move { waiting.send().await.unwrap().status() });
+    // One of A's polls gives up its slot with the ordinary "no change" answer, long before its
+    // 60 s wait (the bound is a hang guard).
+    let evicted = tokio::time::timeout(Duration::from_secs(20), a_polls.join_next())
+        .await
+        .expect("one of clinic A's polls answers early")
+        .unwrap()
+        .unwrap();
+    assert_eq!(evicted, StatusCode::NOT_MODIFIED);
+    assert_eq!(app.state.long_polls.held_by_clinic(b), 1, "clinic B's poll is held");
+    assert_eq!(app.state.long_polls.held(), 10);
+    assert_eq!(a_polls.len(), 9, "clinic A keeps its other nine");
+
+    app.issue_passcode(b).await;
+    let status = tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the held poll is woken by its clinic's rotation"
+    );
+    a_polls.abort_all();
+}
+
+#[tokio::test]
+async fn a_clinic_at_its_fair_share_is_refused_with_503_when_every_slot_is_taken() {
+    let (app, b, a_tokens, b_tokens) = two_clinics_sharing(4, 4, 3).await;
+    let a_etag = app.reader(&a_tokens[0]).current_etag().await;
+    let b_etag = app.reader(&b_tokens[0]).current_etag().await;
+    let mut polls = tokio::task::JoinSet::new();
+    for token in &a_tokens {
+        let request = app.reader(token).poll_request(Some(&a_etag), Some(60));
+        polls.spawn(async move { request.send().await.unwrap().status() });
+    }
+    app.held_long_polls(4).await;
+    for token in &b_tokens[..2] {
+        let request = app.reader(token).poll_request(Some(&b_etag), Some(60));
+        polls.spawn(async move { request.send().await.unwrap().status() });
+    }
+    for _ in 0..600 {
+        if app.state.long_polls.held_by_clinic(b) == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        app.state.long_polls.held_by_clinic(b),
+        2,
+        "two of four slots moved to clinic B"
+    );
+
+    // Level at two each: a third from B would only swap the imbalance, so it is refused.
+    let refused = app
+        .reader(&b_tokens[2])
+        .poll_request(Some(&b_etag), Some(60))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(refused.headers().get("retry-after").is_some());
+    assert_eq!(refused.json::<Value>().await.unwrap()["error"], "too_many_waiting");
+    polls.abort_all();
+}
+
+#[tokio::test]
+async fn racing_long_polls_from_two_clinics_never_exceed_the_cap() {
+    let (app, b, a_tokens, b_tokens) = two_clinics_sharing(10, 16, 4).await;
+    let a_etag = app.reader(&a_tokens[0]).current_etag().await;
+    let b_etag = app.reader(&b_tokens[0]).current_etag().await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = tokio::task::JoinSet::new();
+    for (token, etag) in a_tokens
+        .iter()
+        .map(|t| (t, &a_etag))
+        .chain(b_tokens.iter().map(|t| (t, &b_etag)))
+    {
+        let reader = app.reader(token);
+        let etag = etag.clone();
+        let stop = stop.clone();
+        // Each reader re-polls at once after every answer, as fast as it can.
+        readers.spawn(async move {
+            let mut statuses = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let status = reader.poll_request(Some(&etag), Some(1)).send().await.unwrap().status();
+                statuses.push(status);
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            statuses
+        });
+    }
+    let (mut most, mut b_held) = (0, 0);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        most = most.max(app.state.long_polls.held());
+        b_held = b_held.max(app.state.long_polls.held_by_clinic(b));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut answers = Vec::new();
+    while let Some(statuses) = readers.join_next().await {
+        answers.extend(statuses.unwrap());
+    }
+    assert!(most <= 10, "{most} long-polls held with 10 slots");
+    assert_eq!(most, 10, "the slots were all in use at some point");
+    assert!(
+        b_held >= 1,
+        "clinic B held long-polls while clinic A's sixteen readers raced"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|s| [StatusCode::NOT_MODIFIED, StatusCode::SERVICE_UNAVAILABLE].contains(s)),
+        "only 304 (held or preempted) and 503 (refused): {answers:?}"
+    );
+    assert_eq!(app.state.long_polls.held(), 0, "every slot given back");
 }
 
 #[tokio::test]

@@ -21,6 +21,9 @@ use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Sqlite, SqlitePool, Transaction};
 
+/// Connections in the pool (each is a few open files: see `limits`).
+pub const POOL_SIZE: u32 = 8;
+
 /// Opens (creating if needed) the database and brings its schema up to date.
 pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
     let options = SqliteConnectOptions::from_str(database_url)
@@ -33,7 +36,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<SqlitePool> {
         .busy_timeout(Duration::from_secs(5))
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()
-        .max_connections(8)
+        .max_connections(POOL_SIZE)
         .after_release(|connection, _| Box::pin(still_usable(connection)))
         .connect_with(options)
         .await

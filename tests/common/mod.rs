@@ -79,9 +79,8 @@ impl TestApp {
     /// Waits until the server holds `n` long-polls, so a test acts only once its reader is
     /// really waiting (a fixed sleep is a race on a loaded CI machine).
     pub async fn held_long_polls(&self, n: usize) {
-        let max = self.state.config.max_long_polls;
         for _ in 0..600 {
-            if max - self.state.long_polls.available_permits() >= n {
+            if self.state.long_polls.held() >= n {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;

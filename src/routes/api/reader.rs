@@ -181,9 +181,9 @@ pub async fn passcode(
         return Ok(not_modified(current.etag()));
     };
 
-    // Before taking a slot: a reader beyond its own cap gives back its oldest slot here.
-    let mut hold = reader.hold();
-    let Ok(_permit) = Arc::clone(&state.long_polls).try_acquire_owned() else {
+    // A reader at its own cap trades its oldest slot; a clinic below its fair share takes the
+    // oldest slot of the clinic holding most (crate::long_polls).
+    let Ok(mut hold) = state.long_polls.try_hold(reader.clinic_id, reader.reader_id) else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "too_many_waiting",
@@ -210,7 +210,8 @@ pub async fn passcode(
                 }
             }
             () = &mut deadline => return Ok(not_modified(etag)),
-            _ = &mut hold.superseded => return Ok(not_modified(etag)),
+            // Superseded by the same reader, or preempted for a fair share: "no change" now.
+            _ = &mut hold.ended => return Ok(not_modified(etag)),
             _ = shutting_down.wait_for(|down| *down) => return Ok(not_modified(etag)),
         }
     }
