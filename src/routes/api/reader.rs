@@ -144,7 +144,10 @@ fn full(state: &PasscodeState, poll_after_s: u32) -> Response {
 #[utoipa::path(get, path = "/api/v1/reader/passcode", params(PollQuery,
         ("If-None-Match" = Option<String>, Header, description = "the ETag of the last 200")),
     responses((status = 200, body = PasscodeBody), (status = 304, description = "unchanged"),
-        (status = 400, body = ErrorJson)),
+        (status = 400, body = ErrorJson),
+        (status = 503, body = ErrorJson,
+            description = "every long-poll slot is taken and this clinic has its share (too_many_waiting), \
+                           or the connection cap is reached (too_many_connections); see Retry-After")),
     security(("reader_token" = [])))]
 pub async fn passcode(
     State(state): State<AppState>,
