@@ -21,9 +21,11 @@ trap 'kill $SERVER $FLEET 2>/dev/null || true; wait 2>/dev/null || true; rm -rf 
 
 CLINIC=0110113719
 $BIN --data-dir "$DATA" clinic add --code $CLINIC --name "Fleet clinic" >/dev/null
-# Ten real readers; the fleet spreads its connections over their tokens.
-for i in $(seq 10); do $BIN --data-dir "$DATA" reader add --clinic $CLINIC --name "reader-$i" | tail -n 1; done >"$DATA/ten"
-for _ in $(seq $((READERS / 10))); do cat "$DATA/ten"; done >"$DATA/tokens"
+# A reader holds at most two long-polls (reader-api.md), so READERS/2 real readers, each token
+# used twice. Enrolled with the CLI, two at a time (SQLite serialises the writes).
+seq $((READERS / 2)) | xargs -P 2 -I{} sh -c "$BIN --data-dir '$DATA' reader add --clinic $CLINIC --name reader-{} | tail -n 1" >"$DATA/half"
+cat "$DATA/half" "$DATA/half" >"$DATA/tokens"
+echo "enrolled $(wc -l <"$DATA/half") readers"
 
 RUST_LOG=warn $BIN --data-dir "$DATA" serve --addr "$ADDR" --max-long-polls 15000 >"$DATA/server.log" 2>&1 &
 SERVER=$!

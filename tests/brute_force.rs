@@ -19,6 +19,16 @@ fn client_from(n: u8) -> reqwest::Client {
         .unwrap()
 }
 
+/// The CSRF token of the form on `path`, as this client's browser session sees it.
+async fn form_token(client: &reqwest::Client, app: &TestApp, path: &str) -> String {
+    let page = client.get(app.url(path)).send().await.unwrap().text().await.unwrap();
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn a_parallel_password_attack_from_many_addresses_is_held_to_the_account_limit() {
     let app = TestApp::spawn().await;
@@ -131,22 +141,7 @@ async fn throttled_sign_ins_with_huge_addresses_add_a_bounded_amount_to_the_audi
     let app = TestApp::spawn().await;
     let huge = format!("{}@example.jp", "x".repeat(50_000));
     let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let page = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let csrf = form_token(&client, &app, "/login").await;
     let mut throttled = 0;
     for _ in 0..300 {
         let answer = client
@@ -201,20 +196,7 @@ async fn what_strangers_send_grows_the_database_by_well_under_two_megabytes() {
     // 300 throttled sign-ins with 50 KB addresses, from one browser.
     let huge = format!("{}@example.jp", "y".repeat(50_000));
     let browser = client_from(1);
-    let login = browser
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = login
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let csrf = form_token(&browser, &app, "/login").await;
     for _ in 0..300 {
         browser
             .post(app.url("/login"))
@@ -321,20 +303,7 @@ async fn old_passcode_answers_are_deleted_after_the_retention_period() {
 
 /// Signs in through the form as a browser would; returns the answer's status.
 async fn sign_in(client: &reqwest::Client, app: &TestApp, email: &str, password: &str) -> StatusCode {
-    let form = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = form
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_default()
-        .to_owned();
+    let csrf = form_token(client, app, "/login").await;
     client
         .post(app.url("/login"))
         .form(&[("csrf", csrf.as_str()), ("email", email), ("password", password)])
@@ -345,20 +314,7 @@ async fn sign_in(client: &reqwest::Client, app: &TestApp, email: &str, password:
 }
 
 async fn sign_out(client: &reqwest::Client, app: &TestApp) {
-    let page = client
-        .get(app.url("/account/password"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap()
-        .to_owned();
+    let csrf = form_token(client, app, "/account/password").await;
     let out = client
         .post(app.url("/logout"))
         .form(&[("csrf", csrf.as_str())])
