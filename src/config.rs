@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// variable): for its requests the client address is read from `X-Forwarded-For`.
     #[arg(long = "trusted-proxy", env = "PORTAL_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
+    /// Address for Prometheus metrics (`GET /metrics`), a listener of its own: keep it on
+    /// loopback or a private network. Without it no metrics are served.
+    #[arg(long, env = "PORTAL_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 #[derive(Clone, Debug)]
@@ -64,6 +68,8 @@ pub struct Config {
     pub poll_after_s: u32,
     /// Reverse proxies whose `X-Forwarded-For` is believed (see `auth::client_ip`).
     pub trusted_proxies: Vec<IpAddr>,
+    /// Where `/metrics` is served; `None`: nowhere.
+    pub metrics_addr: Option<SocketAddr>,
     /// How often the cache follower looks for changes made by other processes.
     pub follow_interval_ms: u64,
     /// How often batched reader last-seen times are written.
@@ -96,6 +102,7 @@ impl Config {
             max_connections: None,
             poll_after_s: 30,
             trusted_proxies: Vec::new(),
+            metrics_addr: None,
             follow_interval_ms: 250,
             last_seen_flush_s: 5,
             request_timeout_s: 30,
@@ -117,6 +124,7 @@ impl Config {
             config.max_connections = serve.max_connections;
             config.poll_after_s = serve.poll_after_s;
             config.trusted_proxies = serve.trusted_proxies.clone();
+            config.metrics_addr = serve.metrics_addr;
         }
         config
     }

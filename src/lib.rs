@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod limits;
 pub mod live;
 pub mod long_polls;
+pub mod metrics;
 pub mod reader_sim;
 pub mod routes;
 pub mod server;
@@ -109,6 +110,7 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
     let (shutdown, shutting_down) = watch::channel(false);
     let state = AppState(Arc::new(App {
         long_polls: Arc::new(long_polls::LongPolls::new(caps.max_long_polls)),
+        metrics: metrics::Metrics::default(),
         caps,
         config,
         pool,

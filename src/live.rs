@@ -57,7 +57,7 @@ impl ReaderEntry {
 }
 
 /// The passcode state a reader may know.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct PasscodeState {
     pub generation: i64,
     pub issued_at: Option<i64>,
@@ -66,7 +66,30 @@ pub struct PasscodeState {
     pub inactive_reason: Option<&'static str>,
     /// Computed once per change, not per poll.
     etag: HeaderValue,
+    /// When this process applied the change (for the fan-out latency metric).
+    pub applied_at: std::time::Instant,
 }
+
+/// Equal when a reader would see the same thing (when it was applied does not count).
+impl PartialEq for PasscodeState {
+    fn eq(&self, other: &Self) -> bool {
+        (
+            self.generation,
+            self.issued_at,
+            self.active,
+            self.inactive_reason,
+            &self.etag,
+        ) == (
+            other.generation,
+            other.issued_at,
+            other.active,
+            other.inactive_reason,
+            &other.etag,
+        )
+    }
+}
+
+impl Eq for PasscodeState {}
 
 impl PasscodeState {
     fn from_row(row: &db::passcodes::State) -> Self {
@@ -83,6 +106,7 @@ impl PasscodeState {
             active,
             inactive_reason,
             etag,
+            applied_at: std::time::Instant::now(),
         }
     }
 
@@ -171,6 +195,11 @@ impl Live {
     }
 
     /// How many syncs unknown tokens have caused (for tests of the bound).
+    /// Reader tokens this process knows.
+    pub fn readers_cached(&self) -> usize {
+        read(&self.tokens).by_hash.len()
+    }
+
     pub fn miss_syncs(&self) -> u64 {
         self.miss_syncs.load(Ordering::Relaxed)
     }

@@ -43,10 +43,23 @@ async fn serve(data: &portal::config::DataArgs, args: &ServeArgs) -> anyhow::Res
     let config = Config::from_args(data, Some(args));
     let url = config.display_url();
     let addr = config.addr;
+    let metrics_addr = config.metrics_addr;
     let portal = portal::build(config).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    if let Some(metrics_addr) = metrics_addr {
+        let metrics = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {metrics_addr}: {e}"))?;
+        let router = portal::metrics::router(portal.state().clone());
+        tracing::info!(addr = %metrics_addr, "metrics at /metrics");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     println!("目視モード support portal: open {url}");
     if let Some(token) = portal.setup_token() {
         println!();

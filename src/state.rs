@@ -26,6 +26,8 @@ pub struct App {
     pub live: Live,
     /// Bounds held long-polls (each costs a socket and ~30 kB), shared fairly between clinics.
     pub long_polls: Arc<LongPolls>,
+    /// Counters and gauges for `/metrics` on the metrics address.
+    pub metrics: crate::metrics::Metrics,
     /// The connection and long-poll caps in force, fitted under the open-file limit.
     pub caps: crate::limits::Budget,
     /// First-run setup token; `None` once an account exists.

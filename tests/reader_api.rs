@@ -716,3 +716,75 @@ async fn a_locked_reader_hammering_verify_adds_no_row_per_request() {
     assert_eq!(rows.len(), 6, "five checked codes and one 'locked' a minute: {rows:?}");
     assert_eq!(rows.last().map(String::as_str), Some("locked"));
 }
+
+/// Serves the metrics router on a port of its own, as `--metrics-addr` does, and returns a
+/// function that scrapes it.
+async fn metrics_of(app: &TestApp) -> impl Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = String>>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(axum::serve(listener, portal::metrics::router(app.state.clone())).into_future());
+    move || {
+        Box::pin(async move {
+            reqwest::get(format!("http://{addr}/metrics"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        })
+    }
+}
+
+/// The value of one sample line of the OpenMetrics text, e.g. `portal_reader_polls_total{answer="200"}`.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_polls_verifications_and_the_rotation_fan_out_on_their_own_address() {
+    let (app, a, token) = clinic_with_reader().await;
+    let scrape = metrics_of(&app).await;
+    let reader = app.reader(&token);
+    let etag = reader.current_etag().await;
+    assert_eq!(reader.poll(Some(&etag)).await.status(), StatusCode::NOT_MODIFIED);
+
+    let waiting = tokio::spawn(reader.poll_request(Some(&etag), Some(30)).send());
+    app.held_long_polls(1).await;
+    let held = scrape().await;
+    assert_eq!(sample(&held, "portal_long_polls_held"), Some(1.0), "{held}");
+    let code = app.issue_passcode(a).await;
+    assert_eq!(waiting.await.unwrap().unwrap().status(), StatusCode::OK);
+    reader.verify(&code).await;
+    reader.verify(&other_code(&code)).await;
+
+    let text = scrape().await;
+    assert!(text.ends_with("# EOF\n"), "OpenMetrics text: {text}");
+    assert_eq!(
+        sample(&text, "portal_reader_polls_total{answer=\"200\"}"),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(sample(&text, "portal_reader_polls_total{answer=\"304\"}"), Some(1.0));
+    assert_eq!(
+        sample(&text, "portal_rotation_fanout_seconds_count"),
+        Some(1.0),
+        "one woken poll"
+    );
+    assert_eq!(
+        sample(&text, "portal_passcode_verifications_total{outcome=\"accepted\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "portal_passcode_verifications_total{outcome=\"rejected\"}"),
+        Some(1.0)
+    );
+    assert_eq!(sample(&text, "portal_long_polls_held"), Some(0.0));
+    assert!(sample(&text, "portal_db_pool_connections{state=\"idle\"}").is_some());
+    // Never on the public port.
+    assert_eq!(
+        reqwest::get(app.url("/metrics")).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}

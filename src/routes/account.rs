@@ -117,7 +117,10 @@ pub async fn login(
 
     let reservation = match throttle::reserve(&state.pool, &limits).await? {
         Ok(reservation) => reservation,
-        Err(wait) => return throttled(&ctx, &state, &form, &typed_email, wait).await,
+        Err(wait) => {
+            state.metrics.signed_in("throttled");
+            return throttled(&ctx, &state, &form, &typed_email, wait).await;
+        }
     };
 
     let password = if form.password.len() <= MAX_PASSWORD_BYTES {
@@ -144,10 +147,12 @@ pub async fn login(
             },
         )
         .await?;
+        state.metrics.signed_in("failed");
         return login_failed(&ctx, &form, StatusCode::UNAUTHORIZED, "login.failed").await;
     };
 
     throttle::release(&state.pool, reservation).await?;
+    state.metrics.signed_in("signed_in");
     // The right password ends the delay of the key it was counted under: the account's for an
     // unknown browser, only this browser's own for a known one.
     db::login_failures::clear(&state.pool, &first_key).await?;

@@ -170,7 +170,7 @@ pub enum Verification {
 }
 
 impl Verification {
-    fn attempt_result(self) -> &'static str {
+    pub fn attempt_result(self) -> &'static str {
         match self {
             Self::Accepted { .. } => "accepted",
             Self::Rejected { .. } => "rejected",

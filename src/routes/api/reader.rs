@@ -177,16 +177,20 @@ pub async fn passcode(
     let poll_after_s = state.config.poll_after_s;
     let current = state.live.current(reader.clinic_id).ok_or_else(revoked)?;
     reader.saw(current.generation);
+    let metrics = &state.metrics;
     if !if_none_match.matches(current.etag()) {
+        metrics.poll_changed.inc();
         return Ok(full(&current, poll_after_s));
     }
     let Some(wait) = wait else {
+        metrics.poll_unchanged.inc();
         return Ok(not_modified(current.etag()));
     };
 
     // A reader at its own cap trades its oldest slot; a clinic below its fair share takes the
     // oldest slot of the clinic holding most (crate::long_polls).
     let Ok(mut hold) = state.long_polls.try_hold(reader.clinic_id, reader.reader_id) else {
+        metrics.poll_refused.inc();
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "too_many_waiting",
@@ -200,22 +204,28 @@ pub async fn passcode(
     let mut shutting_down = state.shutting_down.clone();
     let deadline = tokio::time::sleep(Duration::from_secs(wait));
     tokio::pin!(deadline);
+    let unchanged = || {
+        metrics.poll_unchanged.inc();
+        Ok(not_modified(etag))
+    };
     loop {
         let now = rx.borrow_and_update().clone();
         if now.etag() != etag {
             reader.saw(now.generation);
+            metrics.poll_changed.inc();
+            metrics.rotation_fanout.observe(now.applied_at.elapsed().as_secs_f64());
             return Ok(full(&now, poll_after_s));
         }
         tokio::select! {
             changed = rx.changed() => {
                 if changed.is_err() {
-                    return Ok(not_modified(etag));
+                    return unchanged();
                 }
             }
-            () = &mut deadline => return Ok(not_modified(etag)),
+            () = &mut deadline => return unchanged(),
             // Superseded by the same reader, or preempted for a fair share: "no change" now.
-            _ = &mut hold.ended => return Ok(not_modified(etag)),
-            _ = shutting_down.wait_for(|down| *down) => return Ok(not_modified(etag)),
+            _ = &mut hold.ended => return unchanged(),
+            _ = shutting_down.wait_for(|down| *down) => return unchanged(),
         }
     }
 }
@@ -275,6 +285,7 @@ pub async fn verify(
     })?;
 
     let outcome = passcodes::verify(&state.pool, &state.hasher, reader.clinic_id, reader.reader_id, &code).await?;
+    state.metrics.verified(outcome.attempt_result());
     let answer = match outcome {
         Verification::Accepted { generation } => VerifyAnswer {
             ok: true,
