@@ -73,7 +73,13 @@ start() {
   if [ ! -f "$DATA/PG_VERSION" ]; then
     rm -rf "$DATA"
     mkdir -p "$DATA"
-    [ "$(id -u)" = 0 ] && chown postgres: "$DIR" "$DATA"
+    if [ "$(id -u)" = 0 ]; then
+      chown postgres: "$DIR" "$DATA"
+      if ! runuser -u postgres -- test -w "$DATA"; then
+        echo "the postgres user cannot reach $DATA: every directory above it needs o+x" >&2
+        exit 1
+      fi
+    fi
     # A UTF-8 ctype: under LC_CTYPE=C pg_trgm drops every non-ASCII character, so Japanese
     # search would find nothing. Superuser `postgres`, trust on the local port only.
     as_owner "$BIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 ||
