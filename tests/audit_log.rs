@@ -363,7 +363,9 @@ async fn an_upgraded_database_has_its_old_rows_sealed_at_the_first_start() {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("portal.db").display());
     {
         // The schema before the chain (migrations up to 0012), with rows written back then.
-        let mut migrator = sqlx::migrate::Migrator::new(Path::new("./migrations")).await.unwrap();
+        let mut migrator = sqlx::migrate::Migrator::new(Path::new("./migrations/sqlite"))
+            .await
+            .unwrap();
         migrator.migrations = migrator
             .migrations
             .iter()

@@ -271,7 +271,7 @@ async fn a_database_from_before_the_folding_is_upgraded_and_its_tickets_are_foun
     // A database as migration 0005 left it, with a ticket indexed the old way (not folded).
     let dir = tempfile::tempdir().unwrap();
     let old_migrations = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir("migrations").unwrap() {
+    for entry in std::fs::read_dir("migrations/sqlite").unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_owned();
         if name.to_string_lossy().as_ref() < "0006" {
