@@ -165,7 +165,7 @@ impl Rng {
 async fn seed(database_url: &str, tickets: usize) -> anyhow::Result<()> {
     let pool = portal::db::connect(database_url).await?;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.sqlite().begin().await?;
     for c in 1..=1000_i64 {
         sqlx::query("INSERT INTO clinics (id, code, name, phone, created_at) VALUES (?, ?, ?, ?, 0)")
             .bind(c)

@@ -329,7 +329,7 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
 
 async fn guide_credential(
     config: &Config,
-    pool: &sqlx::SqlitePool,
+    pool: &db::Pool,
     actor: &audit::Actor,
     command: GuideCredentialCommand,
 ) -> anyhow::Result<()> {
@@ -376,14 +376,14 @@ async fn guide_credential(
     Ok(())
 }
 
-async fn find_clinic(pool: &sqlx::SqlitePool, code: &str) -> anyhow::Result<db::clinics::Clinic> {
+async fn find_clinic(pool: &db::Pool, code: &str) -> anyhow::Result<db::clinics::Clinic> {
     let parsed = ClinicCode::parse(code).map_err(|e| anyhow::anyhow!("invalid 医療機関コード {code:?}: {e}"))?;
     db::clinics::by_code(pool, parsed.as_str())
         .await?
         .with_context(|| format!("no clinic has 医療機関コード {parsed}"))
 }
 
-async fn load_pepper(config: &Config, pool: &sqlx::SqlitePool) -> anyhow::Result<crate::domain::Secret<Vec<u8>>> {
+async fn load_pepper(config: &Config, pool: &db::Pool) -> anyhow::Result<crate::domain::Secret<Vec<u8>>> {
     let in_use = db::pepper_in_use(pool).await?;
     pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, in_use)
 }

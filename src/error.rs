@@ -38,8 +38,8 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for AppError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<crate::db::Error> for AppError {
+    fn from(e: crate::db::Error) -> Self {
         Self::Internal(e.into())
     }
 }
@@ -287,8 +287,8 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
-impl From<sqlx::Error> for ApiError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<crate::db::Error> for ApiError {
+    fn from(e: crate::db::Error) -> Self {
         anyhow::Error::new(e).into()
     }
 }

@@ -37,7 +37,6 @@ use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 use crate::config::Config;
 use crate::domain::Secret;
@@ -57,7 +56,7 @@ pub struct Portal {
     /// Only the sealer needs the audit key: it is not part of the request handlers' state.
     audit_key: Arc<domain::audit_chain::ChainKey>,
     shutdown: watch::Sender<bool>,
-    sessions: SqliteStore,
+    sessions: db::SessionStore,
 }
 
 /// Opens (and migrates) the database, loads the pepper and the caches.
@@ -86,8 +85,7 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
         }
         tracing::warn!(error = ?e, "sealing the audit log at start failed");
     }
-    let sessions = SqliteStore::new(pool.clone());
-    sessions.migrate().await.context("cannot create the session table")?;
+    let sessions = db::session_store(&pool).await?;
     let started = std::time::Instant::now();
     let indexed = services::search::index_stale(&pool)
         .await
@@ -345,7 +343,7 @@ pub const ATTEMPT_RETENTION_S: i64 = 400 * 86_400;
 
 /// One round of the housekeeping the server does every minute (public for tests and tools);
 /// a failing step is logged and the others still run.
-pub async fn housekeeping(state: &AppState, sessions: &SqliteStore) {
+pub async fn housekeeping(state: &AppState, sessions: &db::SessionStore) {
     use tower_sessions::session_store::ExpiredDeletion;
     let now = db::now();
     let steps: [(&str, anyhow::Result<()>); 6] = [

@@ -13,7 +13,6 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
-use sqlx::SqlitePool;
 use tokio::sync::watch;
 
 use crate::auth::device_token::TokenHash;
@@ -138,7 +137,7 @@ pub struct Live {
 }
 
 impl Live {
-    pub async fn load(pool: &SqlitePool) -> anyhow::Result<Self> {
+    pub async fn load(pool: &db::Pool) -> anyhow::Result<Self> {
         // Read the cursor first: an event racing the load is applied again, harmlessly.
         let cursor = db::cache_events::last_id(pool).await?;
         let mut tokens = Tokens::default();
@@ -173,7 +172,7 @@ impl Live {
     /// database a bounded handful of cheap reads per second, however many arrive.
     pub async fn reader_after_miss(
         &self,
-        pool: &SqlitePool,
+        pool: &db::Pool,
         hash: &TokenHash,
     ) -> anyhow::Result<Option<Arc<ReaderEntry>>> {
         let arrived = Instant::now();
@@ -231,7 +230,7 @@ impl Live {
 
     /// Applies every change recorded since the last sync. Called by the follower task and
     /// right after this process's own writes, so its readers learn of them at once.
-    pub async fn sync(&self, pool: &SqlitePool) -> anyhow::Result<()> {
+    pub async fn sync(&self, pool: &db::Pool) -> anyhow::Result<()> {
         let mut cursor = self.cursor.lock().await;
         loop {
             let events = db::cache_events::after(pool, *cursor).await?;
@@ -253,7 +252,7 @@ impl Live {
         }
     }
 
-    async fn refresh_clinic(&self, pool: &SqlitePool, clinic_id: i64) -> anyhow::Result<()> {
+    async fn refresh_clinic(&self, pool: &db::Pool, clinic_id: i64) -> anyhow::Result<()> {
         let Some(row) = db::passcodes::state(pool, clinic_id).await? else {
             return Ok(());
         };
@@ -277,7 +276,7 @@ impl Live {
         Ok(())
     }
 
-    async fn refresh_reader(&self, pool: &SqlitePool, reader_id: i64) -> anyhow::Result<()> {
+    async fn refresh_reader(&self, pool: &db::Pool, reader_id: i64) -> anyhow::Result<()> {
         let row = db::readers::active_token(pool, reader_id).await?;
         let mut tokens = write(&self.tokens);
         let unchanged = match (&row, tokens.hash_of.get(&reader_id)) {
@@ -297,7 +296,7 @@ impl Live {
     }
 
     /// Writes batched last-seen times in one transaction.
-    pub async fn flush_seen(&self, pool: &SqlitePool) -> anyhow::Result<usize> {
+    pub async fn flush_seen(&self, pool: &db::Pool) -> anyhow::Result<usize> {
         let dirty: Vec<(i64, i64, i64)> = read(&self.tokens)
             .by_hash
             .values()
@@ -313,9 +312,9 @@ impl Live {
         if dirty.is_empty() {
             return Ok(0);
         }
-        let mut tx = pool.begin().await?;
+        let mut tx = db::begin(pool).await?;
         for (id, at, generation) in &dirty {
-            db::readers::record_seen(&mut *tx, *id, *at, *generation).await?;
+            db::readers::record_seen(&mut tx, *id, *at, *generation).await?;
         }
         tx.commit().await?;
         Ok(dirty.len())

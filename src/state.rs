@@ -3,11 +3,11 @@
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
-use sqlx::SqlitePool;
 use tokio::sync::watch;
 
 use crate::auth::Hasher;
 use crate::config::Config;
+use crate::db;
 use crate::domain::Secret;
 use crate::live::Live;
 use crate::long_polls::LongPolls;
@@ -17,7 +17,7 @@ pub struct AppState(pub Arc<App>);
 
 pub struct App {
     pub config: Config,
-    pub pool: SqlitePool,
+    pub pool: db::Pool,
     pub hasher: Hasher,
     /// Signs the device cookies of browsers that signed in before.
     pub device_key: crate::auth::device_cookie::DeviceKey,

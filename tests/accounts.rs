@@ -210,7 +210,7 @@ async fn state_changing_forms_need_the_sessions_csrf_token() {
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     assert!(
-        portal::db::clinics::all(app.pool()).await.unwrap().is_empty(),
+        portal::db::clinics::all(app.store()).await.unwrap().is_empty(),
         "nothing may be written"
     );
 
@@ -516,7 +516,7 @@ async fn pages_and_ticket_api_answers_are_never_cached_but_static_files_are() {
     }
     let email = portal::domain::Email::parse("operator@installer.jp").unwrap();
     let token =
-        portal::services::accounts::issue_api_token(app.pool(), &portal::db::audit::Actor::CommandLine, &email, "x")
+        portal::services::accounts::issue_api_token(app.store(), &portal::db::audit::Actor::CommandLine, &email, "x")
             .await
             .unwrap();
     let api = reqwest::Client::new()

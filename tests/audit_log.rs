@@ -275,14 +275,14 @@ async fn rows_of_a_transaction_that_rolls_back_leave_no_hole_in_the_chain() {
     };
 
     // Rows written inside a transaction that is held past a sealer tick, then rolled back.
-    let mut tx = portal::db::begin_write(app.pool()).await.unwrap();
+    let mut tx = portal::db::begin_write(app.store()).await.unwrap();
     for detail in ["rolled back 1", "rolled back 2", "rolled back 3"] {
-        audit::record(&mut *tx, entry(detail)).await.unwrap();
+        audit::record(&mut tx, entry(detail)).await.unwrap();
     }
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
     tx.rollback().await.unwrap();
     for detail in ["kept 1", "kept 2"] {
-        audit::record(app.pool(), entry(detail)).await.unwrap();
+        audit::record(app.store(), entry(detail)).await.unwrap();
     }
 
     let (ok, stdout, stderr) = verify(app.dir.path(), &[]).await;
@@ -326,9 +326,9 @@ async fn the_triggers_let_through_only_the_sealing_update() {
     .await;
 
     // An unsealed row: sealing it may not change anything else at the same time.
-    let mut tx = portal::db::begin_write(app.pool()).await.unwrap();
+    let mut tx = portal::db::begin_write(app.store()).await.unwrap();
     audit::record(
-        &mut *tx,
+        &mut tx,
         Entry {
             actor: &Actor::Anonymous,
             action: "test.entry",
@@ -340,18 +340,18 @@ async fn the_triggers_let_through_only_the_sealing_update() {
     .await
     .unwrap();
     let fresh: i64 = sqlx::query_scalar("SELECT MAX(id) FROM audit_log")
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.sqlite())
         .await
         .unwrap();
     let changed =
         sqlx::query("UPDATE audit_log SET chain_position = 5000, chain_mac = x'00', detail = 'x' WHERE id = ?")
             .bind(fresh)
-            .execute(&mut *tx)
+            .execute(tx.sqlite())
             .await;
     assert!(changed.is_err(), "a seal that also edits is refused");
     sqlx::query("UPDATE audit_log SET chain_position = 5000, chain_mac = x'00' WHERE id = ?")
         .bind(fresh)
-        .execute(&mut *tx)
+        .execute(tx.sqlite())
         .await
         .expect("the sealing update itself is allowed");
     tx.rollback().await.unwrap();
@@ -429,7 +429,7 @@ async fn a_row_given_a_mac_but_no_place_is_reported_and_does_not_stop_the_sealin
         .unwrap();
     db.close().await.unwrap();
     audit::record(
-        app.pool(),
+        app.store(),
         Entry {
             actor: &Actor::CommandLine,
             action: "test.entry",

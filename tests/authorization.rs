@@ -150,7 +150,7 @@ async fn world() -> World {
         .unwrap();
     app.issue_passcode(a).await;
     let agent = Email::parse("agent@installer.jp").unwrap();
-    let api = portal::services::accounts::issue_api_token(app.pool(), &Actor::CommandLine, &agent, "matrix")
+    let api = portal::services::accounts::issue_api_token(app.store(), &Actor::CommandLine, &agent, "matrix")
         .await
         .unwrap();
     // A ticket of clinic A, opened by its admin.
@@ -165,11 +165,11 @@ async fn world() -> World {
         Browser::signed_in(&app, "operator@installer.jp").await,
     ));
     // One more token for each desk member to revoke as "their own" (not the one the matrix uses).
-    let spare = portal::services::accounts::issue_api_token(app.pool(), &Actor::CommandLine, &agent, "spare")
+    let spare = portal::services::accounts::issue_api_token(app.store(), &Actor::CommandLine, &agent, "spare")
         .await
         .unwrap();
     let operator = Email::parse("operator@installer.jp").unwrap();
-    portal::services::accounts::issue_api_token(app.pool(), &Actor::CommandLine, &operator, "spare")
+    portal::services::accounts::issue_api_token(app.store(), &Actor::CommandLine, &operator, "spare")
         .await
         .unwrap();
     World {

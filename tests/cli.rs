@@ -201,7 +201,7 @@ async fn command_line_changes_reach_the_running_server_within_its_follow_interva
     let answer: Value = client.verify(&code).await.json().await.unwrap();
     assert_eq!(answer["ok"], true);
     assert_eq!(
-        portal::db::audit::count_action(app.pool(), "passcode.issued")
+        portal::db::audit::count_action(app.store(), "passcode.issued")
             .await
             .unwrap(),
         1
@@ -700,7 +700,7 @@ async fn guide_credential_set_reads_the_password_from_standard_input_and_the_run
     assert!(cleared.status.success());
     assert_eq!(revealed(&admin_b).await, (None, None));
     assert_eq!(
-        portal::db::audit::count_action(app.pool(), "pc_credential.cleared")
+        portal::db::audit::count_action(app.store(), "pc_credential.cleared")
             .await
             .unwrap(),
         2

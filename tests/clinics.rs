@@ -55,7 +55,7 @@ async fn an_operator_registers_clinics_and_invalid_codes_are_refused_with_the_re
         .await;
     assert_eq!(duplicate.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(duplicate.body.contains("すでに登録されています"), "{}", duplicate.body);
-    assert_eq!(portal::db::clinics::all(app.pool()).await.unwrap().len(), 1);
+    assert_eq!(portal::db::clinics::all(app.store()).await.unwrap().len(), 1);
 
     // The same mistakes in English for an operator who chose English.
     operator
@@ -553,7 +553,7 @@ async fn the_clinic_pages_histories_are_paged() {
         .await
         .unwrap();
         portal::db::audit::record(
-            app.pool(),
+            app.store(),
             portal::db::audit::Entry {
                 actor: &portal::db::audit::Actor::CommandLine,
                 action: "passcode.issued",
@@ -614,5 +614,5 @@ async fn names_that_hide_their_reading_order_are_refused() {
         .await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.body.contains("id=\"name-error\""));
-    assert!(portal::db::clinics::all(app.pool()).await.unwrap().is_empty());
+    assert!(portal::db::clinics::all(app.store()).await.unwrap().is_empty());
 }

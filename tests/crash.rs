@@ -142,20 +142,20 @@ async fn killing_the_portal_mid_rotation_leaves_consistent_data_and_readers_resy
             .await
             .unwrap();
         let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_one(&pool)
+            .fetch_one(pool.sqlite())
             .await
             .unwrap();
         assert_eq!(integrity, "ok", "round {round}");
         let current: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE superseded_at IS NULL")
-            .fetch_one(&pool)
+            .fetch_one(pool.sqlite())
             .await
             .unwrap();
         let issued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes")
-            .fetch_one(&pool)
+            .fetch_one(pool.sqlite())
             .await
             .unwrap();
         let generation: i64 = sqlx::query_scalar("SELECT passcode_generation FROM clinics")
-            .fetch_one(&pool)
+            .fetch_one(pool.sqlite())
             .await
             .unwrap();
         let audited: i64 = portal::db::audit::count_action(&pool, "passcode.issued").await.unwrap();
@@ -170,7 +170,7 @@ async fn killing_the_portal_mid_rotation_leaves_consistent_data_and_readers_resy
             "round {round}: every committed issue has its audit entry"
         );
         let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcode_attempts")
-            .fetch_one(&pool)
+            .fetch_one(pool.sqlite())
             .await
             .unwrap();
         eprintln!("round {round}: {issued} issued, {attempts} attempts recorded");

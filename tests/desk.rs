@@ -861,7 +861,7 @@ async fn operators_set_the_targets_that_due_times_are_counted_from() {
             .fetch_one(app.pool())
             .await
             .unwrap();
-    let rules = portal::services::tickets::desk_rules(app.pool()).await.unwrap();
+    let rules = portal::services::tickets::desk_rules(app.store()).await.unwrap();
     let from = time::OffsetDateTime::from_unix_timestamp(created).unwrap();
     assert_eq!(response, rules.calendar.add_minutes(from, 120).unix_timestamp());
     assert_eq!(resolution, rules.calendar.add_minutes(from, 390).unix_timestamp());
@@ -899,7 +899,7 @@ async fn a_database_failure_in_the_list_filters_is_a_server_error_not_the_users_
     let (app, agent) = desk().await;
     let email = portal::domain::Email::parse("agent@installer.jp").unwrap();
     let api_token =
-        portal::services::accounts::issue_api_token(app.pool(), &portal::db::audit::Actor::CommandLine, &email, "x")
+        portal::services::accounts::issue_api_token(app.store(), &portal::db::audit::Actor::CommandLine, &email, "x")
             .await
             .unwrap();
     // The clinic lookup behind the clinic filter now fails inside the database.

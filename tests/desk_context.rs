@@ -221,7 +221,7 @@ async fn the_call_screen_shows_the_chosen_clinics_passcode_readers_and_open_tick
     assert!(page.body.contains("id=\"call-no-open-tickets\""));
     assert!(page.body.contains("登録されたカードリーダーはありません"));
 
-    let clinic = portal::db::clinics::by_code(app.pool(), CLINIC_A)
+    let clinic = portal::db::clinics::by_code(app.store(), CLINIC_A)
         .await
         .unwrap()
         .unwrap();
@@ -273,7 +273,7 @@ async fn the_call_screen_shows_the_chosen_clinics_passcode_readers_and_open_tick
 #[tokio::test]
 async fn readers_silent_for_longer_than_the_threshold_show_as_not_connected_everywhere() {
     let (app, agent) = desk().await;
-    let clinic = portal::db::clinics::by_code(app.pool(), CLINIC_A)
+    let clinic = portal::db::clinics::by_code(app.store(), CLINIC_A)
         .await
         .unwrap()
         .unwrap();
@@ -360,7 +360,7 @@ async fn a_reader_that_just_polled_is_connected_even_before_its_poll_time_is_wri
     let app = TestApp::spawn_with(tempfile::tempdir().unwrap(), |c| c.last_seen_flush_s = 3600).await;
     app.with_two_clinics().await;
     let agent = Browser::signed_in(&app, "agent@installer.jp").await;
-    let clinic = portal::db::clinics::by_code(app.pool(), CLINIC_A)
+    let clinic = portal::db::clinics::by_code(app.store(), CLINIC_A)
         .await
         .unwrap()
         .unwrap();

@@ -156,13 +156,13 @@ async fn the_pc_credential_never_reaches_anonymous_users() {
 #[tokio::test]
 async fn a_signed_in_admins_readers_pick_the_remote_desktop_address() {
     let app = app().await;
-    let a = portal::db::clinics::by_code(app.pool(), CLINIC_A)
+    let a = portal::db::clinics::by_code(app.store(), CLINIC_A)
         .await
         .unwrap()
         .unwrap()
         .id;
     portal::services::readers::enroll(
-        app.pool(),
+        app.store(),
         &portal::db::audit::Actor::CommandLine,
         a,
         "受付1",
@@ -533,7 +533,7 @@ async fn idle_walks_fold_into_totals_that_show_the_same_figures() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     }
-    let folded = portal::db::guide::fold_walks(app.pool(), portal::db::now(), 1)
+    let folded = portal::db::guide::fold_walks(app.store(), portal::db::now(), 1)
         .await
         .unwrap();
     assert_eq!(folded, 1, "one walk over the cap of one");

@@ -96,7 +96,7 @@ async fn consecutive_codes_always_differ() {
         assert_ne!(previous, next);
         previous = next;
     }
-    let current = portal::db::passcodes::current(app.pool(), a).await.unwrap().unwrap();
+    let current = portal::db::passcodes::current(app.store(), a).await.unwrap().unwrap();
     assert_eq!(current.generation, 26);
     let superseded: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE clinic_id = ? AND superseded_at IS NOT NULL")
@@ -184,7 +184,7 @@ async fn other_clinics_passcode_pages_are_not_found_and_audited() {
         .await;
     assert_eq!(post.status, StatusCode::NOT_FOUND);
     assert!(
-        portal::db::passcodes::current(app.pool(), b).await.unwrap().is_none(),
+        portal::db::passcodes::current(app.store(), b).await.unwrap().is_none(),
         "nothing issued for B"
     );
     assert_eq!(app.audit_count("access.denied").await, 4);
@@ -204,7 +204,7 @@ async fn only_the_clinics_own_admin_issues_on_the_web() {
             .await;
         assert_eq!(post.status, StatusCode::FORBIDDEN, "{email}");
     }
-    assert!(portal::db::passcodes::current(app.pool(), a).await.unwrap().is_none());
+    assert!(portal::db::passcodes::current(app.store(), a).await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -462,7 +462,7 @@ async fn a_lost_pepper_is_not_replaced_while_sealed_passwords_are_stored() {
 #[tokio::test]
 async fn the_clinics_history_says_which_details_were_shown_and_older_entries_still_read_well() {
     let app = app().await;
-    let clinic_a = portal::db::clinics::by_code(app.pool(), CLINIC_A)
+    let clinic_a = portal::db::clinics::by_code(app.store(), CLINIC_A)
         .await
         .unwrap()
         .unwrap()
@@ -476,7 +476,7 @@ async fn the_clinics_history_says_which_details_were_shown_and_older_entries_sti
         detail: &old,
         ip: None,
     };
-    portal::db::audit::record(app.pool(), entry).await.unwrap();
+    portal::db::audit::record(app.store(), entry).await.unwrap();
     let operator = Browser::signed_in(&app, "operator@installer.jp").await;
     set_for_clinic(&operator, CLINIC_A, CLINIC_USER, CLINIC_PASSWORD).await;
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;

@@ -135,7 +135,7 @@ async fn a_long_poll_without_a_change_answers_304_after_the_wait() {
 #[tokio::test]
 async fn other_clinics_rotations_do_not_wake_a_reader() {
     let (app, _, token) = clinic_with_reader().await;
-    let b = portal::db::clinics::by_code(app.pool(), common::CLINIC_B)
+    let b = portal::db::clinics::by_code(app.store(), common::CLINIC_B)
         .await
         .unwrap()
         .unwrap()
@@ -411,7 +411,7 @@ async fn last_poll_times_reach_the_database_in_batches_and_on_shutdown() {
         .unwrap();
     let (seen, generation): (Option<i64>, Option<i64>) =
         sqlx::query_as("SELECT last_seen_at, last_seen_generation FROM readers")
-            .fetch_one(&pool)
+            .fetch_one(pool.sqlite())
             .await
             .unwrap();
     assert!(seen.is_some());

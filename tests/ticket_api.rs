@@ -22,7 +22,7 @@ impl Api {
         app.with_two_clinics().await;
         let email = Email::parse("agent@installer.jp").unwrap();
         let issued =
-            portal::services::accounts::issue_api_token(app.pool(), &Actor::CommandLine, &email, "phone system")
+            portal::services::accounts::issue_api_token(app.store(), &Actor::CommandLine, &email, "phone system")
                 .await
                 .unwrap();
         Self {
@@ -149,7 +149,7 @@ async fn tokens_are_required_and_only_for_the_desk() {
         .unwrap();
     assert_eq!(wrong.json::<Value>().await.unwrap()["error"], "invalid_token");
     // A reader's device token is not an API token.
-    let a = portal::db::clinics::by_code(api.app.pool(), CLINIC_A)
+    let a = portal::db::clinics::by_code(api.app.store(), CLINIC_A)
         .await
         .unwrap()
         .unwrap()
@@ -164,7 +164,7 @@ async fn tokens_are_required_and_only_for_the_desk() {
     assert_eq!(as_reader.status(), StatusCode::UNAUTHORIZED);
 
     let admin = Email::parse("admin-a@clinic-a.jp").unwrap();
-    let refused = portal::services::accounts::issue_api_token(api.app.pool(), &Actor::CommandLine, &admin, "x").await;
+    let refused = portal::services::accounts::issue_api_token(api.app.store(), &Actor::CommandLine, &admin, "x").await;
     assert!(refused.is_err(), "clinic admins get no API token");
 
     // Revoked through the web UI: stops at once.
@@ -622,7 +622,7 @@ async fn the_bearer_scheme_is_accepted_in_any_case_on_both_apis() {
         .await
         .unwrap();
     assert_eq!(tickets.status(), StatusCode::OK);
-    let clinic = portal::db::clinics::by_code(api.app.pool(), CLINIC_A)
+    let clinic = portal::db::clinics::by_code(api.app.store(), CLINIC_A)
         .await
         .unwrap()
         .unwrap();
@@ -674,11 +674,11 @@ async fn a_disabled_accounts_tokens_stay_revoked_when_it_is_enabled_again() {
         .await
         .unwrap();
     let operator = Actor::CommandLine;
-    portal::services::accounts::set_disabled(api.app.pool(), &operator, agent_id, true)
+    portal::services::accounts::set_disabled(api.app.store(), &operator, agent_id, true)
         .await
         .unwrap();
     assert_eq!(api.get("/api/v1/tickets").await.0, StatusCode::UNAUTHORIZED);
-    portal::services::accounts::set_disabled(api.app.pool(), &operator, agent_id, false)
+    portal::services::accounts::set_disabled(api.app.store(), &operator, agent_id, false)
         .await
         .unwrap();
     let (status, body) = api.get("/api/v1/tickets").await;

@@ -4,14 +4,13 @@
 use async_trait::async_trait;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
-use tower_sessions_sqlx_store::SqliteStore;
 
 /// Sessions are saved on every request so the idle timeout slides. When that refresh cannot be
 /// written, the page the user asked for still answers (a write it needs fails with its own 503)
 /// and the session keeps its last saved expiry, which only ends it sooner. Creating a session
 /// (sign-in) and deleting one (sign-out) still fail loudly: those must not half-happen.
 #[derive(Clone, Debug)]
-pub struct TolerantStore(pub SqliteStore);
+pub struct TolerantStore(pub crate::db::SessionStore);
 
 #[async_trait]
 impl SessionStore for TolerantStore {

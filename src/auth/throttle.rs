@@ -2,8 +2,6 @@
 //! doubling delay, and a hard cap per hour. Counted in the database (not the session, which
 //! an attacker simply drops), so it also survives restarts.
 
-use sqlx::SqlitePool;
-
 use crate::db;
 
 #[derive(Clone, Copy, Debug)]
@@ -75,12 +73,12 @@ pub struct Reservation {
 /// Checks the limits and, if the attempt may go ahead, records it as a failure first, in one
 /// write transaction. Counting before the (slow) password check is what keeps a burst of
 /// parallel guesses to the same limits as sequential ones. `Err(wait)` when throttled.
-pub async fn reserve(pool: &SqlitePool, keys: &[(&str, Limits)]) -> sqlx::Result<Result<Reservation, u64>> {
+pub async fn reserve(pool: &db::Pool, keys: &[(&str, Limits)]) -> db::Result<Result<Reservation, u64>> {
     let now = db::now();
     let mut tx = db::begin_write(pool).await?;
     let mut longest = None;
     for (key, limits) in keys {
-        let (failures, last, oldest) = db::login_failures::since(&mut *tx, key, now - 3600).await?;
+        let (failures, last, oldest) = db::login_failures::since(&mut tx, key, now - 3600).await?;
         longest = longest.max(wait_s(*limits, failures, last, oldest, now));
     }
     if let Some(wait) = longest {
@@ -89,17 +87,17 @@ pub async fn reserve(pool: &SqlitePool, keys: &[(&str, Limits)]) -> sqlx::Result
     }
     let mut ids = Vec::with_capacity(keys.len());
     for (key, _) in keys {
-        ids.push(db::login_failures::record(&mut *tx, key, now).await?);
+        ids.push(db::login_failures::record(&mut tx, key, now).await?);
     }
     tx.commit().await?;
     Ok(Ok(Reservation { ids }))
 }
 
 /// The attempt succeeded: it was not a failure after all.
-pub async fn release(pool: &SqlitePool, reservation: Reservation) -> sqlx::Result<()> {
-    let mut tx = pool.begin().await?;
+pub async fn release(pool: &db::Pool, reservation: Reservation) -> db::Result<()> {
+    let mut tx = db::begin(pool).await?;
     for id in reservation.ids {
-        db::login_failures::delete(&mut *tx, id).await?;
+        db::login_failures::delete(&mut tx, id).await?;
     }
     tx.commit().await
 }

@@ -1,8 +1,10 @@
 //! Personal API tokens of agents and operators (integrations such as a phone system).
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::FromRow;
 
-pub async fn insert(db: impl SqliteExecutor<'_>, user_id: i64, name: &str, token_hash: &[u8]) -> sqlx::Result<i64> {
+use super::Exec;
+
+pub async fn insert(db: impl Into<Exec<'_>>, user_id: i64, name: &str, token_hash: &[u8]) -> super::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
     )
@@ -10,7 +12,7 @@ pub async fn insert(db: impl SqliteExecutor<'_>, user_id: i64, name: &str, token
     .bind(name)
     .bind(token_hash)
     .bind(super::now())
-    .fetch_one(db)
+    .fetch_one(db.into())
     .await
 }
 
@@ -23,34 +25,34 @@ pub struct Holder {
     pub role: String,
 }
 
-pub async fn holder(db: impl SqliteExecutor<'_>, token_hash: &[u8]) -> sqlx::Result<Option<Holder>> {
+pub async fn holder(db: impl Into<Exec<'_>>, token_hash: &[u8]) -> super::Result<Option<Holder>> {
     sqlx::query_as::<_, Holder>(
         "SELECT t.id AS token_id, u.id AS user_id, u.email, u.role
          FROM api_tokens t JOIN users u ON u.id = t.user_id
          WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
     )
     .bind(token_hash)
-    .fetch_optional(db)
+    .fetch_optional(db.into())
     .await
 }
 
 /// Revokes every live token of the user (when the account is disabled); returns how many.
-pub async fn revoke_all_of(db: impl SqliteExecutor<'_>, user_id: i64, at: i64) -> sqlx::Result<u64> {
+pub async fn revoke_all_of(db: impl Into<Exec<'_>>, user_id: i64, at: i64) -> super::Result<u64> {
     let result = sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
         .bind(at)
         .bind(user_id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(result.rows_affected())
 }
 
-pub async fn touch(db: impl SqliteExecutor<'_>, token_id: i64, at: i64) -> sqlx::Result<()> {
+pub async fn touch(db: impl Into<Exec<'_>>, token_id: i64, at: i64) -> super::Result<()> {
     // At most one write a minute per token.
     sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND COALESCE(last_used_at, 0) < ? - 60")
         .bind(at)
         .bind(token_id)
         .bind(at)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
@@ -64,22 +66,22 @@ pub struct Listed {
     pub revoked_at: Option<i64>,
 }
 
-pub async fn for_user(db: impl SqliteExecutor<'_>, user_id: i64) -> sqlx::Result<Vec<Listed>> {
+pub async fn for_user(db: impl Into<Exec<'_>>, user_id: i64) -> super::Result<Vec<Listed>> {
     sqlx::query_as::<_, Listed>(
         "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY id DESC",
     )
     .bind(user_id)
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
-pub async fn revoke(db: impl SqliteExecutor<'_>, token_id: i64, user_id: i64) -> sqlx::Result<bool> {
+pub async fn revoke(db: impl Into<Exec<'_>>, token_id: i64, user_id: i64) -> super::Result<bool> {
     let result =
         sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL")
             .bind(super::now())
             .bind(token_id)
             .bind(user_id)
-            .execute(db)
+            .execute(db.into())
             .await?;
     Ok(result.rows_affected() == 1)
 }

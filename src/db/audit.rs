@@ -2,7 +2,9 @@
 //! entries are inserted unsealed and sealed later (`services::audit_chain`), the one update the
 //! triggers allow.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::FromRow;
+
+use super::Exec;
 
 /// Who did something.
 #[derive(Clone, Debug)]
@@ -63,7 +65,7 @@ fn cut(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
-pub async fn record(db: impl SqliteExecutor<'_>, entry: Entry<'_>) -> sqlx::Result<()> {
+pub async fn record(db: impl Into<Exec<'_>>, entry: Entry<'_>) -> super::Result<()> {
     let actor = entry.actor.label();
     sqlx::query(
         "INSERT INTO audit_log (at, actor_id, actor, action, clinic_id, detail, ip)
@@ -76,7 +78,7 @@ pub async fn record(db: impl SqliteExecutor<'_>, entry: Entry<'_>) -> sqlx::Resu
     .bind(entry.clinic_id)
     .bind(cut(entry.detail, MAX_DETAIL_CHARS))
     .bind(entry.ip.map(|ip| cut(ip, MAX_IP_CHARS)))
-    .execute(db)
+    .execute(db.into())
     .await?;
     Ok(())
 }
@@ -95,11 +97,11 @@ pub struct Row {
 
 /// The clinic's history, newest first; `before` (an id) pages back.
 pub async fn for_clinic(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     clinic_id: i64,
     before: Option<i64>,
     limit: i64,
-) -> sqlx::Result<Vec<Row>> {
+) -> super::Result<Vec<Row>> {
     sqlx::query_as::<_, Row>(
         "SELECT a.id, a.at, a.actor, a.action, a.detail, a.ip, r.name AS reader_name
          FROM audit_log a
@@ -109,14 +111,14 @@ pub async fn for_clinic(
     .bind(clinic_id)
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
-pub async fn count_action(db: impl SqliteExecutor<'_>, action: &str) -> sqlx::Result<i64> {
+pub async fn count_action(db: impl Into<Exec<'_>>, action: &str) -> super::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?")
         .bind(action)
-        .fetch_one(db)
+        .fetch_one(db.into())
         .await
 }
 
@@ -138,104 +140,104 @@ pub struct ChainRow {
 const CHAIN_COLUMNS: &str = "id, at, actor_id, actor, action, clinic_id, detail, ip, chain_position, chain_mac";
 
 /// Whether a chain has been started here: sealed rows, or the key's check value.
-pub async fn chain_started(db: impl SqliteExecutor<'_>) -> sqlx::Result<bool> {
+pub async fn chain_started(db: impl Into<Exec<'_>>) -> super::Result<bool> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM audit_log WHERE chain_position IS NOT NULL)
              OR EXISTS (SELECT 1 FROM audit_chain)",
     )
-    .fetch_one(db)
+    .fetch_one(db.into())
     .await
 }
 
 /// The key's check value, once the first seal has written it.
-pub async fn key_check(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<Vec<u8>>> {
+pub async fn key_check(db: impl Into<Exec<'_>>) -> super::Result<Option<Vec<u8>>> {
     sqlx::query_scalar("SELECT key_check FROM audit_chain WHERE id = 1")
-        .fetch_optional(db)
+        .fetch_optional(db.into())
         .await
 }
 
-pub async fn insert_key_check(db: impl SqliteExecutor<'_>, check: &[u8]) -> sqlx::Result<()> {
+pub async fn insert_key_check(db: impl Into<Exec<'_>>, check: &[u8]) -> super::Result<()> {
     sqlx::query("INSERT INTO audit_chain (id, key_check) VALUES (1, ?)")
         .bind(check)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
 
 /// Whether a row waits for its seal. A row with a MAC but no position was tampered with: it is
 /// left out (and reported by verify), so it cannot stop the sealing of the others.
-pub async fn has_unsealed(db: impl SqliteExecutor<'_>) -> sqlx::Result<bool> {
+pub async fn has_unsealed(db: impl Into<Exec<'_>>) -> super::Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NULL)")
-        .fetch_one(db)
+        .fetch_one(db.into())
         .await
 }
 
 /// The chain's newest position and MAC.
-pub async fn chain_head(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<(i64, Vec<u8>)>> {
+pub async fn chain_head(db: impl Into<Exec<'_>>) -> super::Result<Option<(i64, Vec<u8>)>> {
     sqlx::query_as(
         "SELECT chain_position, chain_mac FROM audit_log WHERE chain_position IS NOT NULL
          ORDER BY chain_position DESC LIMIT 1",
     )
-    .fetch_optional(db)
+    .fetch_optional(db.into())
     .await
 }
 
 /// The sealed row at a position.
-pub async fn sealed_at(db: impl SqliteExecutor<'_>, position: i64) -> sqlx::Result<Option<ChainRow>> {
+pub async fn sealed_at(db: impl Into<Exec<'_>>, position: i64) -> super::Result<Option<ChainRow>> {
     sqlx::query_as::<_, ChainRow>(&format!(
         "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position = ?"
     ))
     .bind(position)
-    .fetch_optional(db)
+    .fetch_optional(db.into())
     .await
 }
 
 /// Committed rows waiting for their seal, oldest first.
-pub async fn unsealed(db: impl SqliteExecutor<'_>, limit: i64) -> sqlx::Result<Vec<ChainRow>> {
+pub async fn unsealed(db: impl Into<Exec<'_>>, limit: i64) -> super::Result<Vec<ChainRow>> {
     sqlx::query_as::<_, ChainRow>(&format!(
         "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NULL
          ORDER BY id LIMIT ?"
     ))
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
 /// The sealing update (the only update the triggers let through).
-pub async fn seal_row(db: impl SqliteExecutor<'_>, id: i64, position: i64, mac: &[u8]) -> sqlx::Result<()> {
+pub async fn seal_row(db: impl Into<Exec<'_>>, id: i64, position: i64, mac: &[u8]) -> super::Result<()> {
     sqlx::query("UPDATE audit_log SET chain_position = ?, chain_mac = ? WHERE id = ? AND chain_position IS NULL")
         .bind(position)
         .bind(mac)
         .bind(id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
 
 /// Sealed rows after `position`, in chain order.
-pub async fn sealed_after(db: impl SqliteExecutor<'_>, position: i64, limit: i64) -> sqlx::Result<Vec<ChainRow>> {
+pub async fn sealed_after(db: impl Into<Exec<'_>>, position: i64, limit: i64) -> super::Result<Vec<ChainRow>> {
     sqlx::query_as::<_, ChainRow>(&format!(
         "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position > ? ORDER BY chain_position LIMIT ?"
     ))
     .bind(position)
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
 /// How many rows are unsealed, with the oldest one's id and time.
-pub async fn oldest_unsealed(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<(i64, i64, i64)>> {
+pub async fn oldest_unsealed(db: impl Into<Exec<'_>>) -> super::Result<Option<(i64, i64, i64)>> {
     sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM audit_log WHERE chain_position IS NULL), id, at
          FROM audit_log WHERE chain_position IS NULL ORDER BY at, id LIMIT 1",
     )
-    .fetch_optional(db)
+    .fetch_optional(db.into())
     .await
 }
 
 /// A row with a MAC but no position: no sealing leaves one, so someone wrote it.
-pub async fn seal_without_position(db: impl SqliteExecutor<'_>) -> sqlx::Result<Option<i64>> {
+pub async fn seal_without_position(db: impl Into<Exec<'_>>) -> super::Result<Option<i64>> {
     sqlx::query_scalar("SELECT id FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NOT NULL LIMIT 1")
-        .fetch_optional(db)
+        .fetch_optional(db.into())
         .await
 }

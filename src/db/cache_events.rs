@@ -1,6 +1,8 @@
 //! Change notifications for the in-memory caches, written in the same transaction as the change.
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::FromRow;
+
+use super::Exec;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -22,12 +24,12 @@ impl Kind {
     }
 }
 
-pub async fn append(db: impl SqliteExecutor<'_>, kind: Kind, entity_id: i64) -> sqlx::Result<()> {
+pub async fn append(db: impl Into<Exec<'_>>, kind: Kind, entity_id: i64) -> super::Result<()> {
     sqlx::query("INSERT INTO cache_events (kind, entity_id, at) VALUES (?, ?, ?)")
         .bind(kind.as_db())
         .bind(entity_id)
         .bind(super::now())
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
@@ -50,24 +52,24 @@ impl Event {
     }
 }
 
-pub async fn after(db: impl SqliteExecutor<'_>, last_id: i64) -> sqlx::Result<Vec<Event>> {
+pub async fn after(db: impl Into<Exec<'_>>, last_id: i64) -> super::Result<Vec<Event>> {
     sqlx::query_as::<_, Event>("SELECT id, kind, entity_id FROM cache_events WHERE id > ? ORDER BY id LIMIT 1000")
         .bind(last_id)
-        .fetch_all(db)
+        .fetch_all(db.into())
         .await
 }
 
-pub async fn last_id(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
+pub async fn last_id(db: impl Into<Exec<'_>>) -> super::Result<i64> {
     sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cache_events")
-        .fetch_one(db)
+        .fetch_one(db.into())
         .await
 }
 
 /// Events older than an hour have been seen by every running process.
-pub async fn prune(db: impl SqliteExecutor<'_>) -> sqlx::Result<()> {
+pub async fn prune(db: impl Into<Exec<'_>>) -> super::Result<()> {
     sqlx::query("DELETE FROM cache_events WHERE at < ?")
         .bind(super::now() - 3600)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }

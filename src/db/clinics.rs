@@ -1,4 +1,6 @@
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::FromRow;
+
+use super::Exec;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Clinic {
@@ -21,7 +23,7 @@ pub struct NewClinic<'a> {
 
 const COLUMNS: &str = "id, code, name, phone, address, contact_name, passcode_generation";
 
-pub async fn insert(db: impl SqliteExecutor<'_>, clinic: &NewClinic<'_>) -> sqlx::Result<i64> {
+pub async fn insert(db: impl Into<Exec<'_>>, clinic: &NewClinic<'_>) -> super::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO clinics (code, name, phone, address, contact_name, created_at)
          VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -32,43 +34,43 @@ pub async fn insert(db: impl SqliteExecutor<'_>, clinic: &NewClinic<'_>) -> sqlx
     .bind(clinic.address)
     .bind(clinic.contact_name)
     .bind(super::now())
-    .fetch_one(db)
+    .fetch_one(db.into())
     .await
 }
 
-pub async fn by_code(db: impl SqliteExecutor<'_>, code: &str) -> sqlx::Result<Option<Clinic>> {
+pub async fn by_code(db: impl Into<Exec<'_>>, code: &str) -> super::Result<Option<Clinic>> {
     sqlx::query_as::<_, Clinic>(&format!("SELECT {COLUMNS} FROM clinics WHERE code = ?"))
         .bind(code)
-        .fetch_optional(db)
+        .fetch_optional(db.into())
         .await
 }
 
-pub async fn by_id(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Clinic>> {
+pub async fn by_id(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Option<Clinic>> {
     sqlx::query_as::<_, Clinic>(&format!("SELECT {COLUMNS} FROM clinics WHERE id = ?"))
         .bind(id)
-        .fetch_optional(db)
+        .fetch_optional(db.into())
         .await
 }
 
-pub async fn all(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<Clinic>> {
+pub async fn all(db: impl Into<Exec<'_>>) -> super::Result<Vec<Clinic>> {
     sqlx::query_as::<_, Clinic>(&format!("SELECT {COLUMNS} FROM clinics ORDER BY code"))
-        .fetch_all(db)
+        .fetch_all(db.into())
         .await
 }
 
 /// Bumps the generation counter and returns the new value.
-pub async fn next_generation(db: impl SqliteExecutor<'_>, clinic_id: i64) -> sqlx::Result<i64> {
+pub async fn next_generation(db: impl Into<Exec<'_>>, clinic_id: i64) -> super::Result<i64> {
     sqlx::query_scalar(
         "UPDATE clinics SET passcode_generation = passcode_generation + 1 WHERE id = ?
          RETURNING passcode_generation",
     )
     .bind(clinic_id)
-    .fetch_one(db)
+    .fetch_one(db.into())
     .await
 }
 
 /// Clinics matching a code, a partial name or a phone number (hyphens ignored).
-pub async fn search(db: impl SqliteExecutor<'_>, q: &str, limit: i64) -> sqlx::Result<Vec<Clinic>> {
+pub async fn search(db: impl Into<Exec<'_>>, q: &str, limit: i64) -> super::Result<Vec<Clinic>> {
     let q = q.trim();
     let digits: String = q.chars().filter(char::is_ascii_digit).collect();
     let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -82,6 +84,6 @@ pub async fn search(db: impl SqliteExecutor<'_>, q: &str, limit: i64) -> sqlx::R
     .bind(&digits)
     .bind(format!("%{digits}%"))
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }

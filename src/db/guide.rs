@@ -1,16 +1,16 @@
 //! Anonymous guide statistics: which steps walks reached, where they stopped, where help was asked.
 
-use sqlx::SqliteExecutor;
+use super::Exec;
 
 /// Records that a walk reached `step` after `path` (each once per walk) and is now there.
 pub async fn record_step(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut super::Tx,
     journey: &str,
     guide: &str,
     version: &str,
     path: &[String],
     step: &str,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     let now = super::now();
     sqlx::query(
         "INSERT INTO guide_journeys (id, guide_id, version, started_at, last_step, last_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -22,13 +22,13 @@ pub async fn record_step(
     .bind(now)
     .bind(step)
     .bind(now)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
     for reached in path.iter().map(String::as_str).chain([step]) {
         sqlx::query("INSERT OR IGNORE INTO guide_journey_steps (journey_id, step) VALUES (?, ?)")
             .bind(journey)
             .bind(reached)
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await?;
     }
     Ok(())
@@ -39,13 +39,13 @@ pub const IDLE_WALK_S: i64 = 1800;
 
 /// Folds walks idle for [`IDLE_WALK_S`], and the oldest beyond `max_open` walks, into the
 /// per-step totals and deletes them, in one transaction. Returns how many were folded.
-pub async fn fold_walks(pool: &sqlx::SqlitePool, now: i64, max_open: i64) -> sqlx::Result<u64> {
+pub async fn fold_walks(pool: &super::Pool, now: i64, max_open: i64) -> super::Result<u64> {
     let mut tx = super::begin_write(pool).await?;
     // Beyond the cap, the newest `max_open` walks stay open; the rest fold now.
     let crowded: Option<i64> =
         sqlx::query_scalar("SELECT last_at FROM guide_journeys ORDER BY last_at DESC LIMIT 1 OFFSET ?")
             .bind(max_open)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(tx.conn())
             .await?;
     let cutoff = crowded.map_or(now - IDLE_WALK_S, |at| (at + 1).max(now - IDLE_WALK_S));
     sqlx::query(
@@ -58,36 +58,36 @@ pub async fn fold_walks(pool: &sqlx::SqlitePool, now: i64, max_open: i64) -> sql
              SET reached = reached + excluded.reached, left_there = left_there + excluded.left_there",
     )
     .bind(cutoff)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
     sqlx::query(
         "DELETE FROM guide_journey_steps
          WHERE journey_id IN (SELECT id FROM guide_journeys WHERE last_at < ?)",
     )
     .bind(cutoff)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await?;
     let folded = sqlx::query("DELETE FROM guide_journeys WHERE last_at < ?")
         .bind(cutoff)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?
         .rows_affected();
     tx.commit().await?;
     Ok(folded)
 }
 
-pub async fn set_outcome(db: impl SqliteExecutor<'_>, journey: &str, outcome: &str) -> sqlx::Result<()> {
+pub async fn set_outcome(db: impl Into<Exec<'_>>, journey: &str, outcome: &str) -> super::Result<()> {
     sqlx::query("UPDATE guide_journeys SET outcome = ? WHERE id = ?")
         .bind(outcome)
         .bind(journey)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
 
 /// Per step: walks that reached it, walks that stopped there without an outcome (idle for
 /// 30 minutes), and help requests filed from it: the folded totals plus the open walks.
-pub async fn step_stats(db: &sqlx::SqlitePool, guide: &str) -> sqlx::Result<Vec<(String, i64, i64, i64)>> {
+pub async fn step_stats(db: &super::Pool, guide: &str) -> super::Result<Vec<(String, i64, i64, i64)>> {
     sqlx::query_as(
         "WITH open_walks AS (
              SELECT s.step,
@@ -111,6 +111,6 @@ pub async fn step_stats(db: &sqlx::SqlitePool, guide: &str) -> sqlx::Result<Vec<
     )
     .bind(guide)
     .bind(super::now() - IDLE_WALK_S)
-    .fetch_all(db)
+    .fetch_all(&db.0)
     .await
 }

@@ -1,6 +1,8 @@
 //! The installer's own support desk (one row, set by operators).
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::FromRow;
+
+use super::Exec;
 
 use crate::domain::installer::InstallerDesk;
 
@@ -12,9 +14,9 @@ struct Row {
 }
 
 /// The desk as stored; the empty default when the row is missing.
-pub async fn get(db: impl SqliteExecutor<'_>) -> sqlx::Result<InstallerDesk> {
+pub async fn get(db: impl Into<Exec<'_>>) -> super::Result<InstallerDesk> {
     let row = sqlx::query_as::<_, Row>("SELECT name, phone, hours FROM installer_desk WHERE id = 1")
-        .fetch_optional(db)
+        .fetch_optional(db.into())
         .await?;
     Ok(row.map_or_else(InstallerDesk::default, |r| InstallerDesk {
         name: r.name,
@@ -23,7 +25,7 @@ pub async fn get(db: impl SqliteExecutor<'_>) -> sqlx::Result<InstallerDesk> {
     }))
 }
 
-pub async fn set(db: impl SqliteExecutor<'_>, desk: &InstallerDesk, now: i64) -> sqlx::Result<()> {
+pub async fn set(db: impl Into<Exec<'_>>, desk: &InstallerDesk, now: i64) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO installer_desk (id, name, phone, hours, updated_at) VALUES (1, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone,
@@ -33,7 +35,7 @@ pub async fn set(db: impl SqliteExecutor<'_>, desk: &InstallerDesk, now: i64) ->
     .bind(&desk.phone)
     .bind(&desk.hours)
     .bind(now)
-    .execute(db)
+    .execute(db.into())
     .await?;
     Ok(())
 }

@@ -1,4 +1,6 @@
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::FromRow;
+
+use super::Exec;
 
 /// The clinic's current passcode (the one not superseded), with its hash.
 #[derive(Clone, Debug, FromRow)]
@@ -12,21 +14,21 @@ pub struct Current {
     pub disabled_reason: Option<String>,
 }
 
-pub async fn current(db: impl SqliteExecutor<'_>, clinic_id: i64) -> sqlx::Result<Option<Current>> {
+pub async fn current(db: impl Into<Exec<'_>>, clinic_id: i64) -> super::Result<Option<Current>> {
     sqlx::query_as::<_, Current>(
         "SELECT id, generation, code_hash, issued_at, failed_attempts, disabled_at, disabled_reason
          FROM passcodes WHERE clinic_id = ? AND superseded_at IS NULL",
     )
     .bind(clinic_id)
-    .fetch_optional(db)
+    .fetch_optional(db.into())
     .await
 }
 
-pub async fn supersede(db: impl SqliteExecutor<'_>, clinic_id: i64, at: i64) -> sqlx::Result<()> {
+pub async fn supersede(db: impl Into<Exec<'_>>, clinic_id: i64, at: i64) -> super::Result<()> {
     sqlx::query("UPDATE passcodes SET superseded_at = ? WHERE clinic_id = ? AND superseded_at IS NULL")
         .bind(at)
         .bind(clinic_id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
@@ -40,7 +42,7 @@ pub struct NewPasscode<'a> {
     pub issued_via: &'a str,
 }
 
-pub async fn insert(db: impl SqliteExecutor<'_>, new: &NewPasscode<'_>) -> sqlx::Result<()> {
+pub async fn insert(db: impl Into<Exec<'_>>, new: &NewPasscode<'_>) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO passcodes (clinic_id, generation, code_hash, issued_at, issued_by, issued_via)
          VALUES (?, ?, ?, ?, ?, ?)",
@@ -51,26 +53,26 @@ pub async fn insert(db: impl SqliteExecutor<'_>, new: &NewPasscode<'_>) -> sqlx:
     .bind(new.issued_at)
     .bind(new.issued_by)
     .bind(new.issued_via)
-    .execute(db)
+    .execute(db.into())
     .await?;
     Ok(())
 }
 
-pub async fn set_failures(db: impl SqliteExecutor<'_>, id: i64, failed_attempts: i64) -> sqlx::Result<()> {
+pub async fn set_failures(db: impl Into<Exec<'_>>, id: i64, failed_attempts: i64) -> super::Result<()> {
     sqlx::query("UPDATE passcodes SET failed_attempts = ? WHERE id = ?")
         .bind(failed_attempts)
         .bind(id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
 
-pub async fn disable(db: impl SqliteExecutor<'_>, id: i64, at: i64, reason: &str) -> sqlx::Result<()> {
+pub async fn disable(db: impl Into<Exec<'_>>, id: i64, at: i64, reason: &str) -> super::Result<()> {
     sqlx::query("UPDATE passcodes SET disabled_at = ?, disabled_reason = ? WHERE id = ?")
         .bind(at)
         .bind(reason)
         .bind(id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
@@ -89,14 +91,14 @@ const STATE_QUERY: &str = "SELECT c.id AS clinic_id, c.passcode_generation AS ge
         p.issued_at, p.disabled_at, p.id IS NOT NULL AS has_current
      FROM clinics c LEFT JOIN passcodes p ON p.clinic_id = c.id AND p.superseded_at IS NULL";
 
-pub async fn all_states(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<State>> {
-    sqlx::query_as::<_, State>(STATE_QUERY).fetch_all(db).await
+pub async fn all_states(db: impl Into<Exec<'_>>) -> super::Result<Vec<State>> {
+    sqlx::query_as::<_, State>(STATE_QUERY).fetch_all(db.into()).await
 }
 
-pub async fn state(db: impl SqliteExecutor<'_>, clinic_id: i64) -> sqlx::Result<Option<State>> {
+pub async fn state(db: impl Into<Exec<'_>>, clinic_id: i64) -> super::Result<Option<State>> {
     sqlx::query_as::<_, State>(&format!("{STATE_QUERY} WHERE c.id = ?"))
         .bind(clinic_id)
-        .fetch_optional(db)
+        .fetch_optional(db.into())
         .await
 }
 
@@ -111,7 +113,7 @@ pub struct HistoryRow {
     pub disabled_reason: Option<String>,
 }
 
-pub async fn history(db: impl SqliteExecutor<'_>, clinic_id: i64, limit: i64) -> sqlx::Result<Vec<HistoryRow>> {
+pub async fn history(db: impl Into<Exec<'_>>, clinic_id: i64, limit: i64) -> super::Result<Vec<HistoryRow>> {
     sqlx::query_as::<_, HistoryRow>(
         "SELECT p.generation, p.issued_at, u.email AS issued_by_email, p.issued_via, p.superseded_at,
                 p.disabled_at, p.disabled_reason
@@ -120,20 +122,20 @@ pub async fn history(db: impl SqliteExecutor<'_>, clinic_id: i64, limit: i64) ->
     )
     .bind(clinic_id)
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
 /// Records an answer to a reader. With `merge_since`, the same answer to the same reader for the
 /// same code since then adds to that row's count instead of making a row.
 pub async fn record_attempt(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut super::Tx,
     clinic_id: i64,
     reader_id: i64,
     generation: Option<i64>,
     result: &str,
     merge_since: Option<i64>,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     if let Some(since) = merge_since {
         let merged = sqlx::query(
             "UPDATE passcode_attempts SET count = count + 1
@@ -144,7 +146,7 @@ pub async fn record_attempt(
         .bind(result)
         .bind(generation)
         .bind(since)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?
         .rows_affected();
         if merged > 0 {
@@ -157,16 +159,16 @@ pub async fn record_attempt(
         .bind(generation)
         .bind(super::now())
         .bind(result)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     Ok(())
 }
 
 /// Deletes answers older than `before` (the retention period); returns how many.
-pub async fn prune_attempts(db: impl SqliteExecutor<'_>, before: i64) -> sqlx::Result<u64> {
+pub async fn prune_attempts(db: impl Into<Exec<'_>>, before: i64) -> super::Result<u64> {
     Ok(sqlx::query("DELETE FROM passcode_attempts WHERE at < ?")
         .bind(before)
-        .execute(db)
+        .execute(db.into())
         .await?
         .rows_affected())
 }
@@ -184,11 +186,11 @@ pub struct AttemptRow {
 
 /// The clinic's passcode entries, newest first; `before` (an id) pages back.
 pub async fn attempts(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     clinic_id: i64,
     before: Option<i64>,
     limit: i64,
-) -> sqlx::Result<Vec<AttemptRow>> {
+) -> super::Result<Vec<AttemptRow>> {
     sqlx::query_as::<_, AttemptRow>(
         "SELECT a.id, a.at, r.name AS reader_name, a.generation, a.result, a.count
          FROM passcode_attempts a JOIN readers r ON r.id = a.reader_id
@@ -197,30 +199,30 @@ pub async fn attempts(
     .bind(clinic_id)
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
 /// A single-use token the confirmation page carries (only its SHA-256 is stored). Tokens older
 /// than `prune_before` are deleted here, so the table stays as small as a day's confirmations.
 pub async fn insert_issue_token(
-    db: &mut sqlx::SqliteConnection,
+    db: &mut super::Tx,
     token_hash: &[u8; 32],
     clinic_id: i64,
     user_id: i64,
     now: i64,
     prune_before: i64,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     sqlx::query("DELETE FROM passcode_issue_tokens WHERE created_at < ?")
         .bind(prune_before)
-        .execute(&mut *db)
+        .execute(db.conn())
         .await?;
     sqlx::query("INSERT INTO passcode_issue_tokens (token_hash, clinic_id, user_id, created_at) VALUES (?, ?, ?, ?)")
         .bind(token_hash.as_slice())
         .bind(clinic_id)
         .bind(user_id)
         .bind(now)
-        .execute(&mut *db)
+        .execute(db.conn())
         .await?;
     Ok(())
 }
@@ -240,13 +242,13 @@ pub enum IssueTokenClaim {
 /// and user. Run inside the issue's write transaction, so two sends of one form cannot both
 /// see it unused.
 pub async fn claim_issue_token(
-    db: &mut sqlx::SqliteConnection,
+    db: &mut super::Tx,
     token_hash: &[u8; 32],
     clinic_id: i64,
     user_id: i64,
     now: i64,
     not_before: i64,
-) -> sqlx::Result<IssueTokenClaim> {
+) -> super::Result<IssueTokenClaim> {
     let claimed = sqlx::query(
         "UPDATE passcode_issue_tokens SET used_at = ?
          WHERE token_hash = ? AND clinic_id = ? AND user_id = ? AND used_at IS NULL AND created_at >= ?",
@@ -256,7 +258,7 @@ pub async fn claim_issue_token(
     .bind(clinic_id)
     .bind(user_id)
     .bind(not_before)
-    .execute(&mut *db)
+    .execute(db.conn())
     .await?
     .rows_affected();
     if claimed == 1 {
@@ -269,7 +271,7 @@ pub async fn claim_issue_token(
     .bind(token_hash.as_slice())
     .bind(clinic_id)
     .bind(user_id)
-    .fetch_optional(&mut *db)
+    .fetch_optional(db.conn())
     .await?;
     Ok(match used {
         Some((generation,)) => IssueTokenClaim::AlreadyUsed { generation },
@@ -279,30 +281,30 @@ pub async fn claim_issue_token(
 
 /// Records which generation a consumed token issued.
 pub async fn set_issue_token_generation(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     token_hash: &[u8; 32],
     generation: i64,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     sqlx::query("UPDATE passcode_issue_tokens SET generation = ? WHERE token_hash = ?")
         .bind(generation)
         .bind(token_hash.as_slice())
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
 
 /// Wrong codes in one generation (across the clinic) that disable it.
-pub async fn failures_before_disable(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
+pub async fn failures_before_disable(db: impl Into<Exec<'_>>) -> super::Result<i64> {
     sqlx::query_scalar("SELECT failures_before_disable FROM passcode_policy WHERE id = 1")
-        .fetch_one(db)
+        .fetch_one(db.into())
         .await
 }
 
-pub async fn set_failures_before_disable(db: impl SqliteExecutor<'_>, failures: i64, now: i64) -> sqlx::Result<()> {
+pub async fn set_failures_before_disable(db: impl Into<Exec<'_>>, failures: i64, now: i64) -> super::Result<()> {
     sqlx::query("UPDATE passcode_policy SET failures_before_disable = ?, updated_at = ? WHERE id = 1")
         .bind(failures)
         .bind(now)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }

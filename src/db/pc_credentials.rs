@@ -1,7 +1,9 @@
 //! The PC sign-in details the guide shows: an installer-wide default (`clinic_id` NULL) and
 //! per-clinic overrides. The password column holds only the sealed value (see the migration).
 
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::FromRow;
+
+use super::Exec;
 
 /// A stored credential. `password_sealed` is opened by `auth::SealingKey`, never shown as is.
 #[derive(FromRow)]
@@ -24,23 +26,23 @@ pub struct Override {
 }
 
 /// The default (`clinic_id` None) or the clinic's override.
-pub async fn get(db: impl SqliteExecutor<'_>, clinic_id: Option<i64>) -> sqlx::Result<Option<Stored>> {
+pub async fn get(db: impl Into<Exec<'_>>, clinic_id: Option<i64>) -> super::Result<Option<Stored>> {
     sqlx::query_as::<_, Stored>(
         "SELECT id, username, password_sealed, updated_at, updated_by FROM pc_credentials
          WHERE clinic_id IS ?",
     )
     .bind(clinic_id)
-    .fetch_optional(db)
+    .fetch_optional(db.into())
     .await
 }
 
-pub async fn overrides(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<Override>> {
+pub async fn overrides(db: impl Into<Exec<'_>>) -> super::Result<Vec<Override>> {
     sqlx::query_as::<_, Override>(
         "SELECT c.code AS clinic_code, c.name AS clinic_name, p.updated_at, p.updated_by
          FROM pc_credentials p JOIN clinics c ON c.id = p.clinic_id
          ORDER BY c.code",
     )
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
@@ -54,7 +56,7 @@ pub struct Write<'a> {
 
 /// Inserts or replaces the default or the clinic's override. Run inside a write transaction
 /// (`db::begin_write`), which serialises writers.
-pub async fn put(db: impl SqliteExecutor<'_>, existing: Option<i64>, row: &Write<'_>) -> sqlx::Result<()> {
+pub async fn put(db: impl Into<Exec<'_>>, existing: Option<i64>, row: &Write<'_>) -> super::Result<()> {
     let query = match existing {
         Some(id) => sqlx::query(
             "UPDATE pc_credentials SET username = ?, password_sealed = ?, updated_at = ?, updated_by = ?
@@ -75,15 +77,15 @@ pub async fn put(db: impl SqliteExecutor<'_>, existing: Option<i64>, row: &Write
         .bind(row.by)
         .bind(row.clinic_id),
     };
-    query.execute(db).await?;
+    query.execute(db.into()).await?;
     Ok(())
 }
 
 /// Removes the default or the clinic's override; false if there was none.
-pub async fn delete(db: impl SqliteExecutor<'_>, clinic_id: Option<i64>) -> sqlx::Result<bool> {
+pub async fn delete(db: impl Into<Exec<'_>>, clinic_id: Option<i64>) -> super::Result<bool> {
     let done = sqlx::query("DELETE FROM pc_credentials WHERE clinic_id IS ?")
         .bind(clinic_id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(done.rows_affected() > 0)
 }

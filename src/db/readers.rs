@@ -1,4 +1,6 @@
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::FromRow;
+
+use super::Exec;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Reader {
@@ -17,12 +19,12 @@ const COLUMNS: &str = "id, clinic_id, name, install_type, enrolled_at, revoked_a
                        last_seen_generation, locked_until";
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     clinic_id: i64,
     name: &str,
     install_type: &str,
     token_hash: &[u8],
-) -> sqlx::Result<i64> {
+) -> super::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO readers (clinic_id, name, install_type, token_hash, enrolled_at)
          VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -32,39 +34,39 @@ pub async fn insert(
     .bind(install_type)
     .bind(token_hash)
     .bind(super::now())
-    .fetch_one(db)
+    .fetch_one(db.into())
     .await
 }
 
-pub async fn by_id(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Reader>> {
+pub async fn by_id(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Option<Reader>> {
     sqlx::query_as::<_, Reader>(&format!("SELECT {COLUMNS} FROM readers WHERE id = ?"))
         .bind(id)
-        .fetch_optional(db)
+        .fetch_optional(db.into())
         .await
 }
 
-pub async fn for_clinic(db: impl SqliteExecutor<'_>, clinic_id: i64) -> sqlx::Result<Vec<Reader>> {
+pub async fn for_clinic(db: impl Into<Exec<'_>>, clinic_id: i64) -> super::Result<Vec<Reader>> {
     sqlx::query_as::<_, Reader>(&format!(
         "SELECT {COLUMNS} FROM readers WHERE clinic_id = ? ORDER BY revoked_at IS NOT NULL, name"
     ))
     .bind(clinic_id)
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
 /// Revokes the token at once; returns false when the reader was already revoked.
-pub async fn revoke(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+pub async fn revoke(db: impl Into<Exec<'_>>, id: i64) -> super::Result<bool> {
     let result =
         sqlx::query("UPDATE readers SET token_hash = NULL, revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
             .bind(super::now())
             .bind(id)
-            .execute(db)
+            .execute(db.into())
             .await?;
     Ok(result.rows_affected() == 1)
 }
 
 /// Gives the reader a new token (the old one stops working) and clears revocation and lockout.
-pub async fn reenroll(db: impl SqliteExecutor<'_>, id: i64, token_hash: &[u8]) -> sqlx::Result<()> {
+pub async fn reenroll(db: impl Into<Exec<'_>>, id: i64, token_hash: &[u8]) -> super::Result<()> {
     sqlx::query(
         "UPDATE readers SET token_hash = ?, revoked_at = NULL, enrolled_at = ?, failed_attempts = 0,
                 lockouts = 0, locked_until = NULL WHERE id = ?",
@@ -72,7 +74,7 @@ pub async fn reenroll(db: impl SqliteExecutor<'_>, id: i64, token_hash: &[u8]) -
     .bind(token_hash)
     .bind(super::now())
     .bind(id)
-    .execute(db)
+    .execute(db.into())
     .await?;
     Ok(())
 }
@@ -89,24 +91,24 @@ pub struct TokenEntry {
 
 const TOKEN_COLUMNS: &str = "id, clinic_id, token_hash, last_seen_at, last_seen_generation";
 
-pub async fn active_tokens(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<TokenEntry>> {
+pub async fn active_tokens(db: impl Into<Exec<'_>>) -> super::Result<Vec<TokenEntry>> {
     sqlx::query_as::<_, TokenEntry>(&format!(
         "SELECT {TOKEN_COLUMNS} FROM readers WHERE token_hash IS NOT NULL"
     ))
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
-pub async fn active_token(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<TokenEntry>> {
+pub async fn active_token(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Option<TokenEntry>> {
     sqlx::query_as::<_, TokenEntry>(&format!(
         "SELECT {TOKEN_COLUMNS} FROM readers WHERE id = ? AND token_hash IS NOT NULL"
     ))
     .bind(id)
-    .fetch_optional(db)
+    .fetch_optional(db.into())
     .await
 }
 
-pub async fn record_seen(db: impl SqliteExecutor<'_>, id: i64, at: i64, generation: i64) -> sqlx::Result<()> {
+pub async fn record_seen(db: impl Into<Exec<'_>>, id: i64, at: i64, generation: i64) -> super::Result<()> {
     sqlx::query(
         "UPDATE readers SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?), last_seen_generation = ?
          WHERE id = ?",
@@ -114,7 +116,7 @@ pub async fn record_seen(db: impl SqliteExecutor<'_>, id: i64, at: i64, generati
     .bind(at)
     .bind(generation)
     .bind(id)
-    .execute(db)
+    .execute(db.into())
     .await?;
     Ok(())
 }
@@ -127,36 +129,36 @@ pub struct Lockout {
     pub locked_until: Option<i64>,
 }
 
-pub async fn lockout(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Lockout> {
+pub async fn lockout(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Lockout> {
     sqlx::query_as::<_, Lockout>("SELECT failed_attempts, lockouts, locked_until FROM readers WHERE id = ?")
         .bind(id)
-        .fetch_one(db)
+        .fetch_one(db.into())
         .await
 }
 
-pub async fn set_lockout(db: impl SqliteExecutor<'_>, id: i64, state: &Lockout) -> sqlx::Result<()> {
+pub async fn set_lockout(db: impl Into<Exec<'_>>, id: i64, state: &Lockout) -> super::Result<()> {
     sqlx::query("UPDATE readers SET failed_attempts = ?, lockouts = ?, locked_until = ? WHERE id = ?")
         .bind(state.failed_attempts)
         .bind(state.lockouts)
         .bind(state.locked_until)
         .bind(id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
 
 /// After how many minutes without a poll a reader shows as not connected.
-pub async fn stale_after_min(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
+pub async fn stale_after_min(db: impl Into<Exec<'_>>) -> super::Result<i64> {
     sqlx::query_scalar("SELECT threshold_min FROM reader_staleness WHERE id = 1")
-        .fetch_one(db)
+        .fetch_one(db.into())
         .await
 }
 
-pub async fn set_stale_after_min(db: impl SqliteExecutor<'_>, minutes: i64, now: i64) -> sqlx::Result<()> {
+pub async fn set_stale_after_min(db: impl Into<Exec<'_>>, minutes: i64, now: i64) -> super::Result<()> {
     sqlx::query("UPDATE reader_staleness SET threshold_min = ?, updated_at = ? WHERE id = 1")
         .bind(minutes)
         .bind(now)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }

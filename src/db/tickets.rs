@@ -1,6 +1,8 @@
 //! Tickets, their timeline, categories, desk closures and the search index.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite, SqliteExecutor};
+use sqlx::{FromRow, QueryBuilder, Sqlite};
+
+use super::Exec;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Category {
@@ -11,44 +13,43 @@ pub struct Category {
     pub retired_at: Option<i64>,
 }
 
-pub async fn categories(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<Category>> {
+pub async fn categories(db: impl Into<Exec<'_>>) -> super::Result<Vec<Category>> {
     sqlx::query_as::<_, Category>(
         "SELECT id, slug, name_ja, name_en, retired_at FROM ticket_categories ORDER BY position, id",
     )
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
-pub async fn category_by_slug(db: impl SqliteExecutor<'_>, slug: &str) -> sqlx::Result<Option<Category>> {
+pub async fn category_by_slug(db: impl Into<Exec<'_>>, slug: &str) -> super::Result<Option<Category>> {
     sqlx::query_as::<_, Category>("SELECT id, slug, name_ja, name_en, retired_at FROM ticket_categories WHERE slug = ?")
         .bind(slug)
-        .fetch_optional(db)
+        .fetch_optional(db.into())
         .await
 }
 
-pub async fn insert_category(
-    db: impl SqliteExecutor<'_>,
-    slug: &str,
-    name_ja: &str,
-    name_en: &str,
-) -> sqlx::Result<i64> {
+/// The slug of the category with this id, unless it is retired (a ticket may not move into it).
+pub async fn offered_category_slug(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Option<String>> {
+    sqlx::query_scalar("SELECT slug FROM ticket_categories WHERE id = ? AND retired_at IS NULL")
+        .bind(id)
+        .fetch_optional(db.into())
+        .await
+}
+
+pub async fn insert_category(db: impl Into<Exec<'_>>, slug: &str, name_ja: &str, name_en: &str) -> super::Result<i64> {
     sqlx::query_scalar("INSERT INTO ticket_categories (slug, name_ja, name_en) VALUES (?, ?, ?) RETURNING id")
         .bind(slug)
         .bind(name_ja)
         .bind(name_en)
-        .fetch_one(db)
+        .fetch_one(db.into())
         .await
 }
 
-pub async fn set_category_retired(
-    db: impl SqliteExecutor<'_>,
-    slug: &str,
-    retired_at: Option<i64>,
-) -> sqlx::Result<bool> {
+pub async fn set_category_retired(db: impl Into<Exec<'_>>, slug: &str, retired_at: Option<i64>) -> super::Result<bool> {
     let result = sqlx::query("UPDATE ticket_categories SET retired_at = ? WHERE slug = ?")
         .bind(retired_at)
         .bind(slug)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(result.rows_affected() == 1)
 }
@@ -62,11 +63,11 @@ pub struct ClosureRow {
     pub yearly: bool,
 }
 
-pub async fn closures(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<ClosureRow>> {
+pub async fn closures(db: impl Into<Exec<'_>>) -> super::Result<Vec<ClosureRow>> {
     sqlx::query_as::<_, ClosureRow>(
         "SELECT id, label, start_date, end_date, yearly FROM desk_closures ORDER BY start_date",
     )
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
@@ -123,10 +124,10 @@ const TICKET_SELECT: &str = "SELECT t.id, t.clinic_id, c.code AS clinic_code, c.
      LEFT JOIN readers r ON r.id = t.reader_id
      LEFT JOIN users u ON u.id = t.assignee_id";
 
-pub async fn by_id(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<Ticket>> {
+pub async fn by_id(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Option<Ticket>> {
     sqlx::query_as::<_, Ticket>(&format!("{TICKET_SELECT} WHERE t.id = ?"))
         .bind(id)
-        .fetch_optional(db)
+        .fetch_optional(db.into())
         .await
 }
 
@@ -151,25 +152,25 @@ pub struct NewTicket<'a> {
 
 /// Where in a guide a help request was filed.
 pub async fn set_guide_context(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: i64,
     guide: &str,
     version: &str,
     step: &str,
     path: &str,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     sqlx::query("UPDATE tickets SET guide_id = ?, guide_version = ?, guide_step = ?, guide_path = ? WHERE id = ?")
         .bind(guide)
         .bind(version)
         .bind(step)
         .bind(path)
         .bind(id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
 
-pub async fn insert(db: impl SqliteExecutor<'_>, t: &NewTicket<'_>) -> sqlx::Result<i64> {
+pub async fn insert(db: impl Into<Exec<'_>>, t: &NewTicket<'_>) -> super::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO tickets (clinic_id, reader_id, caller_name, callback_phone, channel, category_id, priority,
              summary, description, status, assignee_id, created_by, created_at, updated_at, first_response_at,
@@ -193,13 +194,13 @@ pub async fn insert(db: impl SqliteExecutor<'_>, t: &NewTicket<'_>) -> sqlx::Res
     .bind(t.first_response_at)
     .bind(t.response_due_at)
     .bind(t.resolution_due_at)
-    .fetch_one(db)
+    .fetch_one(db.into())
     .await
 }
 
 /// Writes the mutable fields if the ticket is still at `expected_version`; bumps the version.
 /// Returns false when someone else changed it first.
-pub async fn save(db: impl SqliteExecutor<'_>, t: &Ticket, expected_version: i64, now: i64) -> sqlx::Result<bool> {
+pub async fn save(db: impl Into<Exec<'_>>, t: &Ticket, expected_version: i64, now: i64) -> super::Result<bool> {
     let result = sqlx::query(
         "UPDATE tickets SET status = ?, assignee_id = ?, priority = ?, category_id = ?, first_response_at = ?,
              resolved_at = ?, closed_at = ?, paused_at = ?, paused_minutes = ?, response_due_at = ?,
@@ -221,7 +222,7 @@ pub async fn save(db: impl SqliteExecutor<'_>, t: &Ticket, expected_version: i64
     .bind(now)
     .bind(t.id)
     .bind(expected_version)
-    .execute(db)
+    .execute(db.into())
     .await?;
     Ok(result.rows_affected() == 1)
 }
@@ -258,7 +259,7 @@ impl<'a> NewEvent<'a> {
     }
 }
 
-pub async fn insert_event(db: impl SqliteExecutor<'_>, e: &NewEvent<'_>) -> sqlx::Result<()> {
+pub async fn insert_event(db: impl Into<Exec<'_>>, e: &NewEvent<'_>) -> super::Result<()> {
     sqlx::query(
         "INSERT INTO ticket_events (ticket_id, at, actor_id, actor, kind, visibility, body, field, old_value,
              new_value, call_started_at, call_duration_s)
@@ -276,7 +277,7 @@ pub async fn insert_event(db: impl SqliteExecutor<'_>, e: &NewEvent<'_>) -> sqlx
     .bind(e.new_value)
     .bind(e.call_started_at)
     .bind(e.call_duration_s)
-    .execute(db)
+    .execute(db.into())
     .await?;
     Ok(())
 }
@@ -298,11 +299,7 @@ pub struct Event {
 }
 
 /// The timeline of a ticket and of every ticket merged into it, oldest first.
-pub async fn timeline(
-    db: impl SqliteExecutor<'_>,
-    ticket_id: i64,
-    clinic_visible_only: bool,
-) -> sqlx::Result<Vec<Event>> {
+pub async fn timeline(db: impl Into<Exec<'_>>, ticket_id: i64, clinic_visible_only: bool) -> super::Result<Vec<Event>> {
     sqlx::query_as::<_, Event>(
         "SELECT id, ticket_id, at, actor, kind, visibility, body, field, old_value, new_value, call_started_at,
                 call_duration_s
@@ -314,7 +311,7 @@ pub async fn timeline(
     .bind(ticket_id)
     .bind(ticket_id)
     .bind(clinic_visible_only)
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
@@ -329,11 +326,11 @@ pub struct ApiEvent {
 /// One page of the timeline (the ticket's and those merged into it), oldest first: the entries
 /// after the entry `after_id`, at most `limit`. Entry ids grow with time, so they are the cursor.
 pub async fn timeline_page(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     ticket_id: i64,
     after_id: i64,
     limit: i64,
-) -> sqlx::Result<Vec<ApiEvent>> {
+) -> super::Result<Vec<ApiEvent>> {
     sqlx::query_as::<_, ApiEvent>(
         "SELECT e.id, e.ticket_id, e.at, e.actor, e.kind, e.visibility, e.body, e.field, e.old_value, e.new_value,
                 e.call_started_at, e.call_duration_s, u.role AS actor_role
@@ -346,35 +343,35 @@ pub async fn timeline_page(
     .bind(ticket_id)
     .bind(after_id)
     .bind(limit)
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
 /// Marks the ticket as having a clinic reply the desk has not opened (no version bump: it
 /// changes nothing an edit form holds).
-pub async fn mark_clinic_reply_unread(db: impl SqliteExecutor<'_>, id: i64, at: i64) -> sqlx::Result<()> {
+pub async fn mark_clinic_reply_unread(db: impl Into<Exec<'_>>, id: i64, at: i64) -> super::Result<()> {
     sqlx::query("UPDATE tickets SET clinic_reply_unread_at = ? WHERE id = ?")
         .bind(at)
         .bind(id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
 
 /// Someone at the desk opened the ticket; returns whether there was an unread clinic reply.
-pub async fn clear_clinic_reply_unread(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+pub async fn clear_clinic_reply_unread(db: impl Into<Exec<'_>>, id: i64) -> super::Result<bool> {
     let result = sqlx::query(
         "UPDATE tickets SET clinic_reply_unread_at = NULL WHERE id = ? AND clinic_reply_unread_at IS NOT NULL",
     )
     .bind(id)
-    .execute(db)
+    .execute(db.into())
     .await?;
     Ok(result.rows_affected() == 1)
 }
 
 /// The text a ticket is found by (number, clinic, caller, summary, description, notes), as
 /// stored; the caller folds it and hands it to [`set_search_text`].
-pub async fn search_source(db: impl SqliteExecutor<'_>, ticket_id: i64) -> sqlx::Result<Option<String>> {
+pub async fn search_source(db: impl Into<Exec<'_>>, ticket_id: i64) -> super::Result<Option<String>> {
     sqlx::query_scalar(
         "SELECT printf('SUP-%06d', t.id) || ' ' || c.code || ' ' || c.name || ' ' || c.phone || ' ' ||
                 t.caller_name || ' ' || t.callback_phone || ' ' || t.summary || ' ' || t.description || ' ' ||
@@ -382,43 +379,43 @@ pub async fn search_source(db: impl SqliteExecutor<'_>, ticket_id: i64) -> sqlx:
          FROM tickets t JOIN clinics c ON c.id = t.clinic_id WHERE t.id = ?",
     )
     .bind(ticket_id)
-    .fetch_optional(db)
+    .fetch_optional(db.into())
     .await
 }
 
 /// Replaces the ticket's indexed text with `folded` (already folded by the caller).
-pub async fn set_search_text(tx: &mut sqlx::SqliteConnection, ticket_id: i64, folded: &str) -> sqlx::Result<()> {
+pub async fn set_search_text(tx: &mut super::Tx, ticket_id: i64, folded: &str) -> super::Result<()> {
     sqlx::query("DELETE FROM ticket_search WHERE rowid = ?")
         .bind(ticket_id)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     // The trailing space makes every two characters of the text the start of some trigram,
     // which is how two-character words are found (see `push_filter`).
     sqlx::query("INSERT INTO ticket_search (rowid, body) VALUES (?, ? || ' ')")
         .bind(ticket_id)
         .bind(folded)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     sqlx::query("DELETE FROM ticket_search_stale WHERE ticket_id = ?")
         .bind(ticket_id)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await?;
     Ok(())
 }
 
 /// Up to `limit` tickets whose search text is still to be written (after migration 0006).
-pub async fn stale_search_ids(db: impl SqliteExecutor<'_>, limit: i64) -> sqlx::Result<Vec<i64>> {
+pub async fn stale_search_ids(db: impl Into<Exec<'_>>, limit: i64) -> super::Result<Vec<i64>> {
     sqlx::query_scalar("SELECT ticket_id FROM ticket_search_stale ORDER BY ticket_id LIMIT ?")
         .bind(limit)
-        .fetch_all(db)
+        .fetch_all(db.into())
         .await
 }
 
 /// Takes a ticket off the list of stale search texts (one that has no source text any more).
-pub async fn drop_stale_search(db: impl SqliteExecutor<'_>, ticket_id: i64) -> sqlx::Result<()> {
+pub async fn drop_stale_search(db: impl Into<Exec<'_>>, ticket_id: i64) -> super::Result<()> {
     sqlx::query("DELETE FROM ticket_search_stale WHERE ticket_id = ?")
         .bind(ticket_id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
@@ -541,12 +538,12 @@ fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
 }
 
 pub async fn search(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     filter: &Filter,
     sort: Sort,
     limit: i64,
     offset: i64,
-) -> sqlx::Result<Vec<Ticket>> {
+) -> super::Result<Vec<Ticket>> {
     let mut qb = QueryBuilder::<Sqlite>::new(TICKET_SELECT);
     push_filter(&mut qb, filter);
     qb.push(match sort {
@@ -560,104 +557,99 @@ pub async fn search(
         Sort::Updated => " ORDER BY t.updated_at DESC, t.id DESC",
     });
     qb.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
-    qb.build_query_as::<Ticket>().fetch_all(db).await
+    qb.build_query_as::<Ticket>().fetch_all(db.into()).await
 }
 
-pub async fn count(db: impl SqliteExecutor<'_>, filter: &Filter) -> sqlx::Result<i64> {
+pub async fn count(db: impl Into<Exec<'_>>, filter: &Filter) -> super::Result<i64> {
     let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM tickets t");
     push_filter(&mut qb, filter);
-    qb.build_query_scalar::<i64>().fetch_one(db).await
+    qb.build_query_scalar::<i64>().fetch_one(db.into()).await
 }
 
 /// Open tickets per status and per category slug.
-pub async fn open_counts(db: &sqlx::SqlitePool) -> sqlx::Result<(Vec<(String, i64)>, Vec<(String, String, i64)>)> {
+pub async fn open_counts(db: &super::Pool) -> super::Result<(Vec<(String, i64)>, Vec<(String, String, i64)>)> {
     let by_status = sqlx::query_as(
         "SELECT status, COUNT(*) FROM tickets WHERE status NOT IN ('resolved', 'closed') GROUP BY status",
     )
-    .fetch_all(db)
+    .fetch_all(&db.0)
     .await?;
     let by_category = sqlx::query_as(
         "SELECT k.name_ja, k.name_en, COUNT(*) FROM tickets t JOIN ticket_categories k ON k.id = t.category_id
          WHERE t.status NOT IN ('resolved', 'closed') GROUP BY k.id ORDER BY COUNT(*) DESC, k.position",
     )
-    .fetch_all(db)
+    .fetch_all(&db.0)
     .await?;
     Ok((by_status, by_category))
 }
 
-pub async fn calls_since(db: impl SqliteExecutor<'_>, since: i64) -> sqlx::Result<i64> {
+pub async fn calls_since(db: impl Into<Exec<'_>>, since: i64) -> super::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM ticket_events WHERE kind = 'call' AND at >= ?")
         .bind(since)
-        .fetch_one(db)
+        .fetch_one(db.into())
         .await
 }
 
 /// (created_at, first_response_at, resolved_at) of tickets created since `since` (not merged).
 pub async fn lifecycle_since(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     since: i64,
-) -> sqlx::Result<Vec<(i64, Option<i64>, Option<i64>)>> {
+) -> super::Result<Vec<(i64, Option<i64>, Option<i64>)>> {
     sqlx::query_as(
         "SELECT created_at, first_response_at, resolved_at FROM tickets WHERE created_at >= ? AND merged_into IS NULL",
     )
     .bind(since)
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
 /// The desk's opening hours on business days, as minutes since midnight (opens, closes).
-pub async fn desk_hours(db: impl SqliteExecutor<'_>) -> sqlx::Result<(i64, i64)> {
+pub async fn desk_hours(db: impl Into<Exec<'_>>) -> super::Result<(i64, i64)> {
     sqlx::query_as("SELECT opens_min, closes_min FROM desk_hours WHERE id = 1")
-        .fetch_one(db)
+        .fetch_one(db.into())
         .await
 }
 
-pub async fn set_desk_hours(
-    db: impl SqliteExecutor<'_>,
-    opens_min: i64,
-    closes_min: i64,
-    now: i64,
-) -> sqlx::Result<()> {
+pub async fn set_desk_hours(db: impl Into<Exec<'_>>, opens_min: i64, closes_min: i64, now: i64) -> super::Result<()> {
     sqlx::query("UPDATE desk_hours SET opens_min = ?, closes_min = ?, updated_at = ? WHERE id = 1")
         .bind(opens_min)
         .bind(closes_min)
         .bind(now)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
 
 /// Response and resolution targets per priority: (priority, response_min, resolution_min).
-pub async fn desk_targets(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(String, i64, i64)>> {
+pub async fn desk_targets(db: impl Into<Exec<'_>>) -> super::Result<Vec<(String, i64, i64)>> {
     sqlx::query_as("SELECT priority, response_min, resolution_min FROM desk_targets ORDER BY priority")
-        .fetch_all(db)
+        .fetch_all(db.into())
         .await
 }
 
 pub async fn set_desk_target(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     priority: &str,
     response_min: i64,
     resolution_min: i64,
     now: i64,
-) -> sqlx::Result<()> {
+) -> super::Result<()> {
     sqlx::query("UPDATE desk_targets SET response_min = ?, resolution_min = ?, updated_at = ? WHERE priority = ?")
         .bind(response_min)
         .bind(resolution_min)
         .bind(now)
         .bind(priority)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
 
 pub async fn insert_closure(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     label: &str,
     start_date: &str,
     end_date: &str,
     yearly: bool,
-) -> sqlx::Result<i64> {
+) -> super::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO desk_closures (label, start_date, end_date, yearly, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
     )
@@ -666,14 +658,14 @@ pub async fn insert_closure(
     .bind(end_date)
     .bind(yearly)
     .bind(super::now())
-    .fetch_one(db)
+    .fetch_one(db.into())
     .await
 }
 
-pub async fn delete_closure(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<bool> {
+pub async fn delete_closure(db: impl Into<Exec<'_>>, id: i64) -> super::Result<bool> {
     let result = sqlx::query("DELETE FROM desk_closures WHERE id = ?")
         .bind(id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(result.rows_affected() == 1)
 }

@@ -1,4 +1,6 @@
-use sqlx::{FromRow, SqliteExecutor};
+use sqlx::FromRow;
+
+use super::Exec;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct User {
@@ -26,12 +28,12 @@ const COLUMNS: &str =
     "id, email, password_hash, role, clinic_id, disabled_at, must_change_password, session_generation";
 
 pub async fn insert(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     email: &str,
     password_hash: &str,
     role: &str,
     clinic_id: Option<i64>,
-) -> sqlx::Result<i64> {
+) -> super::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO users (email, password_hash, role, clinic_id, created_at)
          VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -41,43 +43,45 @@ pub async fn insert(
     .bind(role)
     .bind(clinic_id)
     .bind(super::now())
-    .fetch_one(db)
+    .fetch_one(db.into())
     .await
 }
 
-pub async fn by_email(db: impl SqliteExecutor<'_>, email: &str) -> sqlx::Result<Option<User>> {
+pub async fn by_email(db: impl Into<Exec<'_>>, email: &str) -> super::Result<Option<User>> {
     sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE email = ?"))
         .bind(email)
-        .fetch_optional(db)
+        .fetch_optional(db.into())
         .await
 }
 
-pub async fn by_id(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<Option<User>> {
+pub async fn by_id(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Option<User>> {
     sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"))
         .bind(id)
-        .fetch_optional(db)
+        .fetch_optional(db.into())
         .await
 }
 
-pub async fn count(db: impl SqliteExecutor<'_>) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(db).await
+pub async fn count(db: impl Into<Exec<'_>>) -> super::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(db.into())
+        .await
 }
 
-pub async fn all(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<Listed>> {
+pub async fn all(db: impl Into<Exec<'_>>) -> super::Result<Vec<Listed>> {
     sqlx::query_as::<_, Listed>(
         "SELECT u.id, u.email, u.role, c.code AS clinic_code, u.created_at, u.disabled_at
          FROM users u LEFT JOIN clinics c ON c.id = u.clinic_id ORDER BY u.email",
     )
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }
 
 /// Disables (with a time) or re-enables an account; returns false when no such user exists.
-pub async fn set_disabled(db: impl SqliteExecutor<'_>, id: i64, disabled_at: Option<i64>) -> sqlx::Result<bool> {
+pub async fn set_disabled(db: impl Into<Exec<'_>>, id: i64, disabled_at: Option<i64>) -> super::Result<bool> {
     let result = sqlx::query("UPDATE users SET disabled_at = ? WHERE id = ?")
         .bind(disabled_at)
         .bind(id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(result.rows_affected() == 1)
 }
@@ -86,11 +90,11 @@ pub async fn set_disabled(db: impl SqliteExecutor<'_>, id: i64, disabled_at: Opt
 /// longer matches); `temporary` makes the user choose their own at the next sign-in. Returns the
 /// new session generation, `None` when no such user exists.
 pub async fn set_password_hash(
-    db: impl SqliteExecutor<'_>,
+    db: impl Into<Exec<'_>>,
     id: i64,
     password_hash: &str,
     temporary: bool,
-) -> sqlx::Result<Option<i64>> {
+) -> super::Result<Option<i64>> {
     sqlx::query_scalar(
         "UPDATE users SET password_hash = ?, must_change_password = ?, session_generation = session_generation + 1
          WHERE id = ? RETURNING session_generation",
@@ -98,24 +102,24 @@ pub async fn set_password_hash(
     .bind(password_hash)
     .bind(temporary)
     .bind(id)
-    .fetch_optional(db)
+    .fetch_optional(db.into())
     .await
 }
 
 /// Marks a new account's password as temporary (set by an operator on the web).
-pub async fn set_must_change_password(db: impl SqliteExecutor<'_>, id: i64) -> sqlx::Result<()> {
+pub async fn set_must_change_password(db: impl Into<Exec<'_>>, id: i64) -> super::Result<()> {
     sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = ?")
         .bind(id)
-        .execute(db)
+        .execute(db.into())
         .await?;
     Ok(())
 }
 
 /// Active agents and operators: who tickets can be assigned to.
-pub async fn desk_members(db: impl SqliteExecutor<'_>) -> sqlx::Result<Vec<(i64, String)>> {
+pub async fn desk_members(db: impl Into<Exec<'_>>) -> super::Result<Vec<(i64, String)>> {
     sqlx::query_as(
         "SELECT id, email FROM users WHERE role IN ('agent', 'operator') AND disabled_at IS NULL ORDER BY email",
     )
-    .fetch_all(db)
+    .fetch_all(db.into())
     .await
 }

@@ -116,11 +116,11 @@ pub struct ListQuery {
 #[derive(Debug)]
 pub enum FilterError {
     Invalid { key: &'static str, value: String },
-    Database(sqlx::Error),
+    Database(db::Error),
 }
 
-impl From<sqlx::Error> for FilterError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for FilterError {
+    fn from(e: db::Error) -> Self {
         Self::Database(e)
     }
 }

@@ -18,27 +18,10 @@ use crate::domain::pc_credential::{self, PcCredentialError};
 use crate::domain::ticket::{MAX_TARGET_MIN, Priority, Targets};
 use crate::domain::{bounded_text, lockout, reader_health};
 use crate::error::AppError;
+use crate::services::desk_settings::{self, Operator};
 use crate::services::pc_credential::{Scope, SetError};
 use crate::services::tickets::desk_rules;
 use crate::state::AppState;
-
-/// An operator's change to the desk's settings, in the audit log.
-async fn record(
-    db: impl sqlx::SqliteExecutor<'_>,
-    user: &crate::auth::SignedIn,
-    ctx: &Ctx,
-    action: &str,
-    detail: &str,
-) -> sqlx::Result<()> {
-    let entry = audit::Entry {
-        actor: &user.audit_actor(),
-        action,
-        clinic_id: None,
-        detail,
-        ip: ctx.ip(),
-    };
-    audit::record(db, entry).await
-}
 
 fn operator(ctx: &Ctx) -> Result<&crate::auth::SignedIn, AppError> {
     let user = ctx.require_user()?;
@@ -238,16 +221,14 @@ pub async fn add_category(
     if !valid_slug(slug) {
         return settings_page(&state, &ctx, Some(ctx.t("settings.slug_invalid").to_owned())).await;
     }
-    let mut tx = db::begin_write(&state.pool).await?;
-    match db::tickets::insert_category(&mut *tx, slug, &name_ja, &name_en).await {
-        Ok(_) => {}
-        Err(e) if db::is_unique_violation(&e) => {
-            return settings_page(&state, &ctx, Some(ctx.t("settings.slug_taken").to_owned())).await;
-        }
-        Err(e) => return Err(e.into()),
+    let actor = user.audit_actor();
+    let by = Operator {
+        actor: &actor,
+        ip: ctx.ip(),
+    };
+    if !desk_settings::add_category(&state.pool, &by, slug, &name_ja, &name_en).await? {
+        return settings_page(&state, &ctx, Some(ctx.t("settings.slug_taken").to_owned())).await;
     }
-    record(&mut *tx, &user, &ctx, "category.added", slug).await?;
-    tx.commit().await?;
     done(&ctx, "flash.saved", "/desk/settings").await
 }
 
@@ -288,17 +269,14 @@ async fn set_category_retired(
     if slug == "other" && retired {
         return Err(AppError::Unprocessable(ctx.t("settings.other_stays").to_owned()));
     }
-    let mut tx = db::begin_write(&state.pool).await?;
-    if !db::tickets::set_category_retired(&mut *tx, slug, retired.then(db::now)).await? {
+    let actor = user.audit_actor();
+    let by = Operator {
+        actor: &actor,
+        ip: ctx.ip(),
+    };
+    if !desk_settings::set_category_retired(&state.pool, &by, slug, retired).await? {
         return Err(AppError::NotFound);
     }
-    let action = if retired {
-        "category.retired"
-    } else {
-        "category.restored"
-    };
-    record(&mut *tx, user, ctx, action, slug).await?;
-    tx.commit().await?;
     done(ctx, "flash.saved", "/desk/settings").await
 }
 
@@ -334,11 +312,12 @@ pub async fn add_closure(
     if end < start && !yearly {
         return settings_page(&state, &ctx, Some(ctx.t("settings.closure_invalid").to_owned())).await;
     }
-    let mut tx = db::begin_write(&state.pool).await?;
-    db::tickets::insert_closure(&mut *tx, &label, &start.to_string(), &end.to_string(), yearly).await?;
-    let detail = format!("{label} {start}..{end}{}", if yearly { " yearly" } else { "" });
-    record(&mut *tx, &user, &ctx, "closure.added", &detail).await?;
-    tx.commit().await?;
+    let actor = user.audit_actor();
+    let by = Operator {
+        actor: &actor,
+        ip: ctx.ip(),
+    };
+    desk_settings::add_closure(&state.pool, &by, &label, start, end, yearly).await?;
     done(&ctx, "flash.saved", "/desk/settings").await
 }
 
@@ -350,13 +329,14 @@ pub async fn delete_closure(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let user = operator(&ctx)?;
-    let mut tx = db::begin_write(&state.pool).await?;
-    if !db::tickets::delete_closure(&mut *tx, id).await? {
+    let actor = user.audit_actor();
+    let by = Operator {
+        actor: &actor,
+        ip: ctx.ip(),
+    };
+    if !desk_settings::delete_closure(&state.pool, &by, id).await? {
         return Err(AppError::NotFound);
     }
-    let detail = format!("closure {id}");
-    record(&mut *tx, user, &ctx, "closure.deleted", &detail).await?;
-    tx.commit().await?;
     done(&ctx, "flash.saved", "/desk/settings").await
 }
 
@@ -383,11 +363,13 @@ pub async fn set_hours(
     let Some((opens, closes)) = hours.filter(|(opens, closes)| opens < closes) else {
         return settings_page(&state, &ctx, Some(ctx.t("settings.hours_invalid").to_owned())).await;
     };
-    let mut tx = db::begin_write(&state.pool).await?;
-    db::tickets::set_desk_hours(&mut *tx, opens, closes, db::now()).await?;
     let detail = audit::fields(&[("opens", &hh_mm(opens)), ("closes", &hh_mm(closes))]);
-    record(&mut *tx, &user, &ctx, "desk_hours.changed", &detail).await?;
-    tx.commit().await?;
+    let actor = user.audit_actor();
+    let by = Operator {
+        actor: &actor,
+        ip: ctx.ip(),
+    };
+    desk_settings::set_hours(&state.pool, &by, opens, closes, &detail).await?;
     done(&ctx, "flash.saved", "/desk/settings").await
 }
 
@@ -408,18 +390,17 @@ pub async fn set_targets(
     let Some(rows) = rows.filter(|rows| Targets::from_rows(rows).is_some()) else {
         return settings_page(&state, &ctx, Some(ctx.t("settings.targets_invalid").to_owned())).await;
     };
-    let now = db::now();
-    let mut tx = db::begin_write(&state.pool).await?;
-    for (priority, response, resolution) in &rows {
-        db::tickets::set_desk_target(&mut *tx, priority, *response, *resolution, now).await?;
-    }
     let summary: Vec<(&str, String)> = rows
         .iter()
         .map(|(p, r, d)| (p.as_str(), format!("{}/{}", hours(*r), hours(*d))))
         .collect();
     let pairs: Vec<(&str, &str)> = summary.iter().map(|(p, v)| (*p, v.as_str())).collect();
-    record(&mut *tx, &user, &ctx, "desk_targets.changed", &audit::fields(&pairs)).await?;
-    tx.commit().await?;
+    let actor = user.audit_actor();
+    let by = Operator {
+        actor: &actor,
+        ip: ctx.ip(),
+    };
+    desk_settings::set_targets(&state.pool, &by, &rows, &audit::fields(&pairs)).await?;
     done(&ctx, "flash.saved", "/desk/settings").await
 }
 
@@ -447,11 +428,12 @@ pub async fn set_passcode_policy(
         )
         .await;
     };
-    let mut tx = db::begin_write(&state.pool).await?;
-    db::passcodes::set_failures_before_disable(&mut *tx, failures, db::now()).await?;
-    let detail = audit::fields(&[("failures", &failures.to_string())]);
-    record(&mut *tx, &user, &ctx, "passcode_policy.changed", &detail).await?;
-    tx.commit().await?;
+    let actor = user.audit_actor();
+    let by = Operator {
+        actor: &actor,
+        ip: ctx.ip(),
+    };
+    desk_settings::set_passcode_policy(&state.pool, &by, failures).await?;
     done(&ctx, "flash.saved", "/desk/settings").await
 }
 
@@ -475,11 +457,12 @@ pub async fn set_reader_staleness(
     let Some(minutes) = reader_health::parse_stale_after_min(&form.minutes) else {
         return settings_page(&state, &ctx, Some(ctx.t("settings.stale_invalid").to_owned())).await;
     };
-    let mut tx = db::begin_write(&state.pool).await?;
-    db::readers::set_stale_after_min(&mut *tx, minutes, db::now()).await?;
-    let detail = audit::fields(&[("minutes", &minutes.to_string())]);
-    record(&mut *tx, &user, &ctx, "reader_staleness.changed", &detail).await?;
-    tx.commit().await?;
+    let actor = user.audit_actor();
+    let by = Operator {
+        actor: &actor,
+        ip: ctx.ip(),
+    };
+    desk_settings::set_reader_staleness(&state.pool, &by, minutes).await?;
     done(&ctx, "flash.saved", "/desk/settings").await
 }
 

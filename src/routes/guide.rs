@@ -222,9 +222,7 @@ async fn record_walk(
     let starts_anew = code == guide.start && path.is_empty();
     match walk(ctx) {
         Some(journey) if !starts_anew => {
-            let mut tx = db::begin_write(&state.pool).await?;
-            db::guide::record_step(&mut tx, journey, &guide.id, &guide.version, path, code).await?;
-            tx.commit().await?;
+            crate::services::guide::record_step(&state.pool, journey, &guide.id, &guide.version, path, code).await?;
             Ok(None)
         }
         _ => {

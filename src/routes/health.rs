@@ -10,7 +10,7 @@ pub async fn healthz() -> &'static str {
 
 /// Readiness: the database answers.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&state.pool).await {
+    match crate::db::ping(&state.pool).await {
         Ok(_) => (StatusCode::OK, "ready"),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");

@@ -1,7 +1,5 @@
 //! Clinics and user accounts.
 
-use sqlx::SqlitePool;
-
 use crate::auth::Hasher;
 use crate::db::{self, audit};
 use crate::domain::{ClinicCode, Email, Password, Role};
@@ -52,8 +50,8 @@ impl AccountError {
     }
 }
 
-impl From<sqlx::Error> for AccountError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for AccountError {
+    fn from(e: db::Error) -> Self {
         Self::Internal(e.into())
     }
 }
@@ -67,7 +65,7 @@ pub struct ClinicInput<'a> {
 }
 
 pub async fn create_clinic(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     actor: &audit::Actor,
     input: &ClinicInput<'_>,
 ) -> Result<i64, AccountError> {
@@ -79,7 +77,7 @@ pub async fn create_clinic(
         address: input.address,
         contact_name: input.contact_name,
     };
-    let id = match db::clinics::insert(&mut *tx, &new).await {
+    let id = match db::clinics::insert(&mut tx, &new).await {
         Ok(id) => id,
         Err(e) if db::is_unique_violation(&e) => {
             return Err(AccountError::DuplicateClinic(input.code.to_string()));
@@ -88,7 +86,7 @@ pub async fn create_clinic(
     };
     let detail = audit::fields(&[("code", input.code.as_str()), ("name", input.name)]);
     audit::record(
-        &mut *tx,
+        &mut tx,
         audit::Entry {
             actor,
             action: "clinic.created",
@@ -98,7 +96,7 @@ pub async fn create_clinic(
         },
     )
     .await?;
-    db::cache_events::append(&mut *tx, db::cache_events::Kind::Clinic, id).await?;
+    db::cache_events::append(&mut tx, db::cache_events::Kind::Clinic, id).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -114,7 +112,7 @@ pub struct UserInput<'a> {
 }
 
 pub async fn create_user(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     hasher: &Hasher,
     actor: &audit::Actor,
     input: &UserInput<'_>,
@@ -132,7 +130,7 @@ pub async fn create_user(
     };
     let hash = hasher.hash_password(input.password).await?;
     let mut tx = db::begin_write(pool).await?;
-    let id = match db::users::insert(&mut *tx, input.email.as_str(), &hash, input.role.as_db(), clinic_id).await {
+    let id = match db::users::insert(&mut tx, input.email.as_str(), &hash, input.role.as_db(), clinic_id).await {
         Ok(id) => id,
         Err(e) if db::is_unique_violation(&e) => {
             return Err(AccountError::DuplicateUser(input.email.to_string()));
@@ -140,11 +138,11 @@ pub async fn create_user(
         Err(e) => return Err(e.into()),
     };
     if input.temporary {
-        db::users::set_must_change_password(&mut *tx, id).await?;
+        db::users::set_must_change_password(&mut tx, id).await?;
     }
     let detail = audit::fields(&[("email", input.email.as_str()), ("role", input.role.as_db())]);
     audit::record(
-        &mut *tx,
+        &mut tx,
         audit::Entry {
             actor,
             action: "user.created",
@@ -161,7 +159,7 @@ pub async fn create_user(
 /// Disables or re-enables an account. A disabled user's sessions stop working at their next
 /// request (the user is re-loaded on every request).
 pub async fn set_disabled(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     actor: &audit::Actor,
     user_id: i64,
     disabled: bool,
@@ -173,19 +171,19 @@ pub async fn set_disabled(
         return Err(AccountError::SelfDisable);
     }
     let mut tx = db::begin_write(pool).await?;
-    let user = db::users::by_id(&mut *tx, user_id)
+    let user = db::users::by_id(&mut tx, user_id)
         .await?
         .ok_or(AccountError::UnknownUser)?;
-    db::users::set_disabled(&mut *tx, user_id, disabled.then(db::now)).await?;
+    db::users::set_disabled(&mut tx, user_id, disabled.then(db::now)).await?;
     // Enabling the account again must not bring its integrations back: their tokens end here.
     let tokens_revoked = if disabled {
-        db::api_tokens::revoke_all_of(&mut *tx, user_id, db::now()).await?
+        db::api_tokens::revoke_all_of(&mut tx, user_id, db::now()).await?
     } else {
         0
     };
     let action = if disabled { "user.disabled" } else { "user.enabled" };
     audit::record(
-        &mut *tx,
+        &mut tx,
         audit::Entry {
             actor,
             action,
@@ -205,7 +203,7 @@ pub async fn set_disabled(
 /// Sets a new password chosen by an operator (for example when a clinic admin forgot theirs).
 /// It is temporary: the user chooses their own at the next sign-in; their sessions end.
 pub async fn reset_password(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     hasher: &Hasher,
     actor: &audit::Actor,
     user_id: i64,
@@ -213,12 +211,12 @@ pub async fn reset_password(
 ) -> Result<(), AccountError> {
     let hash = hasher.hash_password(password).await?;
     let mut tx = db::begin_write(pool).await?;
-    let user = db::users::by_id(&mut *tx, user_id)
+    let user = db::users::by_id(&mut tx, user_id)
         .await?
         .ok_or(AccountError::UnknownUser)?;
-    db::users::set_password_hash(&mut *tx, user_id, &hash, true).await?;
+    db::users::set_password_hash(&mut tx, user_id, &hash, true).await?;
     audit::record(
-        &mut *tx,
+        &mut tx,
         audit::Entry {
             actor,
             action: "user.password_reset",
@@ -235,7 +233,7 @@ pub async fn reset_password(
 /// Changes a signed-in user's own password after checking the current one. Every other session
 /// of theirs ends; returns the new session generation for the session that made the change.
 pub async fn change_own_password(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     hasher: &Hasher,
     user_id: i64,
     current: &str,
@@ -253,11 +251,11 @@ pub async fn change_own_password(
     }
     let hash = hasher.hash_password(new).await?;
     let mut tx = db::begin_write(pool).await?;
-    let generation = db::users::set_password_hash(&mut *tx, user_id, &hash, false)
+    let generation = db::users::set_password_hash(&mut tx, user_id, &hash, false)
         .await?
         .ok_or(AccountError::UnknownUser)?;
     audit::record(
-        &mut *tx,
+        &mut tx,
         audit::Entry {
             actor: &audit::Actor::User {
                 id: user.id,
@@ -282,7 +280,7 @@ pub struct IssuedToken {
 
 /// Issues a personal API token for an agent or operator; only its SHA-256 is stored.
 pub async fn issue_api_token(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     actor: &audit::Actor,
     email: &Email,
     name: &str,
@@ -292,16 +290,16 @@ pub async fn issue_api_token(
     let token = crate::domain::Secret::new(format!("pat_{}", hex::encode(bytes)));
     let hash = crate::auth::device_token::hash(token.expose());
     let mut tx = db::begin_write(pool).await?;
-    let user = db::users::by_email(&mut *tx, email.as_str())
+    let user = db::users::by_email(&mut tx, email.as_str())
         .await?
         .ok_or(AccountError::UnknownUser)?;
     if !matches!(Role::from_db(&user.role), Some(Role::Agent | Role::Operator)) || user.disabled_at.is_some() {
         return Err(AccountError::TokenNotAllowed);
     }
-    let id = db::api_tokens::insert(&mut *tx, user.id, name, &hash).await?;
+    let id = db::api_tokens::insert(&mut tx, user.id, name, &hash).await?;
     let detail = format!("token {id} ({name}) for {email}");
     audit::record(
-        &mut *tx,
+        &mut tx,
         audit::Entry {
             actor,
             action: "api_token.created",

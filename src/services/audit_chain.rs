@@ -12,7 +12,6 @@
 //! runs is simply sealed by the next one.
 
 use anyhow::{Context, bail};
-use sqlx::SqlitePool;
 
 use crate::db::{self, audit};
 use crate::domain::audit_chain::{Break, ChainFields, ChainKey, Walk, mac_prefix};
@@ -51,7 +50,7 @@ fn fields(row: &audit::ChainRow, position: i64) -> ChainFields<'_> {
 pub struct WrongKey(Break);
 
 /// Refuses a key other than the one that sealed this database's chain.
-pub async fn check_key(pool: &SqlitePool, key: &ChainKey) -> anyhow::Result<()> {
+pub async fn check_key(pool: &db::Pool, key: &ChainKey) -> anyhow::Result<()> {
     match audit::key_check(pool).await? {
         Some(stored) if !key.matches_check(&stored) => Err(WrongKey(Break::WrongKey).into()),
         _ => Ok(()),
@@ -61,7 +60,7 @@ pub async fn check_key(pool: &SqlitePool, key: &ChainKey) -> anyhow::Result<()> 
 /// Seals every committed row that is not sealed yet; `None` when there was nothing to seal.
 /// Logs the new head (position and a MAC prefix) at info level: kept outside the database, those
 /// lines are what reveals a truncated tail.
-pub async fn seal(pool: &SqlitePool, key: &ChainKey) -> anyhow::Result<Option<Sealed>> {
+pub async fn seal(pool: &db::Pool, key: &ChainKey) -> anyhow::Result<Option<Sealed>> {
     // A cheap read first: the write lock is taken only when there is work.
     if !audit::has_unsealed(pool).await? {
         return Ok(None);
@@ -90,11 +89,11 @@ pub async fn seal(pool: &SqlitePool, key: &ChainKey) -> anyhow::Result<Option<Se
     Ok(sealed)
 }
 
-async fn seal_batch(pool: &SqlitePool, key: &ChainKey) -> anyhow::Result<Option<Sealed>> {
+async fn seal_batch(pool: &db::Pool, key: &ChainKey) -> anyhow::Result<Option<Sealed>> {
     // The write lock is held from here to the commit: the head read below is the true head.
     let mut tx = db::begin_write(pool).await?;
-    let head = audit::chain_head(&mut *tx).await?;
-    match audit::key_check(&mut *tx).await? {
+    let head = audit::chain_head(&mut tx).await?;
+    match audit::key_check(&mut tx).await? {
         Some(stored) if !key.matches_check(&stored) => return Err(WrongKey(Break::WrongKey).into()),
         Some(_) => {}
         None => {
@@ -105,10 +104,10 @@ async fn seal_batch(pool: &SqlitePool, key: &ChainKey) -> anyhow::Result<Option<
                     return Err(WrongKey(Break::WrongKey).into());
                 }
             }
-            audit::insert_key_check(&mut *tx, &key.check_value()).await?;
+            audit::insert_key_check(&mut tx, &key.check_value()).await?;
         }
     }
-    let rows = audit::unsealed(&mut *tx, SEAL_BATCH).await?;
+    let rows = audit::unsealed(&mut tx, SEAL_BATCH).await?;
     if rows.is_empty() {
         tx.commit().await?;
         return Ok(None);
@@ -117,7 +116,7 @@ async fn seal_batch(pool: &SqlitePool, key: &ChainKey) -> anyhow::Result<Option<
     for row in &rows {
         position += 1;
         let mac = key.seal(&previous, &fields(row, position));
-        audit::seal_row(&mut *tx, row.id, position, &mac).await?;
+        audit::seal_row(&mut tx, row.id, position, &mac).await?;
         previous = mac;
     }
     tx.commit().await.context("cannot commit the audit seal")?;
@@ -129,20 +128,15 @@ async fn seal_batch(pool: &SqlitePool, key: &ChainKey) -> anyhow::Result<Option<
 }
 
 /// Whether `key` produced the MAC of the row at `position`.
-async fn key_seals(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
-    key: &ChainKey,
-    position: i64,
-    mac: &[u8],
-) -> anyhow::Result<bool> {
+async fn key_seals(tx: &mut db::Tx, key: &ChainKey, position: i64, mac: &[u8]) -> anyhow::Result<bool> {
     let previous = match position {
         1 => Vec::new(),
-        _ => match audit::sealed_at(&mut **tx, position - 1).await? {
+        _ => match audit::sealed_at(&mut *tx, position - 1).await? {
             Some(row) => row.chain_mac.unwrap_or_default(),
             None => return Ok(false),
         },
     };
-    Ok(match audit::sealed_at(&mut **tx, position).await? {
+    Ok(match audit::sealed_at(&mut *tx, position).await? {
         Some(row) => key.verifies(&previous, &fields(&row, position), mac),
         None => false,
     })
@@ -158,9 +152,9 @@ pub struct Verified {
 }
 
 /// Walks the whole chain in one read snapshot: `Ok(Err(_))` is the first broken or missing row.
-pub async fn verify(pool: &SqlitePool, key: &ChainKey, now: i64) -> anyhow::Result<Result<Verified, Break>> {
-    let mut tx = pool.begin().await?;
-    let check = audit::key_check(&mut *tx).await?;
+pub async fn verify(pool: &db::Pool, key: &ChainKey, now: i64) -> anyhow::Result<Result<Verified, Break>> {
+    let mut tx = db::begin(pool).await?;
+    let check = audit::key_check(&mut tx).await?;
     match check {
         Some(stored) if !key.matches_check(&stored) => return Ok(Err(Break::WrongKey)),
         _ => {}
@@ -168,7 +162,7 @@ pub async fn verify(pool: &SqlitePool, key: &ChainKey, now: i64) -> anyhow::Resu
     let mut walk = Walk::new(key);
     let mut after = 0;
     loop {
-        let rows = audit::sealed_after(&mut *tx, after, VERIFY_BATCH).await?;
+        let rows = audit::sealed_after(&mut tx, after, VERIFY_BATCH).await?;
         for row in &rows {
             let position = row.chain_position.unwrap_or_default();
             if let Err(broken) = walk.step(&fields(row, position), row.chain_mac.as_deref()) {
@@ -183,10 +177,10 @@ pub async fn verify(pool: &SqlitePool, key: &ChainKey, now: i64) -> anyhow::Resu
     if walk.verified() > 0 && check.is_none() {
         return Ok(Err(Break::KeyCheckMissing));
     }
-    if let Some(id) = audit::seal_without_position(&mut *tx).await? {
+    if let Some(id) = audit::seal_without_position(&mut tx).await? {
         return Ok(Err(Break::SealWithoutPosition { id }));
     }
-    let pending = match audit::oldest_unsealed(&mut *tx).await? {
+    let pending = match audit::oldest_unsealed(&mut tx).await? {
         Some((_, id, at)) if at < now - SEAL_GRACE_S => return Ok(Err(Break::Unsealed { id, at })),
         Some((count, _, _)) => count,
         None => 0,
@@ -201,7 +195,7 @@ pub async fn verify(pool: &SqlitePool, key: &ChainKey, now: i64) -> anyhow::Resu
 
 /// Seals, then verifies: what `portal audit verify` does. A key mismatch is reported as the
 /// break it is; another sealing failure does not stop the walk, which then names the row.
-pub async fn seal_and_verify(pool: &SqlitePool, key: &ChainKey, now: i64) -> anyhow::Result<Result<Verified, Break>> {
+pub async fn seal_and_verify(pool: &db::Pool, key: &ChainKey, now: i64) -> anyhow::Result<Result<Verified, Break>> {
     match seal(pool, key).await {
         Ok(_) => {}
         Err(e) if e.downcast_ref::<WrongKey>().is_some() => return Ok(Err(Break::WrongKey)),

@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod audit_chain;
+pub mod desk_settings;
+pub mod guide;
 pub mod installer;
 pub mod passcodes;
 pub mod pc_credential;

@@ -1,7 +1,5 @@
 //! Issuing (rotating) a clinic's passcode and verifying a code typed at a reader.
 
-use sqlx::SqlitePool;
-
 use crate::auth::Hasher;
 use crate::auth::device_token::{self, TokenHash};
 use crate::db::passcodes::IssueTokenClaim;
@@ -40,7 +38,7 @@ const ISSUE_TOKEN_TTL_S: i64 = 30 * 60;
 const ISSUE_TOKEN_KEEP_S: i64 = 24 * 60 * 60;
 
 /// Makes the single-use token a confirmation page carries (returned once, stored hashed).
-pub async fn new_issue_token(pool: &SqlitePool, clinic_id: i64, user_id: i64) -> anyhow::Result<Secret<String>> {
+pub async fn new_issue_token(pool: &db::Pool, clinic_id: i64, user_id: i64) -> anyhow::Result<Secret<String>> {
     let token = Secret::new(crate::auth::session::random_hex(32)?);
     let now = db::now();
     let mut tx = db::begin_write(pool).await?;
@@ -61,7 +59,7 @@ pub async fn new_issue_token(pool: &SqlitePool, clinic_id: i64, user_id: i64) ->
 /// transaction; the new code never equals the one it replaces. A web issue consumes its
 /// confirmation token in that transaction too, so one confirmed form issues exactly one code.
 pub async fn issue(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     hasher: &Hasher,
     actor: &audit::Actor,
     clinic_id: i64,
@@ -89,21 +87,21 @@ pub async fn issue(
                 IssueTokenClaim::Invalid => return Ok(Outcome::ConfirmationExpired),
             }
         }
-        let still_current = db::passcodes::current(&mut *tx, clinic_id).await?.map(|p| p.id);
+        let still_current = db::passcodes::current(&mut tx, clinic_id).await?.map(|p| p.id);
         if still_current != replaced.as_ref().map(|p| p.id) {
             continue;
         }
-        db::passcodes::supersede(&mut *tx, clinic_id, now).await?;
-        let generation = db::clinics::next_generation(&mut *tx, clinic_id).await?;
+        db::passcodes::supersede(&mut tx, clinic_id, now).await?;
+        let generation = db::clinics::next_generation(&mut tx, clinic_id).await?;
         let (issued_by, issued_via) = match via {
             Via::Web { user_id, issue_token } => {
-                db::passcodes::set_issue_token_generation(&mut *tx, issue_token, generation).await?;
+                db::passcodes::set_issue_token_generation(&mut tx, issue_token, generation).await?;
                 (Some(user_id), "web")
             }
             Via::CommandLine => (None, "cli"),
         };
         db::passcodes::insert(
-            &mut *tx,
+            &mut tx,
             &db::passcodes::NewPasscode {
                 clinic_id,
                 generation,
@@ -116,7 +114,7 @@ pub async fn issue(
         .await?;
         let detail = audit::fields(&[("generation", &generation.to_string()), ("via", issued_via)]);
         audit::record(
-            &mut *tx,
+            &mut tx,
             audit::Entry {
                 actor,
                 action: "passcode.issued",
@@ -126,7 +124,7 @@ pub async fn issue(
             },
         )
         .await?;
-        db::cache_events::append(&mut *tx, Kind::Clinic, clinic_id).await?;
+        db::cache_events::append(&mut tx, Kind::Clinic, clinic_id).await?;
         tx.commit().await?;
         return Ok(Outcome::Issued(Issued { code, generation }));
     }
@@ -135,7 +133,7 @@ pub async fn issue(
 
 /// Issues from the command line or a script: no confirmation page, so always a new code.
 pub async fn issue_unconfirmed(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     hasher: &Hasher,
     actor: &audit::Actor,
     clinic_id: i64,
@@ -184,7 +182,7 @@ impl Verification {
 /// Checks a code typed at a reader. Every attempt is recorded (never the digits). The lock
 /// checks are repeated inside the write transaction so parallel guesses cannot slip past them.
 pub async fn verify(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     hasher: &Hasher,
     clinic_id: i64,
     reader_id: i64,
@@ -201,8 +199,8 @@ pub async fn verify(
 
     let mut tx = db::begin_write(pool).await?;
     let now = db::now();
-    let lock = to_domain(db::readers::lockout(&mut *tx, reader_id).await?);
-    let now_current = db::passcodes::current(&mut *tx, clinic_id).await?;
+    let lock = to_domain(db::readers::lockout(&mut tx, reader_id).await?);
+    let now_current = db::passcodes::current(&mut tx, clinic_id).await?;
     let generation = now_current.as_ref().map(|p| p.generation);
     let outcome = match (&now_current, lock.locked_for_s(now), matches) {
         (_, Some(retry_after_s), _) => Verification::Locked { retry_after_s },
@@ -227,18 +225,18 @@ pub async fn verify(
             let lock = lock.after_failure(now);
             set_lockout(&mut tx, reader_id, lock).await?;
             let clinic_failures = p.failed_attempts + 1;
-            db::passcodes::set_failures(&mut *tx, p.id, clinic_failures).await?;
-            let threshold = db::passcodes::failures_before_disable(&mut *tx).await?;
+            db::passcodes::set_failures(&mut tx, p.id, clinic_failures).await?;
+            let threshold = db::passcodes::failures_before_disable(&mut tx).await?;
             let passcode_disabled = clinic_failures >= threshold;
             if passcode_disabled {
-                db::passcodes::disable(&mut *tx, p.id, now, "too_many_failures").await?;
+                db::passcodes::disable(&mut tx, p.id, now, "too_many_failures").await?;
                 let detail = audit::fields(&[
                     ("generation", &p.generation.to_string()),
                     ("failures", &clinic_failures.to_string()),
                 ]);
                 let actor = audit::Actor::Reader { id: reader_id };
                 audit::record(
-                    &mut *tx,
+                    &mut tx,
                     audit::Entry {
                         actor: &actor,
                         action: "passcode.disabled",
@@ -248,7 +246,7 @@ pub async fn verify(
                     },
                 )
                 .await?;
-                db::cache_events::append(&mut *tx, Kind::Clinic, clinic_id).await?;
+                db::cache_events::append(&mut tx, Kind::Clinic, clinic_id).await?;
             }
             Verification::Rejected {
                 generation: p.generation,
@@ -277,15 +275,11 @@ fn to_domain(row: db::readers::Lockout) -> ReaderLockout {
     }
 }
 
-async fn set_lockout(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    reader_id: i64,
-    lock: ReaderLockout,
-) -> sqlx::Result<()> {
+async fn set_lockout(tx: &mut db::Tx, reader_id: i64, lock: ReaderLockout) -> db::Result<()> {
     let row = db::readers::Lockout {
         failed_attempts: lock.failed_attempts,
         lockouts: lock.lockouts,
         locked_until: lock.locked_until,
     };
-    db::readers::set_lockout(&mut **tx, reader_id, &row).await
+    db::readers::set_lockout(&mut *tx, reader_id, &row).await
 }

@@ -2,8 +2,6 @@
 //! guide). Each change is one transaction with its audit entry. Nothing is cached: a reveal is
 //! rare and reads the database, so every portal process sees a change at once.
 
-use sqlx::SqlitePool;
-
 use crate::auth::SealingKey;
 use crate::db::{self, audit, pc_credentials};
 use crate::domain::Secret;
@@ -50,8 +48,8 @@ pub enum SetError {
     Other(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for SetError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for SetError {
+    fn from(e: db::Error) -> Self {
         Self::Other(e.into())
     }
 }
@@ -63,7 +61,7 @@ fn change(changed: bool) -> &'static str {
 /// Sets the username and, when given, the password (`None` keeps the stored one, which must
 /// exist). The audit entry says what changed, never the values.
 pub async fn set(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     key: &SealingKey,
     actor: &audit::Actor,
     ip: Option<&str>,
@@ -73,7 +71,7 @@ pub async fn set(
 ) -> Result<(), SetError> {
     let aad = scope.aad();
     let mut tx = db::begin_write(pool).await?;
-    let existing = pc_credentials::get(&mut *tx, scope.clinic_id()).await?;
+    let existing = pc_credentials::get(&mut tx, scope.clinic_id()).await?;
     let (sealed, password_changed) = match (password, &existing) {
         (Some(new), old) => {
             let before = old.as_ref().and_then(|o| key.open(&o.password_sealed, &aad));
@@ -92,14 +90,14 @@ pub async fn set(
         now: db::now(),
         by: &by,
     };
-    pc_credentials::put(&mut *tx, existing.as_ref().map(|o| o.id), &row).await?;
+    pc_credentials::put(&mut tx, existing.as_ref().map(|o| o.id), &row).await?;
     let detail = audit::fields(&[
         ("scope", &scope.audit_name()),
         ("username_change", change(username_changed)),
         ("password_change", change(password_changed)),
     ]);
     audit::record(
-        &mut *tx,
+        &mut tx,
         audit::Entry {
             actor,
             action: "pc_credential.set",
@@ -114,19 +112,14 @@ pub async fn set(
 }
 
 /// Removes the default or the clinic's override; false (and nothing audited) if none was set.
-pub async fn clear(
-    pool: &SqlitePool,
-    actor: &audit::Actor,
-    ip: Option<&str>,
-    scope: Scope<'_>,
-) -> anyhow::Result<bool> {
+pub async fn clear(pool: &db::Pool, actor: &audit::Actor, ip: Option<&str>, scope: Scope<'_>) -> anyhow::Result<bool> {
     let mut tx = db::begin_write(pool).await?;
-    if !pc_credentials::delete(&mut *tx, scope.clinic_id()).await? {
+    if !pc_credentials::delete(&mut tx, scope.clinic_id()).await? {
         return Ok(false);
     }
     let detail = audit::fields(&[("scope", &scope.audit_name())]);
     audit::record(
-        &mut *tx,
+        &mut tx,
         audit::Entry {
             actor,
             action: "pc_credential.cleared",
@@ -149,11 +142,7 @@ pub struct Revealed {
 
 /// The clinic's override if it has one, else the default; `None` when neither is set (or the
 /// stored one cannot be opened: sealed under another pepper, logged for the operators).
-pub async fn for_clinic(
-    pool: &SqlitePool,
-    key: &SealingKey,
-    clinic_id: Option<i64>,
-) -> anyhow::Result<Option<Revealed>> {
+pub async fn for_clinic(pool: &db::Pool, key: &SealingKey, clinic_id: Option<i64>) -> anyhow::Result<Option<Revealed>> {
     let own = match clinic_id {
         Some(id) => pc_credentials::get(pool, Some(id))
             .await?
@@ -186,7 +175,7 @@ pub async fn for_clinic(
 }
 
 /// Whether a user of `clinic_id` would be shown anything (no password is opened).
-pub async fn is_available(pool: &SqlitePool, clinic_id: Option<i64>) -> sqlx::Result<bool> {
+pub async fn is_available(pool: &db::Pool, clinic_id: Option<i64>) -> db::Result<bool> {
     if let Some(id) = clinic_id
         && pc_credentials::get(pool, Some(id)).await?.is_some()
     {

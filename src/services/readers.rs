@@ -1,7 +1,5 @@
 //! Enrolling, revoking and re-enrolling card readers.
 
-use sqlx::SqlitePool;
-
 use crate::auth::device_token;
 use crate::db::{self, audit, cache_events::Kind};
 use crate::domain::{InstallType, Secret};
@@ -16,8 +14,8 @@ pub enum ReaderError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for ReaderError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for ReaderError {
+    fn from(e: db::Error) -> Self {
         Self::Internal(e.into())
     }
 }
@@ -29,7 +27,7 @@ pub struct Enrolled {
 }
 
 pub async fn enroll(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     actor: &audit::Actor,
     clinic_id: i64,
     name: &str,
@@ -39,7 +37,7 @@ pub async fn enroll(
     let token = device_token::generate()?;
     let hash = device_token::hash(token.expose());
     let mut tx = db::begin_write(pool).await?;
-    let reader_id = match db::readers::insert(&mut *tx, clinic_id, name, install_type.as_db(), &hash).await {
+    let reader_id = match db::readers::insert(&mut tx, clinic_id, name, install_type.as_db(), &hash).await {
         Ok(id) => id,
         Err(e) if db::is_unique_violation(&e) => return Err(ReaderError::DuplicateName(name.to_owned())),
         Err(e) => return Err(e.into()),
@@ -52,7 +50,7 @@ pub async fn enroll(
 
 /// The reader's clinic must be `clinic_id`: callers pass the clinic they authorised.
 pub async fn revoke(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     actor: &audit::Actor,
     clinic_id: i64,
     reader_id: i64,
@@ -60,7 +58,7 @@ pub async fn revoke(
 ) -> Result<bool, ReaderError> {
     let mut tx = db::begin_write(pool).await?;
     let reader = reader_in_clinic(&mut tx, clinic_id, reader_id).await?;
-    let revoked = db::readers::revoke(&mut *tx, reader_id).await?;
+    let revoked = db::readers::revoke(&mut tx, reader_id).await?;
     if revoked {
         let detail = reader_fields(reader_id, &reader.name, None);
         record_change(&mut tx, actor, "reader.revoked", clinic_id, reader_id, &detail, ip).await?;
@@ -71,7 +69,7 @@ pub async fn revoke(
 
 /// Gives the reader a new token; the old one stops working at once.
 pub async fn reenroll(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     actor: &audit::Actor,
     clinic_id: i64,
     reader_id: i64,
@@ -81,17 +79,17 @@ pub async fn reenroll(
     let hash = device_token::hash(token.expose());
     let mut tx = db::begin_write(pool).await?;
     let reader = reader_in_clinic(&mut tx, clinic_id, reader_id).await?;
-    db::readers::reenroll(&mut *tx, reader_id, &hash).await?;
+    db::readers::reenroll(&mut tx, reader_id, &hash).await?;
     let detail = reader_fields(reader_id, &reader.name, None);
     record_change(&mut tx, actor, "reader.reenrolled", clinic_id, reader_id, &detail, ip).await?;
     tx.commit().await?;
     Ok(Enrolled { reader_id, token })
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+type Tx = db::Tx;
 
 async fn reader_in_clinic(tx: &mut Tx, clinic_id: i64, reader_id: i64) -> Result<db::readers::Reader, ReaderError> {
-    db::readers::by_id(&mut **tx, reader_id)
+    db::readers::by_id(&mut *tx, reader_id)
         .await?
         .filter(|r| r.clinic_id == clinic_id)
         .ok_or(ReaderError::NotFound)
@@ -114,7 +112,7 @@ async fn record_change(
     reader_id: i64,
     detail: &str,
     ip: Option<&str>,
-) -> sqlx::Result<()> {
+) -> db::Result<()> {
     let entry = audit::Entry {
         actor,
         action,
@@ -122,6 +120,6 @@ async fn record_change(
         detail,
         ip,
     };
-    audit::record(&mut **tx, entry).await?;
-    db::cache_events::append(&mut **tx, Kind::Reader, reader_id).await
+    audit::record(&mut *tx, entry).await?;
+    db::cache_events::append(&mut *tx, Kind::Reader, reader_id).await
 }

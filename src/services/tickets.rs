@@ -1,7 +1,6 @@
 //! The support desk's ticket operations. Each is one transaction: the change, its timeline
 //! events, the version bump and the search index move together.
 
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
 use crate::db::{self, tickets::NewEvent};
@@ -25,8 +24,8 @@ pub enum TicketError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for TicketError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<db::Error> for TicketError {
+    fn from(e: db::Error) -> Self {
         Self::Internal(e.into())
     }
 }
@@ -52,7 +51,7 @@ pub struct DeskRules {
     pub targets: Targets,
 }
 
-pub async fn desk_rules(pool: &SqlitePool) -> anyhow::Result<DeskRules> {
+pub async fn desk_rules(pool: &db::Pool) -> anyhow::Result<DeskRules> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let closures = db::tickets::closures(pool)
         .await?
@@ -113,7 +112,7 @@ pub struct NewTicketInput {
     pub guide: Option<(String, String, String, String)>,
 }
 
-pub async fn create(pool: &SqlitePool, author: &Author, input: NewTicketInput) -> Result<i64, TicketError> {
+pub async fn create(pool: &db::Pool, author: &Author, input: NewTicketInput) -> Result<i64, TicketError> {
     let rules = desk_rules(pool).await?;
     let now = db::now();
     let (response_due_at, resolution_due_at) = due_times(&rules, now, input.priority, 0);
@@ -122,7 +121,7 @@ pub async fn create(pool: &SqlitePool, author: &Author, input: NewTicketInput) -
         check_assignee(&mut tx, assignee).await?;
     }
     if let Some(reader) = input.reader_id {
-        let belongs = db::readers::by_id(&mut *tx, reader)
+        let belongs = db::readers::by_id(&mut tx, reader)
             .await?
             .is_some_and(|r| r.clinic_id == input.clinic_id);
         if !belongs {
@@ -130,7 +129,7 @@ pub async fn create(pool: &SqlitePool, author: &Author, input: NewTicketInput) -
         }
     }
     let id = db::tickets::insert(
-        &mut *tx,
+        &mut tx,
         &db::tickets::NewTicket {
             clinic_id: input.clinic_id,
             reader_id: input.reader_id,
@@ -153,30 +152,30 @@ pub async fn create(pool: &SqlitePool, author: &Author, input: NewTicketInput) -
     )
     .await?;
     let created = NewEvent::new(id, Some(author.user_id), &author.email, "created", "clinic");
-    db::tickets::insert_event(&mut *tx, &created).await?;
+    db::tickets::insert_event(&mut tx, &created).await?;
     if let Some(call) = &input.call {
         insert_call(&mut tx, id, author, call).await?;
     }
     if let Some((guide, version, step, path)) = &input.guide {
-        db::tickets::set_guide_context(&mut *tx, id, guide, version, step, path).await?;
+        db::tickets::set_guide_context(&mut tx, id, guide, version, step, path).await?;
     }
     super::search::reindex(&mut tx, id).await?;
     tx.commit().await?;
     Ok(id)
 }
 
-type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+type Tx = db::Tx;
 
-async fn insert_call(tx: &mut Tx, ticket_id: i64, author: &Author, call: &CallInput) -> sqlx::Result<()> {
+async fn insert_call(tx: &mut Tx, ticket_id: i64, author: &Author, call: &CallInput) -> db::Result<()> {
     let mut event = NewEvent::new(ticket_id, Some(author.user_id), &author.email, "call", "internal");
     event.body = &call.notes;
     event.call_started_at = Some(call.started_at);
     event.call_duration_s = Some(call.duration_s);
-    db::tickets::insert_event(&mut **tx, &event).await
+    db::tickets::insert_event(&mut *tx, &event).await
 }
 
 async fn check_assignee(tx: &mut Tx, user_id: i64) -> Result<(), TicketError> {
-    let user = db::users::by_id(&mut **tx, user_id).await?;
+    let user = db::users::by_id(&mut *tx, user_id).await?;
     let ok = user.is_some_and(|u| {
         u.disabled_at.is_none() && matches!(Role::from_db(&u.role), Some(Role::Agent | Role::Operator))
     });
@@ -188,7 +187,7 @@ async fn check_assignee(tx: &mut Tx, user_id: i64) -> Result<(), TicketError> {
 }
 
 async fn load(tx: &mut Tx, id: i64) -> Result<db::tickets::Ticket, TicketError> {
-    db::tickets::by_id(&mut **tx, id).await?.ok_or(TicketError::NotFound)
+    db::tickets::by_id(&mut *tx, id).await?.ok_or(TicketError::NotFound)
 }
 
 /// Field changes requested together; `None` leaves a field alone.
@@ -203,7 +202,7 @@ pub struct Changes {
 
 /// Applies `changes` if the ticket is still at `expected_version`.
 pub async fn update(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     author: &Author,
     id: i64,
     expected_version: i64,
@@ -258,19 +257,16 @@ pub async fn update(
     if let Some(category_id) = changes.category_id
         && category_id != ticket.category_id
     {
-        let slug =
-            sqlx::query_scalar::<_, String>("SELECT slug FROM ticket_categories WHERE id = ? AND retired_at IS NULL")
-                .bind(category_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| TicketError::Invalid("ticket.invalid.category"))?;
+        let slug = db::tickets::offered_category_slug(&mut tx, category_id)
+            .await?
+            .ok_or_else(|| TicketError::Invalid("ticket.invalid.category"))?;
         events.push(("category", ticket.category_slug.clone(), slug));
         ticket.category_id = category_id;
     }
     if events.is_empty() {
         return Ok(ticket);
     }
-    if !db::tickets::save(&mut *tx, &ticket, expected_version, now).await? {
+    if !db::tickets::save(&mut tx, &ticket, expected_version, now).await? {
         return Err(TicketError::Conflict {
             current_version: expected_version + 1,
         });
@@ -280,7 +276,7 @@ pub async fn update(
         event.field = Some(field);
         event.old_value = Some(old);
         event.new_value = Some(new);
-        db::tickets::insert_event(&mut *tx, &event).await?;
+        db::tickets::insert_event(&mut tx, &event).await?;
     }
     super::search::reindex(&mut tx, id).await?;
     tx.commit().await?;
@@ -308,7 +304,7 @@ async fn change_status(
     event.field = Some("status");
     event.old_value = Some(from.as_str());
     event.new_value = Some(to.as_str());
-    db::tickets::insert_event(&mut **tx, &event).await?;
+    db::tickets::insert_event(&mut *tx, &event).await?;
     Ok(())
 }
 
@@ -353,7 +349,7 @@ pub enum Entry {
 
 /// Adds a note, a reply or a call to the timeline. No version check: entries never overwrite
 /// anything, but they do bump the version so open edit forms notice.
-pub async fn add_entry(pool: &SqlitePool, author: &Author, id: i64, entry: Entry) -> Result<(), TicketError> {
+pub async fn add_entry(pool: &db::Pool, author: &Author, id: i64, entry: Entry) -> Result<(), TicketError> {
     add_entry_then(pool, author, id, entry, None).await
 }
 
@@ -361,7 +357,7 @@ pub async fn add_entry(pool: &SqlitePool, author: &Author, id: i64, entry: Entry
 /// agent's reply that leaves the ticket 折返し待ち): either both happen or neither. The move is
 /// checked against the workflow and recorded on the timeline like any status change.
 pub async fn add_entry_then(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     author: &Author,
     id: i64,
     entry: Entry,
@@ -387,7 +383,7 @@ pub async fn add_entry_then(
             };
             let mut event = NewEvent::new(id, Some(author.user_id), &author.email, kind, visibility);
             event.body = body;
-            db::tickets::insert_event(&mut *tx, &event).await?;
+            db::tickets::insert_event(&mut tx, &event).await?;
         }
         Entry::Call(call) => insert_call(&mut tx, id, author, call).await?,
     }
@@ -407,10 +403,10 @@ pub async fn add_entry_then(
     }
     // Whatever the clinic says is marked on the desk's lists until someone there opens the ticket.
     if !author.is_desk() && matches!(entry, Entry::Reply(_)) {
-        db::tickets::mark_clinic_reply_unread(&mut *tx, id, now).await?;
+        db::tickets::mark_clinic_reply_unread(&mut tx, id, now).await?;
     }
     let version = ticket.version;
-    db::tickets::save(&mut *tx, &ticket, version, now).await?;
+    db::tickets::save(&mut tx, &ticket, version, now).await?;
     super::search::reindex(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
@@ -419,7 +415,7 @@ pub async fn add_entry_then(
 /// Merges `duplicate` into `survivor`: the duplicate is closed and points to the survivor,
 /// whose timeline shows both.
 pub async fn merge(
-    pool: &SqlitePool,
+    pool: &db::Pool,
     author: &Author,
     duplicate: i64,
     expected_version: i64,
@@ -448,20 +444,20 @@ pub async fn merge(
     dup.closed_at = Some(now);
     dup.paused_at = None;
     dup.merged_into = Some(survivor);
-    db::tickets::save(&mut *tx, &dup, expected_version, now).await?;
+    db::tickets::save(&mut tx, &dup, expected_version, now).await?;
     let number = |id| crate::domain::ticket::TicketNumber::from_id(id).to_string();
     let mut into = NewEvent::new(duplicate, Some(author.user_id), &author.email, "merged", "clinic");
     let (survivor_number, duplicate_number) = (number(survivor), number(duplicate));
     into.field = Some("merged_into");
     into.old_value = Some(&old_status);
     into.new_value = Some(&survivor_number);
-    db::tickets::insert_event(&mut *tx, &into).await?;
+    db::tickets::insert_event(&mut tx, &into).await?;
     let mut from = NewEvent::new(survivor, Some(author.user_id), &author.email, "merged", "clinic");
     from.field = Some("merged_from");
     from.new_value = Some(&duplicate_number);
-    db::tickets::insert_event(&mut *tx, &from).await?;
+    db::tickets::insert_event(&mut tx, &from).await?;
     let target_version = target.version;
-    db::tickets::save(&mut *tx, &target, target_version, now).await?;
+    db::tickets::save(&mut tx, &target, target_version, now).await?;
     super::search::reindex(&mut tx, duplicate).await?;
     super::search::reindex(&mut tx, survivor).await?;
     tx.commit().await?;

@@ -92,7 +92,13 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The SQLite pool underneath the store, for the tests' own SQL.
     pub fn pool(&self) -> &sqlx::SqlitePool {
+        self.state.pool.sqlite()
+    }
+
+    /// The store, for calling the portal's own functions.
+    pub fn store(&self) -> &portal::db::Pool {
         &self.state.pool
     }
 
@@ -109,7 +115,7 @@ impl TestApp {
             address: "",
             contact_name: "",
         };
-        let id = accounts::create_clinic(self.pool(), &Actor::CommandLine, &input)
+        let id = accounts::create_clinic(self.store(), &Actor::CommandLine, &input)
             .await
             .expect("clinic");
         self.state.sync_live().await;
@@ -127,7 +133,7 @@ impl TestApp {
             clinic: clinic.as_ref(),
             temporary: false,
         };
-        accounts::create_user(self.pool(), self.hasher(), &Actor::CommandLine, &input)
+        accounts::create_user(self.store(), self.hasher(), &Actor::CommandLine, &input)
             .await
             .expect("user");
     }
@@ -143,7 +149,7 @@ impl TestApp {
     /// caches learn of it only by following the database.
     pub async fn add_reader_elsewhere(&self, clinic_id: i64, name: &str) -> String {
         let enrolled = readers::enroll(
-            self.pool(),
+            self.store(),
             &Actor::CommandLine,
             clinic_id,
             name,
@@ -157,7 +163,7 @@ impl TestApp {
 
     /// Issues a passcode as the command line would; returns the code.
     pub async fn issue_passcode(&self, clinic_id: i64) -> String {
-        let issued = passcodes::issue_unconfirmed(self.pool(), self.hasher(), &Actor::CommandLine, clinic_id, None)
+        let issued = passcodes::issue_unconfirmed(self.store(), self.hasher(), &Actor::CommandLine, clinic_id, None)
             .await
             .expect("issue");
         self.state.sync_live().await;
@@ -190,7 +196,7 @@ impl TestApp {
     }
 
     pub async fn audit_count(&self, action: &str) -> i64 {
-        portal::db::audit::count_action(self.pool(), action)
+        portal::db::audit::count_action(self.store(), action)
             .await
             .expect("audit count")
     }
