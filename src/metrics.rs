@@ -144,8 +144,7 @@ impl Metrics {
         gauge(&self.long_polls_held, state.long_polls.held());
         gauge(&self.long_poll_cap, state.caps.max_long_polls);
         gauge(&self.connection_cap, state.caps.max_connections);
-        let size = state.pool.size() as usize;
-        let idle = state.pool.num_idle();
+        let (size, idle) = state.pool.connections();
         for (label, value) in [("idle", idle), ("in_use", size.saturating_sub(idle))] {
             gauge(
                 &self.pool_connections.get_or_create(&PoolState {

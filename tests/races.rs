@@ -134,7 +134,7 @@ async fn parallel_issues_by_two_admins_leave_one_current_passcode_and_contiguous
 async fn parallel_wrong_codes_from_several_readers_disable_the_generation_exactly_at_the_threshold() {
     let app = TestApp::spawn().await;
     let (a, _) = app.with_two_clinics().await;
-    let threshold = portal::db::passcodes::failures_before_disable(app.pool())
+    let threshold = portal::db::passcodes::failures_before_disable(app.store())
         .await
         .unwrap();
     let mut readers = Vec::new();
@@ -312,7 +312,7 @@ async fn parallel_ticket_creations_get_distinct_numbers_and_parallel_edits_of_on
     let app = TestApp::spawn().await;
     app.with_two_clinics().await;
     let email = Email::parse("agent@installer.jp").unwrap();
-    let issued = portal::services::accounts::issue_api_token(app.pool(), &Actor::CommandLine, &email, "race")
+    let issued = portal::services::accounts::issue_api_token(app.store(), &Actor::CommandLine, &email, "race")
         .await
         .unwrap();
     let token = issued.token.expose().clone();
@@ -401,7 +401,7 @@ async fn seals_running_in_parallel_with_writes_keep_the_audit_chain_whole() {
         }));
     }
     for _ in 0..4 {
-        let pool = app.pool().clone();
+        let pool = app.store().clone();
         let key = key.clone();
         jobs.push(Box::pin(async move {
             for _ in 0..10 {
@@ -417,7 +417,7 @@ async fn seals_running_in_parallel_with_writes_keep_the_audit_chain_whole() {
         }
     }));
     all_at_once(jobs).await;
-    portal::services::audit_chain::seal(app.pool(), &key)
+    portal::services::audit_chain::seal(app.store(), &key)
         .await
         .expect("seal");
 
@@ -431,7 +431,7 @@ async fn seals_running_in_parallel_with_writes_keep_the_audit_chain_whole() {
         (count, count),
         "positions 1..{count}, no hole, none twice"
     );
-    let verified = portal::services::audit_chain::verify(app.pool(), &key, portal::db::now())
+    let verified = portal::services::audit_chain::verify(app.store(), &key, portal::db::now())
         .await
         .unwrap()
         .expect("the chain verifies");
@@ -441,7 +441,7 @@ async fn seals_running_in_parallel_with_writes_keep_the_audit_chain_whole() {
 /// Whether the in-memory caches say what the database says: every clinic's passcode state and
 /// every enrolled reader's token.
 async fn caches_match_the_database(app: &TestApp) -> Result<(), String> {
-    for row in portal::db::passcodes::all_states(app.pool()).await.unwrap() {
+    for row in portal::db::passcodes::all_states(app.store()).await.unwrap() {
         let cached = app
             .state
             .live
@@ -455,7 +455,7 @@ async fn caches_match_the_database(app: &TestApp) -> Result<(), String> {
             ));
         }
     }
-    for row in portal::db::readers::active_tokens(app.pool()).await.unwrap() {
+    for row in portal::db::readers::active_tokens(app.store()).await.unwrap() {
         let hash = portal::auth::device_token::TokenHash::try_from(row.token_hash.as_slice()).unwrap();
         match app.state.live.reader(&hash) {
             Some(entry) if entry.reader_id == row.id => {}
@@ -498,7 +498,7 @@ async fn a_burst_of_writes_from_the_web_and_from_elsewhere_all_reach_the_caches(
         // Elsewhere (as the command line would): only the follower loop tells the caches.
         for (clinic_id, _) in clinics {
             for k in 0..3 {
-                let pool = app.pool().clone();
+                let pool = app.store().clone();
                 let hasher = app.hasher().clone();
                 jobs.push(Box::pin(async move {
                     portal::services::passcodes::issue_unconfirmed(

@@ -47,6 +47,11 @@ impl Pool {
         &self.0
     }
 
+    /// Connections open now, and how many of them are idle (for the metrics).
+    pub fn connections(&self) -> (usize, usize) {
+        (self.0.size() as usize, self.0.num_idle())
+    }
+
     /// Waits for connections in use to come back, then closes all of them.
     pub async fn close(&self) {
         self.0.close().await;
