@@ -138,7 +138,11 @@ impl Config {
     pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
         let dir = &self.data_dir;
         create_private_dir(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-        let probe = dir.join(".write-check");
+        // A name of its own: two processes starting at once (the server and a command, or two
+        // commands run in parallel) must not remove each other's probe.
+        static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let probe = dir.join(format!(".write-check-{}-{n}", std::process::id()));
         std::fs::write(&probe, b"")
             .and_then(|()| std::fs::remove_file(&probe))
             .with_context(|| format!("the data directory {} cannot be written", dir.display()))?;
@@ -219,4 +223,30 @@ fn make_private_file(_path: &Path) -> std::io::Result<()> {
 
 fn default_database_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("portal.db").display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn starts_at_the_same_moment_do_not_trip_over_each_others_write_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::for_data_dir(dir.path());
+        let runs: Vec<_> = (0..8)
+            .map(|_| {
+                let config = config.clone();
+                std::thread::spawn(move || (0..200).try_for_each(|_| config.prepare_data_dir()))
+            })
+            .collect();
+        for run in runs {
+            run.join().unwrap().expect("every start finds the directory writable");
+        }
+        let left = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".write-check"))
+            .count();
+        assert_eq!(left, 0, "no probe files are left behind");
+    }
 }
