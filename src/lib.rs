@@ -99,9 +99,14 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
     }
     let live = Live::load(&pool).await?;
     let guides = domain::guide::load_all().map_err(|e| anyhow::anyhow!("invalid guide content: {e}"))?;
+    // The token this process prints; any process accepts any process's (only hashes are
+    // stored), and the first setup consumes them all.
     let setup_token = if db::users::count(&pool).await? == 0 {
-        Some(Secret::new(auth::session::random_hex(16)?))
+        let token = Secret::new(auth::session::random_hex(16)?);
+        db::setup_tokens::insert(&pool, &auth::device_token::hash(token.expose()), db::now()).await?;
+        Some(token)
     } else {
+        db::setup_tokens::delete_all(&pool).await?;
         None
     };
     let caps = fit_under_open_file_limit(&config);

@@ -529,3 +529,52 @@ async fn pages_and_ticket_api_answers_are_never_cached_but_static_files_are() {
     let css = reqwest::get(app.url("/static/portal.css")).await.unwrap();
     assert!(css.headers()["cache-control"].to_str().unwrap().starts_with("public"));
 }
+
+#[tokio::test]
+async fn a_setup_token_printed_by_one_process_finishes_setup_on_another_and_only_once() {
+    let first = TestApp::spawn().await;
+    let first_token = first.setup_token.clone().expect("a fresh database offers setup");
+    // A second portal process on the same database, as behind a load balancer.
+    let mut config = portal::config::Config::for_data_dir(first.dir.path());
+    config.passcode_pepper = None;
+    let second = portal::build(config).await.expect("second process");
+    let second_token = second.setup_token().expect("it offers setup too");
+    assert_ne!(first_token, second_token);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let second_addr = listener.local_addr().unwrap();
+    tokio::spawn(second.serve(listener, std::future::pending()));
+    let on_second = common::Browser::new(second_addr);
+    assert_eq!(on_second.get("/setup").await.status, StatusCode::OK);
+
+    // The token the second process printed works on the first.
+    let form = |token: &str| {
+        vec![
+            ("setup_token", token.to_owned()),
+            ("email", "op@installer.jp".to_owned()),
+            ("password", PASSWORD.to_owned()),
+            ("password_confirm", PASSWORD.to_owned()),
+        ]
+    };
+    let fields = form(&second_token);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = first.browser().submit("/setup", "/setup", &fields).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+
+    // Setup is over everywhere, whichever token is tried.
+    assert_eq!(on_second.get("/setup").await.status, StatusCode::NOT_FOUND);
+    let csrf = on_second.get("/login").await.csrf();
+    let fields = form(&first_token);
+    let mut again: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+    again.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
+    assert_eq!(on_second.post("/setup", &again).await.status, StatusCode::NOT_FOUND);
+    let operators: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(first.pool())
+        .await
+        .unwrap();
+    assert_eq!(operators, 1);
+    let tokens: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM setup_tokens")
+        .fetch_one(first.pool())
+        .await
+        .unwrap();
+    assert_eq!(tokens, 0, "every token is gone with the first setup");
+}

@@ -11,8 +11,8 @@ use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 use crate::db::{self, audit};
+use crate::domain::Role;
 use crate::domain::policy::Actor;
-use crate::domain::{Role, Secret};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::state::AppState;
@@ -303,9 +303,4 @@ pub fn random_hex(bytes: usize) -> anyhow::Result<String> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| anyhow::anyhow!("CSPRNG failed: {e}"))?;
     Ok(hex::encode(buf))
-}
-
-/// Compares a typed secret with the expected one in constant time.
-pub fn secrets_match(expected: &Secret<String>, typed: &str) -> bool {
-    bool::from(expected.expose().as_bytes().ct_eq(typed.trim().as_bytes()))
 }

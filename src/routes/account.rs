@@ -7,13 +7,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::{HtmlForm, Page, render};
-use crate::auth::session::secrets_match;
 use crate::auth::{Ctx, device_cookie, throttle};
 use crate::db::{self, audit};
 use crate::domain::{Email, LocalPath, Password, Role};
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::services::accounts::{self, AccountError, UserInput};
+use crate::services::accounts::{self, AccountError};
 use crate::state::AppState;
 
 pub async fn home(ctx: Ctx) -> Result<Redirect, AppError> {
@@ -260,20 +259,11 @@ pub async fn logout(
     Ok(Redirect::to("/login"))
 }
 
-/// Setup stays open only while no account exists; one created from the command line (even
-/// while the server runs) closes it.
+/// Setup stays open only while no account exists and a process offers a token (in the
+/// database, so any process answers alike); an account created from the command line, even
+/// while the server runs, closes it.
 async fn needs_setup(state: &AppState) -> Result<bool, AppError> {
-    let open = state.setup_token.lock().map(|t| t.is_some()).unwrap_or(false);
-    if !open {
-        return Ok(false);
-    }
-    if db::users::count(&state.pool).await? == 0 {
-        return Ok(true);
-    }
-    if let Ok(mut token) = state.setup_token.lock() {
-        *token = None;
-    }
-    Ok(false)
+    Ok(db::users::count(&state.pool).await? == 0 && db::setup_tokens::any(&state.pool).await?)
 }
 
 #[derive(Template)]
@@ -319,12 +309,8 @@ pub async fn setup(
     if !needs_setup(&state).await? {
         return Err(AppError::NotFound);
     }
-    let expected = state
-        .setup_token
-        .lock()
-        .ok()
-        .and_then(|t| t.clone())
-        .ok_or(AppError::NotFound)?;
+    // Only the token's SHA-256 is stored; looking the hash up tells nothing about the token.
+    let token_hash = crate::auth::device_token::hash(form.setup_token.trim());
     let address_key = throttle::address_key(ctx.ip().unwrap_or("unknown"));
     let reservation = match throttle::reserve(&state.pool, &[(address_key.as_str(), throttle::ACCOUNT)]).await? {
         Ok(reservation) => reservation,
@@ -340,7 +326,7 @@ pub async fn setup(
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         Ok::<_, AppError>(response)
     };
-    if !secrets_match(&expected, &form.setup_token) {
+    if !db::setup_tokens::exists(&state.pool, &token_hash).await? {
         return invalid(ctx.t("setup.bad_token").to_owned()).await;
     }
     // The right token is no failed guess; mistakes in the other fields are not either.
@@ -356,28 +342,15 @@ pub async fn setup(
         Ok(password) => password,
         Err(_) => return invalid(ctx.t("form.password_rules").to_owned()).await,
     };
-    // Taking the token first makes two racing setups create one operator, not two.
-    let Some(taken) = state.setup_token.lock().ok().and_then(|mut t| t.take()) else {
-        return Err(AppError::NotFound);
-    };
-    let input = UserInput {
-        email: &email,
-        password: &password,
-        role: Role::Operator,
-        clinic: None,
-        temporary: false,
-    };
-    let created = accounts::create_user(&state.pool, &state.hasher, &audit::Actor::Anonymous, &input).await;
-    if created.is_err()
-        && let Ok(mut token) = state.setup_token.lock()
-    {
-        *token = Some(taken);
-    }
-    let user_id = match created {
-        Ok(id) => id,
-        Err(AccountError::Internal(e)) => return Err(AppError::Internal(e)),
-        Err(e) => return invalid(e.localized(ctx.lang)).await,
-    };
+    // The token is consumed in the transaction that creates the operator: two racing setups,
+    // on one process or two, create one operator, and the other finds setup over.
+    let user_id =
+        match accounts::create_first_operator(&state.pool, &state.hasher, &token_hash, &email, &password).await {
+            Ok(Some(id)) => id,
+            Ok(None) => return Err(AppError::NotFound),
+            Err(AccountError::Internal(e)) => return Err(AppError::Internal(e)),
+            Err(e) => return invalid(e.localized(ctx.lang)).await,
+        };
     tracing::info!(user = user_id, "first operator created through /setup");
     ctx.sign_in(user_id, 0).await?;
     Ok(Redirect::to("/clinics").into_response())

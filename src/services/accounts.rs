@@ -156,6 +156,40 @@ pub async fn create_user(
     Ok(id)
 }
 
+/// Creates the first operator through `/setup`, consuming the setup token (its SHA-256) in the
+/// same write transaction: `Ok(None)` when the token is not (or no longer) valid or an account
+/// exists by now. The lock: SQLite's write lock (`begin_write`) orders two racing setups, and the
+/// second finds the token gone (docs/invariants.md).
+pub async fn create_first_operator(
+    pool: &db::Pool,
+    hasher: &Hasher,
+    token_hash: &[u8; 32],
+    email: &Email,
+    password: &Password,
+) -> Result<Option<i64>, AccountError> {
+    let hash = hasher.hash_password(password).await?;
+    let mut tx = db::begin_write(pool).await?;
+    if db::users::count(&mut tx).await? > 0 || !db::setup_tokens::claim(&mut tx, token_hash).await? {
+        return Ok(None);
+    }
+    let id = db::users::insert(&mut tx, email.as_str(), &hash, Role::Operator.as_db(), None).await?;
+    db::setup_tokens::delete_all(&mut tx).await?;
+    let detail = audit::fields(&[("email", email.as_str()), ("role", Role::Operator.as_db())]);
+    audit::record(
+        &mut tx,
+        audit::Entry {
+            actor: &audit::Actor::Anonymous,
+            action: "user.created",
+            clinic_id: None,
+            detail: &detail,
+            ip: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
 /// Disables or re-enables an account. A disabled user's sessions stop working at their next
 /// request (the user is re-loaded on every request).
 pub async fn set_disabled(
