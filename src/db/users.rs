@@ -108,7 +108,9 @@ pub async fn set_password_hash(
 
 /// Marks a new account's password as temporary (set by an operator on the web).
 pub async fn set_must_change_password(db: impl Into<Exec<'_>>, id: i64) -> super::Result<()> {
-    sqlx::query("UPDATE users SET must_change_password = 1 WHERE id = ?")
+    // A bound bool: an INTEGER 1 on SQLite, a BOOLEAN on PostgreSQL.
+    sqlx::query("UPDATE users SET must_change_password = ? WHERE id = ?")
+        .bind(true)
         .bind(id)
         .execute(db.into())
         .await?;
