@@ -291,7 +291,7 @@ async fn old_passcode_answers_are_deleted_after_the_retention_period() {
         .unwrap();
     portal::housekeeping(
         &app.state,
-        &tower_sessions_sqlx_store::SqliteStore::new(app.pool().clone()),
+        &portal::db::session_store(app.store()).await.expect("session store"),
     )
     .await;
     let left: Vec<String> = sqlx::query_scalar("SELECT result FROM passcode_attempts")

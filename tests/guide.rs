@@ -510,7 +510,7 @@ async fn idle_walks_fold_into_totals_that_show_the_same_figures() {
 
     portal::housekeeping(
         &app.state,
-        &tower_sessions_sqlx_store::SqliteStore::new(app.pool().clone()),
+        &portal::db::session_store(app.store()).await.expect("session store"),
     )
     .await;
     let walks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guide_journeys")

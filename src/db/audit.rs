@@ -4,7 +4,7 @@
 
 use sqlx::FromRow;
 
-use super::Exec;
+use super::{Exec, on_engine};
 
 /// Who did something.
 #[derive(Clone, Debug)]
@@ -67,9 +67,9 @@ fn cut(text: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
 
 pub async fn record(db: impl Into<Exec<'_>>, entry: Entry<'_>) -> super::Result<()> {
     let actor = entry.actor.label();
-    sqlx::query(
+    on_engine!(db, |ex| sqlx::query(
         "INSERT INTO audit_log (at, actor_id, actor, action, clinic_id, detail, ip)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(super::now())
     .bind(entry.actor.id())
@@ -78,8 +78,9 @@ pub async fn record(db: impl Into<Exec<'_>>, entry: Entry<'_>) -> super::Result<
     .bind(entry.clinic_id)
     .bind(cut(entry.detail, MAX_DETAIL_CHARS))
     .bind(entry.ip.map(|ip| cut(ip, MAX_IP_CHARS)))
-    .execute(db.into())
-    .await?;
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
@@ -102,24 +103,26 @@ pub async fn for_clinic(
     before: Option<i64>,
     limit: i64,
 ) -> super::Result<Vec<Row>> {
-    sqlx::query_as::<_, Row>(
+    on_engine!(db, |ex| sqlx::query_as::<_, Row>(
         "SELECT a.id, a.at, a.actor, a.action, a.detail, a.ip, r.name AS reader_name
          FROM audit_log a
-         LEFT JOIN readers r ON a.actor LIKE 'reader:%' AND r.id = CAST(substr(a.actor, 8) AS INTEGER)
-         WHERE a.clinic_id = ? AND a.id < ? ORDER BY a.id DESC LIMIT ?",
+         LEFT JOIN readers r ON a.actor = 'reader:' || r.id
+         WHERE a.clinic_id = $1 AND a.id < $2 ORDER BY a.id DESC LIMIT $3",
     )
     .bind(clinic_id)
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 pub async fn count_action(db: impl Into<Exec<'_>>, action: &str) -> super::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = ?")
-        .bind(action)
-        .fetch_one(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = $1"
+    )
+    .bind(action)
+    .fetch_one(ex)
+    .await)
 }
 
 /// A row with every field the chain covers, and its seal if it has one.
@@ -141,103 +144,115 @@ const CHAIN_COLUMNS: &str = "id, at, actor_id, actor, action, clinic_id, detail,
 
 /// Whether a chain has been started here: sealed rows, or the key's check value.
 pub async fn chain_started(db: impl Into<Exec<'_>>) -> super::Result<bool> {
-    sqlx::query_scalar(
+    on_engine!(db, |ex| sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM audit_log WHERE chain_position IS NOT NULL)
              OR EXISTS (SELECT 1 FROM audit_chain)",
     )
-    .fetch_one(db.into())
-    .await
+    .fetch_one(ex)
+    .await)
 }
 
 /// The key's check value, once the first seal has written it.
 pub async fn key_check(db: impl Into<Exec<'_>>) -> super::Result<Option<Vec<u8>>> {
-    sqlx::query_scalar("SELECT key_check FROM audit_chain WHERE id = 1")
-        .fetch_optional(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT key_check FROM audit_chain WHERE id = 1"
+    )
+    .fetch_optional(ex)
+    .await)
 }
 
 pub async fn insert_key_check(db: impl Into<Exec<'_>>, check: &[u8]) -> super::Result<()> {
-    sqlx::query("INSERT INTO audit_chain (id, key_check) VALUES (1, ?)")
-        .bind(check)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "INSERT INTO audit_chain (id, key_check) VALUES (1, $1)"
+    )
+    .bind(check)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
 /// Whether a row waits for its seal. A row with a MAC but no position was tampered with: it is
 /// left out (and reported by verify), so it cannot stop the sealing of the others.
 pub async fn has_unsealed(db: impl Into<Exec<'_>>) -> super::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NULL)")
-        .fetch_one(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NULL)"
+    )
+    .fetch_one(ex)
+    .await)
 }
 
 /// The chain's newest position and MAC.
 pub async fn chain_head(db: impl Into<Exec<'_>>) -> super::Result<Option<(i64, Vec<u8>)>> {
-    sqlx::query_as(
+    on_engine!(db, |ex| sqlx::query_as(
         "SELECT chain_position, chain_mac FROM audit_log WHERE chain_position IS NOT NULL
          ORDER BY chain_position DESC LIMIT 1",
     )
-    .fetch_optional(db.into())
-    .await
+    .fetch_optional(ex)
+    .await)
 }
 
 /// The sealed row at a position.
 pub async fn sealed_at(db: impl Into<Exec<'_>>, position: i64) -> super::Result<Option<ChainRow>> {
-    sqlx::query_as::<_, ChainRow>(&format!(
-        "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position = ?"
+    on_engine!(db, |ex| sqlx::query_as::<_, ChainRow>(&format!(
+        "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position = $1"
     ))
     .bind(position)
-    .fetch_optional(db.into())
-    .await
+    .fetch_optional(ex)
+    .await)
 }
 
 /// Committed rows waiting for their seal, oldest first.
 pub async fn unsealed(db: impl Into<Exec<'_>>, limit: i64) -> super::Result<Vec<ChainRow>> {
-    sqlx::query_as::<_, ChainRow>(&format!(
+    on_engine!(db, |ex| sqlx::query_as::<_, ChainRow>(&format!(
         "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NULL
-         ORDER BY id LIMIT ?"
+         ORDER BY id LIMIT $1"
     ))
     .bind(limit)
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 /// The sealing update (the only update the triggers let through).
 pub async fn seal_row(db: impl Into<Exec<'_>>, id: i64, position: i64, mac: &[u8]) -> super::Result<()> {
-    sqlx::query("UPDATE audit_log SET chain_position = ?, chain_mac = ? WHERE id = ? AND chain_position IS NULL")
-        .bind(position)
-        .bind(mac)
-        .bind(id)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE audit_log SET chain_position = $1, chain_mac = $2 WHERE id = $3 AND chain_position IS NULL"
+    )
+    .bind(position)
+    .bind(mac)
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
 /// Sealed rows after `position`, in chain order.
 pub async fn sealed_after(db: impl Into<Exec<'_>>, position: i64, limit: i64) -> super::Result<Vec<ChainRow>> {
-    sqlx::query_as::<_, ChainRow>(&format!(
-        "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position > ? ORDER BY chain_position LIMIT ?"
+    on_engine!(db, |ex| sqlx::query_as::<_, ChainRow>(&format!(
+        "SELECT {CHAIN_COLUMNS} FROM audit_log WHERE chain_position > $1 ORDER BY chain_position LIMIT $2"
     ))
     .bind(position)
     .bind(limit)
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 /// How many rows are unsealed, with the oldest one's id and time.
 pub async fn oldest_unsealed(db: impl Into<Exec<'_>>) -> super::Result<Option<(i64, i64, i64)>> {
-    sqlx::query_as(
+    on_engine!(db, |ex| sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM audit_log WHERE chain_position IS NULL), id, at
          FROM audit_log WHERE chain_position IS NULL ORDER BY at, id LIMIT 1",
     )
-    .fetch_optional(db.into())
-    .await
+    .fetch_optional(ex)
+    .await)
 }
 
 /// A row with a MAC but no position: no sealing leaves one, so someone wrote it.
 pub async fn seal_without_position(db: impl Into<Exec<'_>>) -> super::Result<Option<i64>> {
-    sqlx::query_scalar("SELECT id FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NOT NULL LIMIT 1")
-        .fetch_optional(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT id FROM audit_log WHERE chain_position IS NULL AND chain_mac IS NOT NULL LIMIT 1"
+    )
+    .fetch_optional(ex)
+    .await)
 }

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::Exec;
+use super::{Exec, on_engine};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -25,12 +25,15 @@ impl Kind {
 }
 
 pub async fn append(db: impl Into<Exec<'_>>, kind: Kind, entity_id: i64) -> super::Result<()> {
-    sqlx::query("INSERT INTO cache_events (kind, entity_id, at) VALUES (?, ?, ?)")
-        .bind(kind.as_db())
-        .bind(entity_id)
-        .bind(super::now())
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "INSERT INTO cache_events (kind, entity_id, at) VALUES ($1, $2, $3)"
+    )
+    .bind(kind.as_db())
+    .bind(entity_id)
+    .bind(super::now())
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
@@ -53,23 +56,28 @@ impl Event {
 }
 
 pub async fn after(db: impl Into<Exec<'_>>, last_id: i64) -> super::Result<Vec<Event>> {
-    sqlx::query_as::<_, Event>("SELECT id, kind, entity_id FROM cache_events WHERE id > ? ORDER BY id LIMIT 1000")
-        .bind(last_id)
-        .fetch_all(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_as::<_, Event>(
+        "SELECT id, kind, entity_id FROM cache_events WHERE id > $1 ORDER BY id LIMIT 1000"
+    )
+    .bind(last_id)
+    .fetch_all(ex)
+    .await)
 }
 
 pub async fn last_id(db: impl Into<Exec<'_>>) -> super::Result<i64> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM cache_events")
-        .fetch_one(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT COALESCE(MAX(id), 0) FROM cache_events"
+    )
+    .fetch_one(ex)
+    .await)
 }
 
 /// Events older than an hour have been seen by every running process.
 pub async fn prune(db: impl Into<Exec<'_>>) -> super::Result<()> {
-    sqlx::query("DELETE FROM cache_events WHERE at < ?")
+    on_engine!(db, |ex| sqlx::query("DELETE FROM cache_events WHERE at < $1")
         .bind(super::now() - 3600)
-        .execute(db.into())
-        .await?;
+        .execute(ex)
+        .await
+        .map(super::Done::from))?;
     Ok(())
 }

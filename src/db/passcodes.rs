@@ -1,6 +1,6 @@
 use sqlx::FromRow;
 
-use super::Exec;
+use super::{Exec, on_engine};
 
 /// The clinic's current passcode (the one not superseded), with its hash.
 #[derive(Clone, Debug, FromRow)]
@@ -15,21 +15,24 @@ pub struct Current {
 }
 
 pub async fn current(db: impl Into<Exec<'_>>, clinic_id: i64) -> super::Result<Option<Current>> {
-    sqlx::query_as::<_, Current>(
+    on_engine!(db, |ex| sqlx::query_as::<_, Current>(
         "SELECT id, generation, code_hash, issued_at, failed_attempts, disabled_at, disabled_reason
-         FROM passcodes WHERE clinic_id = ? AND superseded_at IS NULL",
+         FROM passcodes WHERE clinic_id = $1 AND superseded_at IS NULL",
     )
     .bind(clinic_id)
-    .fetch_optional(db.into())
-    .await
+    .fetch_optional(ex)
+    .await)
 }
 
 pub async fn supersede(db: impl Into<Exec<'_>>, clinic_id: i64, at: i64) -> super::Result<()> {
-    sqlx::query("UPDATE passcodes SET superseded_at = ? WHERE clinic_id = ? AND superseded_at IS NULL")
-        .bind(at)
-        .bind(clinic_id)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE passcodes SET superseded_at = $1 WHERE clinic_id = $2 AND superseded_at IS NULL"
+    )
+    .bind(at)
+    .bind(clinic_id)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
@@ -43,9 +46,9 @@ pub struct NewPasscode<'a> {
 }
 
 pub async fn insert(db: impl Into<Exec<'_>>, new: &NewPasscode<'_>) -> super::Result<()> {
-    sqlx::query(
+    on_engine!(db, |ex| sqlx::query(
         "INSERT INTO passcodes (clinic_id, generation, code_hash, issued_at, issued_by, issued_via)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(new.clinic_id)
     .bind(new.generation)
@@ -53,27 +56,34 @@ pub async fn insert(db: impl Into<Exec<'_>>, new: &NewPasscode<'_>) -> super::Re
     .bind(new.issued_at)
     .bind(new.issued_by)
     .bind(new.issued_via)
-    .execute(db.into())
-    .await?;
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
 pub async fn set_failures(db: impl Into<Exec<'_>>, id: i64, failed_attempts: i64) -> super::Result<()> {
-    sqlx::query("UPDATE passcodes SET failed_attempts = ? WHERE id = ?")
-        .bind(failed_attempts)
-        .bind(id)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE passcodes SET failed_attempts = $1 WHERE id = $2"
+    )
+    .bind(failed_attempts)
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
 pub async fn disable(db: impl Into<Exec<'_>>, id: i64, at: i64, reason: &str) -> super::Result<()> {
-    sqlx::query("UPDATE passcodes SET disabled_at = ?, disabled_reason = ? WHERE id = ?")
-        .bind(at)
-        .bind(reason)
-        .bind(id)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE passcodes SET disabled_at = $1, disabled_reason = $2 WHERE id = $3"
+    )
+    .bind(at)
+    .bind(reason)
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
@@ -92,14 +102,16 @@ const STATE_QUERY: &str = "SELECT c.id AS clinic_id, c.passcode_generation AS ge
      FROM clinics c LEFT JOIN passcodes p ON p.clinic_id = c.id AND p.superseded_at IS NULL";
 
 pub async fn all_states(db: impl Into<Exec<'_>>) -> super::Result<Vec<State>> {
-    sqlx::query_as::<_, State>(STATE_QUERY).fetch_all(db.into()).await
+    on_engine!(db, |ex| sqlx::query_as::<_, State>(STATE_QUERY).fetch_all(ex).await)
 }
 
 pub async fn state(db: impl Into<Exec<'_>>, clinic_id: i64) -> super::Result<Option<State>> {
-    sqlx::query_as::<_, State>(&format!("{STATE_QUERY} WHERE c.id = ?"))
-        .bind(clinic_id)
-        .fetch_optional(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_as::<_, State>(&format!(
+        "{STATE_QUERY} WHERE c.id = $1"
+    ))
+    .bind(clinic_id)
+    .fetch_optional(ex)
+    .await)
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -114,16 +126,16 @@ pub struct HistoryRow {
 }
 
 pub async fn history(db: impl Into<Exec<'_>>, clinic_id: i64, limit: i64) -> super::Result<Vec<HistoryRow>> {
-    sqlx::query_as::<_, HistoryRow>(
+    on_engine!(db, |ex| sqlx::query_as::<_, HistoryRow>(
         "SELECT p.generation, p.issued_at, u.email AS issued_by_email, p.issued_via, p.superseded_at,
                 p.disabled_at, p.disabled_reason
          FROM passcodes p LEFT JOIN users u ON u.id = p.issued_by
-         WHERE p.clinic_id = ? ORDER BY p.generation DESC LIMIT ?",
+         WHERE p.clinic_id = $1 ORDER BY p.generation DESC LIMIT $2",
     )
     .bind(clinic_id)
     .bind(limit)
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 /// Records an answer to a reader. With `merge_since`, the same answer to the same reader for the
@@ -137,40 +149,47 @@ pub async fn record_attempt(
     merge_since: Option<i64>,
 ) -> super::Result<()> {
     if let Some(since) = merge_since {
-        let merged = sqlx::query(
+        let merged = on_engine!(&mut *tx, |ex| sqlx::query(
             "UPDATE passcode_attempts SET count = count + 1
-             WHERE id = (SELECT MAX(id) FROM passcode_attempts WHERE reader_id = ?)
-               AND result = ? AND generation IS ? AND at >= ?",
+             WHERE id = (SELECT MAX(id) FROM passcode_attempts WHERE reader_id = $1)
+               AND result = $2 AND generation IS NOT DISTINCT FROM $3 AND at >= $4",
         )
         .bind(reader_id)
         .bind(result)
         .bind(generation)
         .bind(since)
-        .execute(tx.conn())
-        .await?
+        .execute(ex)
+        .await
+        .map(super::Done::from))?
         .rows_affected();
         if merged > 0 {
             return Ok(());
         }
     }
-    sqlx::query("INSERT INTO passcode_attempts (clinic_id, reader_id, generation, at, result) VALUES (?, ?, ?, ?, ?)")
-        .bind(clinic_id)
-        .bind(reader_id)
-        .bind(generation)
-        .bind(super::now())
-        .bind(result)
-        .execute(tx.conn())
-        .await?;
+    on_engine!(&mut *tx, |ex| sqlx::query(
+        "INSERT INTO passcode_attempts (clinic_id, reader_id, generation, at, result) VALUES ($1, $2, $3, $4, $5)"
+    )
+    .bind(clinic_id)
+    .bind(reader_id)
+    .bind(generation)
+    .bind(super::now())
+    .bind(result)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
 /// Deletes answers older than `before` (the retention period); returns how many.
 pub async fn prune_attempts(db: impl Into<Exec<'_>>, before: i64) -> super::Result<u64> {
-    Ok(sqlx::query("DELETE FROM passcode_attempts WHERE at < ?")
-        .bind(before)
-        .execute(db.into())
-        .await?
-        .rows_affected())
+    Ok(
+        on_engine!(db, |ex| sqlx::query("DELETE FROM passcode_attempts WHERE at < $1")
+            .bind(before)
+            .execute(ex)
+            .await
+            .map(super::Done::from))?
+        .rows_affected(),
+    )
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -191,16 +210,16 @@ pub async fn attempts(
     before: Option<i64>,
     limit: i64,
 ) -> super::Result<Vec<AttemptRow>> {
-    sqlx::query_as::<_, AttemptRow>(
+    on_engine!(db, |ex| sqlx::query_as::<_, AttemptRow>(
         "SELECT a.id, a.at, r.name AS reader_name, a.generation, a.result, a.count
          FROM passcode_attempts a JOIN readers r ON r.id = a.reader_id
-         WHERE a.clinic_id = ? AND a.id < ? ORDER BY a.id DESC LIMIT ?",
+         WHERE a.clinic_id = $1 AND a.id < $2 ORDER BY a.id DESC LIMIT $3",
     )
     .bind(clinic_id)
     .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 /// A single-use token the confirmation page carries (only its SHA-256 is stored). Tokens older
@@ -213,17 +232,23 @@ pub async fn insert_issue_token(
     now: i64,
     prune_before: i64,
 ) -> super::Result<()> {
-    sqlx::query("DELETE FROM passcode_issue_tokens WHERE created_at < ?")
-        .bind(prune_before)
-        .execute(db.conn())
-        .await?;
-    sqlx::query("INSERT INTO passcode_issue_tokens (token_hash, clinic_id, user_id, created_at) VALUES (?, ?, ?, ?)")
-        .bind(token_hash.as_slice())
-        .bind(clinic_id)
-        .bind(user_id)
-        .bind(now)
-        .execute(db.conn())
-        .await?;
+    on_engine!(&mut *db, |ex| sqlx::query(
+        "DELETE FROM passcode_issue_tokens WHERE created_at < $1"
+    )
+    .bind(prune_before)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
+    on_engine!(&mut *db, |ex| sqlx::query(
+        "INSERT INTO passcode_issue_tokens (token_hash, clinic_id, user_id, created_at) VALUES ($1, $2, $3, $4)"
+    )
+    .bind(token_hash.as_slice())
+    .bind(clinic_id)
+    .bind(user_id)
+    .bind(now)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
@@ -249,30 +274,31 @@ pub async fn claim_issue_token(
     now: i64,
     not_before: i64,
 ) -> super::Result<IssueTokenClaim> {
-    let claimed = sqlx::query(
-        "UPDATE passcode_issue_tokens SET used_at = ?
-         WHERE token_hash = ? AND clinic_id = ? AND user_id = ? AND used_at IS NULL AND created_at >= ?",
+    let claimed = on_engine!(&mut *db, |ex| sqlx::query(
+        "UPDATE passcode_issue_tokens SET used_at = $1
+         WHERE token_hash = $2 AND clinic_id = $3 AND user_id = $4 AND used_at IS NULL AND created_at >= $5",
     )
     .bind(now)
     .bind(token_hash.as_slice())
     .bind(clinic_id)
     .bind(user_id)
     .bind(not_before)
-    .execute(db.conn())
-    .await?
+    .execute(ex)
+    .await
+    .map(super::Done::from))?
     .rows_affected();
     if claimed == 1 {
         return Ok(IssueTokenClaim::Claimed);
     }
-    let used: Option<(Option<i64>,)> = sqlx::query_as(
+    let used: Option<(Option<i64>,)> = on_engine!(&mut *db, |ex| sqlx::query_as(
         "SELECT generation FROM passcode_issue_tokens
-         WHERE token_hash = ? AND clinic_id = ? AND user_id = ? AND used_at IS NOT NULL",
+         WHERE token_hash = $1 AND clinic_id = $2 AND user_id = $3 AND used_at IS NOT NULL",
     )
     .bind(token_hash.as_slice())
     .bind(clinic_id)
     .bind(user_id)
-    .fetch_optional(db.conn())
-    .await?;
+    .fetch_optional(ex)
+    .await)?;
     Ok(match used {
         Some((generation,)) => IssueTokenClaim::AlreadyUsed { generation },
         None => IssueTokenClaim::Invalid,
@@ -285,26 +311,34 @@ pub async fn set_issue_token_generation(
     token_hash: &[u8; 32],
     generation: i64,
 ) -> super::Result<()> {
-    sqlx::query("UPDATE passcode_issue_tokens SET generation = ? WHERE token_hash = ?")
-        .bind(generation)
-        .bind(token_hash.as_slice())
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE passcode_issue_tokens SET generation = $1 WHERE token_hash = $2"
+    )
+    .bind(generation)
+    .bind(token_hash.as_slice())
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
 /// Wrong codes in one generation (across the clinic) that disable it.
 pub async fn failures_before_disable(db: impl Into<Exec<'_>>) -> super::Result<i64> {
-    sqlx::query_scalar("SELECT failures_before_disable FROM passcode_policy WHERE id = 1")
-        .fetch_one(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT failures_before_disable FROM passcode_policy WHERE id = 1"
+    )
+    .fetch_one(ex)
+    .await)
 }
 
 pub async fn set_failures_before_disable(db: impl Into<Exec<'_>>, failures: i64, now: i64) -> super::Result<()> {
-    sqlx::query("UPDATE passcode_policy SET failures_before_disable = ?, updated_at = ? WHERE id = 1")
-        .bind(failures)
-        .bind(now)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE passcode_policy SET failures_before_disable = $1, updated_at = $2 WHERE id = 1"
+    )
+    .bind(failures)
+    .bind(now)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use sqlx::FromRow;
 
-use super::Exec;
+use super::{Exec, on_engine};
 
 /// A stored credential. `password_sealed` is opened by `auth::SealingKey`, never shown as is.
 #[derive(FromRow)]
@@ -27,23 +27,23 @@ pub struct Override {
 
 /// The default (`clinic_id` None) or the clinic's override.
 pub async fn get(db: impl Into<Exec<'_>>, clinic_id: Option<i64>) -> super::Result<Option<Stored>> {
-    sqlx::query_as::<_, Stored>(
+    on_engine!(db, |ex| sqlx::query_as::<_, Stored>(
         "SELECT id, username, password_sealed, updated_at, updated_by FROM pc_credentials
-         WHERE clinic_id IS ?",
+         WHERE clinic_id IS NOT DISTINCT FROM $1",
     )
     .bind(clinic_id)
-    .fetch_optional(db.into())
-    .await
+    .fetch_optional(ex)
+    .await)
 }
 
 pub async fn overrides(db: impl Into<Exec<'_>>) -> super::Result<Vec<Override>> {
-    sqlx::query_as::<_, Override>(
+    on_engine!(db, |ex| sqlx::query_as::<_, Override>(
         "SELECT c.code AS clinic_code, c.name AS clinic_name, p.updated_at, p.updated_by
          FROM pc_credentials p JOIN clinics c ON c.id = p.clinic_id
          ORDER BY c.code",
     )
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 pub struct Write<'a> {
@@ -57,35 +57,38 @@ pub struct Write<'a> {
 /// Inserts or replaces the default or the clinic's override. Run inside a write transaction
 /// (`db::begin_write`), which serialises writers.
 pub async fn put(db: impl Into<Exec<'_>>, existing: Option<i64>, row: &Write<'_>) -> super::Result<()> {
-    let query = match existing {
-        Some(id) => sqlx::query(
-            "UPDATE pc_credentials SET username = ?, password_sealed = ?, updated_at = ?, updated_by = ?
-             WHERE id = ?",
-        )
-        .bind(row.username)
-        .bind(row.password_sealed)
-        .bind(row.now)
-        .bind(row.by)
-        .bind(id),
-        None => sqlx::query(
+    let (sql, key) = match existing {
+        Some(id) => (
+            "UPDATE pc_credentials SET username = $1, password_sealed = $2, updated_at = $3, updated_by = $4
+             WHERE id = $5",
+            Some(id),
+        ),
+        None => (
             "INSERT INTO pc_credentials (username, password_sealed, updated_at, updated_by, clinic_id)
-             VALUES (?, ?, ?, ?, ?)",
-        )
+             VALUES ($1, $2, $3, $4, $5)",
+            row.clinic_id,
+        ),
+    };
+    on_engine!(db, |ex| sqlx::query(sql)
         .bind(row.username)
         .bind(row.password_sealed)
         .bind(row.now)
         .bind(row.by)
-        .bind(row.clinic_id),
-    };
-    query.execute(db.into()).await?;
+        .bind(key)
+        .execute(ex)
+        .await
+        .map(super::Done::from))?;
     Ok(())
 }
 
 /// Removes the default or the clinic's override; false if there was none.
 pub async fn delete(db: impl Into<Exec<'_>>, clinic_id: Option<i64>) -> super::Result<bool> {
-    let done = sqlx::query("DELETE FROM pc_credentials WHERE clinic_id IS ?")
-        .bind(clinic_id)
-        .execute(db.into())
-        .await?;
+    let done = on_engine!(db, |ex| sqlx::query(
+        "DELETE FROM pc_credentials WHERE clinic_id IS NOT DISTINCT FROM $1"
+    )
+    .bind(clinic_id)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(done.rows_affected() > 0)
 }

@@ -1,6 +1,6 @@
 use sqlx::FromRow;
 
-use super::Exec;
+use super::{Exec, on_engine};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Reader {
@@ -25,57 +25,62 @@ pub async fn insert(
     install_type: &str,
     token_hash: &[u8],
 ) -> super::Result<i64> {
-    sqlx::query_scalar(
+    on_engine!(db, |ex| sqlx::query_scalar(
         "INSERT INTO readers (clinic_id, name, install_type, token_hash, enrolled_at)
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(clinic_id)
     .bind(name)
     .bind(install_type)
     .bind(token_hash)
     .bind(super::now())
-    .fetch_one(db.into())
-    .await
+    .fetch_one(ex)
+    .await)
 }
 
 pub async fn by_id(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Option<Reader>> {
-    sqlx::query_as::<_, Reader>(&format!("SELECT {COLUMNS} FROM readers WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_as::<_, Reader>(&format!(
+        "SELECT {COLUMNS} FROM readers WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(ex)
+    .await)
 }
 
 pub async fn for_clinic(db: impl Into<Exec<'_>>, clinic_id: i64) -> super::Result<Vec<Reader>> {
-    sqlx::query_as::<_, Reader>(&format!(
-        "SELECT {COLUMNS} FROM readers WHERE clinic_id = ? ORDER BY revoked_at IS NOT NULL, name"
+    on_engine!(db, |ex| sqlx::query_as::<_, Reader>(&format!(
+        "SELECT {COLUMNS} FROM readers WHERE clinic_id = $1 ORDER BY revoked_at IS NOT NULL, name"
     ))
     .bind(clinic_id)
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 /// Revokes the token at once; returns false when the reader was already revoked.
 pub async fn revoke(db: impl Into<Exec<'_>>, id: i64) -> super::Result<bool> {
-    let result =
-        sqlx::query("UPDATE readers SET token_hash = NULL, revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-            .bind(super::now())
-            .bind(id)
-            .execute(db.into())
-            .await?;
+    let result = on_engine!(db, |ex| sqlx::query(
+        "UPDATE readers SET token_hash = NULL, revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL"
+    )
+    .bind(super::now())
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(result.rows_affected() == 1)
 }
 
 /// Gives the reader a new token (the old one stops working) and clears revocation and lockout.
 pub async fn reenroll(db: impl Into<Exec<'_>>, id: i64, token_hash: &[u8]) -> super::Result<()> {
-    sqlx::query(
-        "UPDATE readers SET token_hash = ?, revoked_at = NULL, enrolled_at = ?, failed_attempts = 0,
-                lockouts = 0, locked_until = NULL WHERE id = ?",
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE readers SET token_hash = $1, revoked_at = NULL, enrolled_at = $2, failed_attempts = 0,
+                lockouts = 0, locked_until = NULL WHERE id = $3",
     )
     .bind(token_hash)
     .bind(super::now())
     .bind(id)
-    .execute(db.into())
-    .await?;
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
@@ -92,32 +97,34 @@ pub struct TokenEntry {
 const TOKEN_COLUMNS: &str = "id, clinic_id, token_hash, last_seen_at, last_seen_generation";
 
 pub async fn active_tokens(db: impl Into<Exec<'_>>) -> super::Result<Vec<TokenEntry>> {
-    sqlx::query_as::<_, TokenEntry>(&format!(
+    on_engine!(db, |ex| sqlx::query_as::<_, TokenEntry>(&format!(
         "SELECT {TOKEN_COLUMNS} FROM readers WHERE token_hash IS NOT NULL"
     ))
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 pub async fn active_token(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Option<TokenEntry>> {
-    sqlx::query_as::<_, TokenEntry>(&format!(
-        "SELECT {TOKEN_COLUMNS} FROM readers WHERE id = ? AND token_hash IS NOT NULL"
+    on_engine!(db, |ex| sqlx::query_as::<_, TokenEntry>(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM readers WHERE id = $1 AND token_hash IS NOT NULL"
     ))
     .bind(id)
-    .fetch_optional(db.into())
-    .await
+    .fetch_optional(ex)
+    .await)
 }
 
 pub async fn record_seen(db: impl Into<Exec<'_>>, id: i64, at: i64, generation: i64) -> super::Result<()> {
-    sqlx::query(
-        "UPDATE readers SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?), last_seen_generation = ?
-         WHERE id = ?",
+    on_engine!(db, |ex| {
+        sqlx::query(
+        "UPDATE readers SET last_seen_at = CASE WHEN COALESCE(last_seen_at, 0) > $1 THEN last_seen_at ELSE $1 END, last_seen_generation = $2
+         WHERE id = $3",
     )
     .bind(at)
     .bind(generation)
     .bind(id)
-    .execute(db.into())
-    .await?;
+    .execute(ex)
+    .await.map(super::Done::from)
+    })?;
     Ok(())
 }
 
@@ -130,35 +137,45 @@ pub struct Lockout {
 }
 
 pub async fn lockout(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Lockout> {
-    sqlx::query_as::<_, Lockout>("SELECT failed_attempts, lockouts, locked_until FROM readers WHERE id = ?")
-        .bind(id)
-        .fetch_one(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_as::<_, Lockout>(
+        "SELECT failed_attempts, lockouts, locked_until FROM readers WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_one(ex)
+    .await)
 }
 
 pub async fn set_lockout(db: impl Into<Exec<'_>>, id: i64, state: &Lockout) -> super::Result<()> {
-    sqlx::query("UPDATE readers SET failed_attempts = ?, lockouts = ?, locked_until = ? WHERE id = ?")
-        .bind(state.failed_attempts)
-        .bind(state.lockouts)
-        .bind(state.locked_until)
-        .bind(id)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE readers SET failed_attempts = $1, lockouts = $2, locked_until = $3 WHERE id = $4"
+    )
+    .bind(state.failed_attempts)
+    .bind(state.lockouts)
+    .bind(state.locked_until)
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
 /// After how many minutes without a poll a reader shows as not connected.
 pub async fn stale_after_min(db: impl Into<Exec<'_>>) -> super::Result<i64> {
-    sqlx::query_scalar("SELECT threshold_min FROM reader_staleness WHERE id = 1")
-        .fetch_one(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT threshold_min FROM reader_staleness WHERE id = 1"
+    )
+    .fetch_one(ex)
+    .await)
 }
 
 pub async fn set_stale_after_min(db: impl Into<Exec<'_>>, minutes: i64, now: i64) -> super::Result<()> {
-    sqlx::query("UPDATE reader_staleness SET threshold_min = ?, updated_at = ? WHERE id = 1")
-        .bind(minutes)
-        .bind(now)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE reader_staleness SET threshold_min = $1, updated_at = $2 WHERE id = 1"
+    )
+    .bind(minutes)
+    .bind(now)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! Tickets, their timeline, categories, desk closures and the search index.
 
-use sqlx::{FromRow, QueryBuilder, Sqlite};
+use sqlx::{FromRow, QueryBuilder};
 
-use super::Exec;
+use super::{Engine, Exec, on_engine};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct Category {
@@ -14,43 +14,52 @@ pub struct Category {
 }
 
 pub async fn categories(db: impl Into<Exec<'_>>) -> super::Result<Vec<Category>> {
-    sqlx::query_as::<_, Category>(
+    on_engine!(db, |ex| sqlx::query_as::<_, Category>(
         "SELECT id, slug, name_ja, name_en, retired_at FROM ticket_categories ORDER BY position, id",
     )
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 pub async fn category_by_slug(db: impl Into<Exec<'_>>, slug: &str) -> super::Result<Option<Category>> {
-    sqlx::query_as::<_, Category>("SELECT id, slug, name_ja, name_en, retired_at FROM ticket_categories WHERE slug = ?")
-        .bind(slug)
-        .fetch_optional(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_as::<_, Category>(
+        "SELECT id, slug, name_ja, name_en, retired_at FROM ticket_categories WHERE slug = $1"
+    )
+    .bind(slug)
+    .fetch_optional(ex)
+    .await)
 }
 
 /// The slug of the category with this id, unless it is retired (a ticket may not move into it).
 pub async fn offered_category_slug(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Option<String>> {
-    sqlx::query_scalar("SELECT slug FROM ticket_categories WHERE id = ? AND retired_at IS NULL")
-        .bind(id)
-        .fetch_optional(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT slug FROM ticket_categories WHERE id = $1 AND retired_at IS NULL"
+    )
+    .bind(id)
+    .fetch_optional(ex)
+    .await)
 }
 
 pub async fn insert_category(db: impl Into<Exec<'_>>, slug: &str, name_ja: &str, name_en: &str) -> super::Result<i64> {
-    sqlx::query_scalar("INSERT INTO ticket_categories (slug, name_ja, name_en) VALUES (?, ?, ?) RETURNING id")
-        .bind(slug)
-        .bind(name_ja)
-        .bind(name_en)
-        .fetch_one(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "INSERT INTO ticket_categories (slug, name_ja, name_en) VALUES ($1, $2, $3) RETURNING id"
+    )
+    .bind(slug)
+    .bind(name_ja)
+    .bind(name_en)
+    .fetch_one(ex)
+    .await)
 }
 
 pub async fn set_category_retired(db: impl Into<Exec<'_>>, slug: &str, retired_at: Option<i64>) -> super::Result<bool> {
-    let result = sqlx::query("UPDATE ticket_categories SET retired_at = ? WHERE slug = ?")
-        .bind(retired_at)
-        .bind(slug)
-        .execute(db.into())
-        .await?;
+    let result = on_engine!(db, |ex| sqlx::query(
+        "UPDATE ticket_categories SET retired_at = $1 WHERE slug = $2"
+    )
+    .bind(retired_at)
+    .bind(slug)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -64,11 +73,11 @@ pub struct ClosureRow {
 }
 
 pub async fn closures(db: impl Into<Exec<'_>>) -> super::Result<Vec<ClosureRow>> {
-    sqlx::query_as::<_, ClosureRow>(
+    on_engine!(db, |ex| sqlx::query_as::<_, ClosureRow>(
         "SELECT id, label, start_date, end_date, yearly FROM desk_closures ORDER BY start_date",
     )
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 /// A ticket with the names it refers to.
@@ -125,10 +134,12 @@ const TICKET_SELECT: &str = "SELECT t.id, t.clinic_id, c.code AS clinic_code, c.
      LEFT JOIN users u ON u.id = t.assignee_id";
 
 pub async fn by_id(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Option<Ticket>> {
-    sqlx::query_as::<_, Ticket>(&format!("{TICKET_SELECT} WHERE t.id = ?"))
-        .bind(id)
-        .fetch_optional(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_as::<_, Ticket>(&format!(
+        "{TICKET_SELECT} WHERE t.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(ex)
+    .await)
 }
 
 pub struct NewTicket<'a> {
@@ -159,23 +170,26 @@ pub async fn set_guide_context(
     step: &str,
     path: &str,
 ) -> super::Result<()> {
-    sqlx::query("UPDATE tickets SET guide_id = ?, guide_version = ?, guide_step = ?, guide_path = ? WHERE id = ?")
-        .bind(guide)
-        .bind(version)
-        .bind(step)
-        .bind(path)
-        .bind(id)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE tickets SET guide_id = $1, guide_version = $2, guide_step = $3, guide_path = $4 WHERE id = $5"
+    )
+    .bind(guide)
+    .bind(version)
+    .bind(step)
+    .bind(path)
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
 pub async fn insert(db: impl Into<Exec<'_>>, t: &NewTicket<'_>) -> super::Result<i64> {
-    sqlx::query_scalar(
+    on_engine!(db, |ex| sqlx::query_scalar(
         "INSERT INTO tickets (clinic_id, reader_id, caller_name, callback_phone, channel, category_id, priority,
              summary, description, status, assignee_id, created_by, created_at, updated_at, first_response_at,
              response_due_at, resolution_due_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) RETURNING id",
     )
     .bind(t.clinic_id)
     .bind(t.reader_id)
@@ -194,18 +208,18 @@ pub async fn insert(db: impl Into<Exec<'_>>, t: &NewTicket<'_>) -> super::Result
     .bind(t.first_response_at)
     .bind(t.response_due_at)
     .bind(t.resolution_due_at)
-    .fetch_one(db.into())
-    .await
+    .fetch_one(ex)
+    .await)
 }
 
 /// Writes the mutable fields if the ticket is still at `expected_version`; bumps the version.
 /// Returns false when someone else changed it first.
 pub async fn save(db: impl Into<Exec<'_>>, t: &Ticket, expected_version: i64, now: i64) -> super::Result<bool> {
-    let result = sqlx::query(
-        "UPDATE tickets SET status = ?, assignee_id = ?, priority = ?, category_id = ?, first_response_at = ?,
-             resolved_at = ?, closed_at = ?, paused_at = ?, paused_minutes = ?, response_due_at = ?,
-             resolution_due_at = ?, merged_into = ?, version = version + 1, updated_at = ?
-         WHERE id = ? AND version = ?",
+    let result = on_engine!(db, |ex| sqlx::query(
+        "UPDATE tickets SET status = $1, assignee_id = $2, priority = $3, category_id = $4, first_response_at = $5,
+             resolved_at = $6, closed_at = $7, paused_at = $8, paused_minutes = $9, response_due_at = $10,
+             resolution_due_at = $11, merged_into = $12, version = version + 1, updated_at = $13
+         WHERE id = $14 AND version = $15",
     )
     .bind(&t.status)
     .bind(t.assignee_id)
@@ -222,8 +236,9 @@ pub async fn save(db: impl Into<Exec<'_>>, t: &Ticket, expected_version: i64, no
     .bind(now)
     .bind(t.id)
     .bind(expected_version)
-    .execute(db.into())
-    .await?;
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -260,10 +275,10 @@ impl<'a> NewEvent<'a> {
 }
 
 pub async fn insert_event(db: impl Into<Exec<'_>>, e: &NewEvent<'_>) -> super::Result<()> {
-    sqlx::query(
+    on_engine!(db, |ex| sqlx::query(
         "INSERT INTO ticket_events (ticket_id, at, actor_id, actor, kind, visibility, body, field, old_value,
              new_value, call_started_at, call_duration_s)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(e.ticket_id)
     .bind(super::now())
@@ -277,8 +292,9 @@ pub async fn insert_event(db: impl Into<Exec<'_>>, e: &NewEvent<'_>) -> super::R
     .bind(e.new_value)
     .bind(e.call_started_at)
     .bind(e.call_duration_s)
-    .execute(db.into())
-    .await?;
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
@@ -300,19 +316,19 @@ pub struct Event {
 
 /// The timeline of a ticket and of every ticket merged into it, oldest first.
 pub async fn timeline(db: impl Into<Exec<'_>>, ticket_id: i64, clinic_visible_only: bool) -> super::Result<Vec<Event>> {
-    sqlx::query_as::<_, Event>(
+    on_engine!(db, |ex| sqlx::query_as::<_, Event>(
         "SELECT id, ticket_id, at, actor, kind, visibility, body, field, old_value, new_value, call_started_at,
                 call_duration_s
          FROM ticket_events
-         WHERE (ticket_id = ? OR ticket_id IN (SELECT id FROM tickets WHERE merged_into = ?))
-           AND (? = 0 OR visibility = 'clinic')
+         WHERE (ticket_id = $1 OR ticket_id IN (SELECT id FROM tickets WHERE merged_into = $2))
+           AND (NOT $3 OR visibility = 'clinic')
          ORDER BY at, id",
     )
     .bind(ticket_id)
     .bind(ticket_id)
     .bind(clinic_visible_only)
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 /// A timeline entry as the API gives it: with the role of the person who wrote it.
@@ -331,92 +347,128 @@ pub async fn timeline_page(
     after_id: i64,
     limit: i64,
 ) -> super::Result<Vec<ApiEvent>> {
-    sqlx::query_as::<_, ApiEvent>(
+    on_engine!(db, |ex| sqlx::query_as::<_, ApiEvent>(
         "SELECT e.id, e.ticket_id, e.at, e.actor, e.kind, e.visibility, e.body, e.field, e.old_value, e.new_value,
                 e.call_started_at, e.call_duration_s, u.role AS actor_role
          FROM ticket_events e LEFT JOIN users u ON u.id = e.actor_id
-         WHERE (e.ticket_id = ? OR e.ticket_id IN (SELECT id FROM tickets WHERE merged_into = ?)) AND e.id > ?
+         WHERE (e.ticket_id = $1 OR e.ticket_id IN (SELECT id FROM tickets WHERE merged_into = $2)) AND e.id > $3
          ORDER BY e.id
-         LIMIT ?",
+         LIMIT $4",
     )
     .bind(ticket_id)
     .bind(ticket_id)
     .bind(after_id)
     .bind(limit)
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 /// Marks the ticket as having a clinic reply the desk has not opened (no version bump: it
 /// changes nothing an edit form holds).
 pub async fn mark_clinic_reply_unread(db: impl Into<Exec<'_>>, id: i64, at: i64) -> super::Result<()> {
-    sqlx::query("UPDATE tickets SET clinic_reply_unread_at = ? WHERE id = ?")
-        .bind(at)
-        .bind(id)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE tickets SET clinic_reply_unread_at = $1 WHERE id = $2"
+    )
+    .bind(at)
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
 /// Someone at the desk opened the ticket; returns whether there was an unread clinic reply.
 pub async fn clear_clinic_reply_unread(db: impl Into<Exec<'_>>, id: i64) -> super::Result<bool> {
-    let result = sqlx::query(
-        "UPDATE tickets SET clinic_reply_unread_at = NULL WHERE id = ? AND clinic_reply_unread_at IS NOT NULL",
+    let result = on_engine!(db, |ex| sqlx::query(
+        "UPDATE tickets SET clinic_reply_unread_at = NULL WHERE id = $1 AND clinic_reply_unread_at IS NOT NULL",
     )
     .bind(id)
-    .execute(db.into())
-    .await?;
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(result.rows_affected() == 1)
 }
 
 /// The text a ticket is found by (number, clinic, caller, summary, description, notes), as
 /// stored; the caller folds it and hands it to [`set_search_text`].
 pub async fn search_source(db: impl Into<Exec<'_>>, ticket_id: i64) -> super::Result<Option<String>> {
-    sqlx::query_scalar(
-        "SELECT printf('SUP-%06d', t.id) || ' ' || c.code || ' ' || c.name || ' ' || c.phone || ' ' ||
+    let db = db.into();
+    // The same text on both engines: SQLite has printf and group_concat, PostgreSQL lpad and
+    // string_agg.
+    let (number, notes) = match db.engine() {
+        Engine::Sqlite => ("printf('SUP-%06d', t.id)", "group_concat(e.body, ' ')"),
+        Engine::Postgres => (
+            "'SUP-' || lpad(t.id::text, 6, '0')",
+            "string_agg(e.body, ' ' ORDER BY e.id)",
+        ),
+    };
+    let sql = format!(
+        "SELECT {number} || ' ' || c.code || ' ' || c.name || ' ' || c.phone || ' ' ||
                 t.caller_name || ' ' || t.callback_phone || ' ' || t.summary || ' ' || t.description || ' ' ||
-                COALESCE((SELECT group_concat(e.body, ' ') FROM ticket_events e WHERE e.ticket_id = t.id), '')
-         FROM tickets t JOIN clinics c ON c.id = t.clinic_id WHERE t.id = ?",
-    )
-    .bind(ticket_id)
-    .fetch_optional(db.into())
-    .await
+                COALESCE((SELECT {notes} FROM ticket_events e WHERE e.ticket_id = t.id), '')
+         FROM tickets t JOIN clinics c ON c.id = t.clinic_id WHERE t.id = $1"
+    );
+    on_engine!(db, |ex| sqlx::query_scalar(&sql)
+        .bind(ticket_id)
+        .fetch_optional(ex)
+        .await)
 }
 
 /// Replaces the ticket's indexed text with `folded` (already folded by the caller).
 pub async fn set_search_text(tx: &mut super::Tx, ticket_id: i64, folded: &str) -> super::Result<()> {
-    sqlx::query("DELETE FROM ticket_search WHERE rowid = ?")
+    // SQLite's FTS5 table keys rows by rowid; PostgreSQL's trigram table has a ticket_id column.
+    let (delete, insert) = match tx.engine() {
+        Engine::Sqlite => (
+            "DELETE FROM ticket_search WHERE rowid = $1",
+            "INSERT INTO ticket_search (rowid, body) VALUES ($1, $2 || ' ')",
+        ),
+        Engine::Postgres => (
+            "DELETE FROM ticket_search WHERE ticket_id = $1",
+            "INSERT INTO ticket_search (ticket_id, body) VALUES ($1, $2 || ' ')",
+        ),
+    };
+    on_engine!(&mut *tx, |ex| sqlx::query(delete)
         .bind(ticket_id)
-        .execute(tx.conn())
-        .await?;
+        .execute(ex)
+        .await
+        .map(super::Done::from))?;
     // The trailing space makes every two characters of the text the start of some trigram,
-    // which is how two-character words are found (see `push_filter`).
-    sqlx::query("INSERT INTO ticket_search (rowid, body) VALUES (?, ? || ' ')")
+    // which is how two-character words are found on SQLite (see `push_filter`).
+    on_engine!(&mut *tx, |ex| sqlx::query(insert)
         .bind(ticket_id)
         .bind(folded)
-        .execute(tx.conn())
-        .await?;
-    sqlx::query("DELETE FROM ticket_search_stale WHERE ticket_id = ?")
-        .bind(ticket_id)
-        .execute(tx.conn())
-        .await?;
+        .execute(ex)
+        .await
+        .map(super::Done::from))?;
+    on_engine!(&mut *tx, |ex| sqlx::query(
+        "DELETE FROM ticket_search_stale WHERE ticket_id = $1"
+    )
+    .bind(ticket_id)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
 /// Up to `limit` tickets whose search text is still to be written (after migration 0006).
 pub async fn stale_search_ids(db: impl Into<Exec<'_>>, limit: i64) -> super::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT ticket_id FROM ticket_search_stale ORDER BY ticket_id LIMIT ?")
-        .bind(limit)
-        .fetch_all(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT ticket_id FROM ticket_search_stale ORDER BY ticket_id LIMIT $1"
+    )
+    .bind(limit)
+    .fetch_all(ex)
+    .await)
 }
 
 /// Takes a ticket off the list of stale search texts (one that has no source text any more).
 pub async fn drop_stale_search(db: impl Into<Exec<'_>>, ticket_id: i64) -> super::Result<()> {
-    sqlx::query("DELETE FROM ticket_search_stale WHERE ticket_id = ?")
-        .bind(ticket_id)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "DELETE FROM ticket_search_stale WHERE ticket_id = $1"
+    )
+    .bind(ticket_id)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
@@ -458,9 +510,29 @@ fn phrase(term: &str) -> String {
     format!("\"{}\"", term.replace('"', "\"\""))
 }
 
-fn push_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Filter) {
+/// A LIKE pattern that finds `term` anywhere (`\` is PostgreSQL's default LIKE escape).
+fn contains_pattern(term: &str) -> String {
+    let escaped = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn push_filter<'a, DB>(qb: &mut QueryBuilder<'a, DB>, f: &Filter, engine: Engine)
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
     qb.push(" WHERE 1 = 1");
-    if !f.q.is_empty() {
+    if !f.q.is_empty() && engine == Engine::Postgres {
+        // pg_trgm's GIN index serves `LIKE '%word%'` for words of three or more characters and
+        // rechecks its candidates; a two-character word has no trigram and reads the whole
+        // (folded, one row per ticket) table, as SQLite's vocabulary scan does.
+        for term in &f.q {
+            qb.push(" AND t.id IN (SELECT ticket_id FROM ticket_search WHERE body LIKE ")
+                .push_bind(contains_pattern(term))
+                .push(")");
+        }
+    } else if !f.q.is_empty() {
         // One FTS5 MATCH for all words (AND): the trigram index intersects them itself. Words of
         // three or more characters are phrases (every trigram, in order: a substring match). A
         // two-character word has no trigram of its own; it matches through the trigrams that begin
@@ -544,49 +616,59 @@ pub async fn search(
     limit: i64,
     offset: i64,
 ) -> super::Result<Vec<Ticket>> {
-    let mut qb = QueryBuilder::<Sqlite>::new(TICKET_SELECT);
-    push_filter(&mut qb, filter);
-    qb.push(match sort {
-        Sort::Newest => " ORDER BY t.id DESC",
-        Sort::Oldest => " ORDER BY t.id",
-        Sort::Due => " ORDER BY t.resolution_due_at, t.id",
-        Sort::Priority => {
-            " ORDER BY CASE t.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, \
+    let db = db.into();
+    let engine = db.engine();
+    on_engine!(db, |ex| {
+        let mut qb = QueryBuilder::new(TICKET_SELECT);
+        push_filter(&mut qb, filter, engine);
+        qb.push(match sort {
+            Sort::Newest => " ORDER BY t.id DESC",
+            Sort::Oldest => " ORDER BY t.id",
+            Sort::Due => " ORDER BY t.resolution_due_at, t.id",
+            Sort::Priority => {
+                " ORDER BY CASE t.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, \
              t.resolution_due_at"
-        }
-        Sort::Updated => " ORDER BY t.updated_at DESC, t.id DESC",
-    });
-    qb.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
-    qb.build_query_as::<Ticket>().fetch_all(db.into()).await
+            }
+            Sort::Updated => " ORDER BY t.updated_at DESC, t.id DESC",
+        });
+        qb.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
+        qb.build_query_as::<Ticket>().fetch_all(ex).await
+    })
 }
 
 pub async fn count(db: impl Into<Exec<'_>>, filter: &Filter) -> super::Result<i64> {
-    let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM tickets t");
-    push_filter(&mut qb, filter);
-    qb.build_query_scalar::<i64>().fetch_one(db.into()).await
+    let db = db.into();
+    let engine = db.engine();
+    on_engine!(db, |ex| {
+        let mut qb = QueryBuilder::new("SELECT COUNT(*) FROM tickets t");
+        push_filter(&mut qb, filter, engine);
+        qb.build_query_scalar::<i64>().fetch_one(ex).await
+    })
 }
 
 /// Open tickets per status and per category slug.
 pub async fn open_counts(db: &super::Pool) -> super::Result<(Vec<(String, i64)>, Vec<(String, String, i64)>)> {
-    let by_status = sqlx::query_as(
+    let by_status = on_engine!(db, |ex| sqlx::query_as(
         "SELECT status, COUNT(*) FROM tickets WHERE status NOT IN ('resolved', 'closed') GROUP BY status",
     )
-    .fetch_all(&db.0)
-    .await?;
-    let by_category = sqlx::query_as(
+    .fetch_all(ex)
+    .await)?;
+    let by_category = on_engine!(db, |ex| sqlx::query_as(
         "SELECT k.name_ja, k.name_en, COUNT(*) FROM tickets t JOIN ticket_categories k ON k.id = t.category_id
          WHERE t.status NOT IN ('resolved', 'closed') GROUP BY k.id ORDER BY COUNT(*) DESC, k.position",
     )
-    .fetch_all(&db.0)
-    .await?;
+    .fetch_all(ex)
+    .await)?;
     Ok((by_status, by_category))
 }
 
 pub async fn calls_since(db: impl Into<Exec<'_>>, since: i64) -> super::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM ticket_events WHERE kind = 'call' AND at >= ?")
-        .bind(since)
-        .fetch_one(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ticket_events WHERE kind = 'call' AND at >= $1"
+    )
+    .bind(since)
+    .fetch_one(ex)
+    .await)
 }
 
 /// (created_at, first_response_at, resolved_at) of tickets created since `since` (not merged).
@@ -594,36 +676,43 @@ pub async fn lifecycle_since(
     db: impl Into<Exec<'_>>,
     since: i64,
 ) -> super::Result<Vec<(i64, Option<i64>, Option<i64>)>> {
-    sqlx::query_as(
-        "SELECT created_at, first_response_at, resolved_at FROM tickets WHERE created_at >= ? AND merged_into IS NULL",
+    on_engine!(db, |ex| sqlx::query_as(
+        "SELECT created_at, first_response_at, resolved_at FROM tickets WHERE created_at >= $1 AND merged_into IS NULL",
     )
     .bind(since)
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 /// The desk's opening hours on business days, as minutes since midnight (opens, closes).
 pub async fn desk_hours(db: impl Into<Exec<'_>>) -> super::Result<(i64, i64)> {
-    sqlx::query_as("SELECT opens_min, closes_min FROM desk_hours WHERE id = 1")
-        .fetch_one(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_as(
+        "SELECT opens_min, closes_min FROM desk_hours WHERE id = 1"
+    )
+    .fetch_one(ex)
+    .await)
 }
 
 pub async fn set_desk_hours(db: impl Into<Exec<'_>>, opens_min: i64, closes_min: i64, now: i64) -> super::Result<()> {
-    sqlx::query("UPDATE desk_hours SET opens_min = ?, closes_min = ?, updated_at = ? WHERE id = 1")
-        .bind(opens_min)
-        .bind(closes_min)
-        .bind(now)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE desk_hours SET opens_min = $1, closes_min = $2, updated_at = $3 WHERE id = 1"
+    )
+    .bind(opens_min)
+    .bind(closes_min)
+    .bind(now)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
 /// Response and resolution targets per priority: (priority, response_min, resolution_min).
 pub async fn desk_targets(db: impl Into<Exec<'_>>) -> super::Result<Vec<(String, i64, i64)>> {
-    sqlx::query_as("SELECT priority, response_min, resolution_min FROM desk_targets ORDER BY priority")
-        .fetch_all(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_as(
+        "SELECT priority, response_min, resolution_min FROM desk_targets ORDER BY priority"
+    )
+    .fetch_all(ex)
+    .await)
 }
 
 pub async fn set_desk_target(
@@ -633,13 +722,16 @@ pub async fn set_desk_target(
     resolution_min: i64,
     now: i64,
 ) -> super::Result<()> {
-    sqlx::query("UPDATE desk_targets SET response_min = ?, resolution_min = ?, updated_at = ? WHERE priority = ?")
-        .bind(response_min)
-        .bind(resolution_min)
-        .bind(now)
-        .bind(priority)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE desk_targets SET response_min = $1, resolution_min = $2, updated_at = $3 WHERE priority = $4"
+    )
+    .bind(response_min)
+    .bind(resolution_min)
+    .bind(now)
+    .bind(priority)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
@@ -650,22 +742,25 @@ pub async fn insert_closure(
     end_date: &str,
     yearly: bool,
 ) -> super::Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO desk_closures (label, start_date, end_date, yearly, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+    on_engine!(db, |ex| {
+        sqlx::query_scalar(
+        "INSERT INTO desk_closures (label, start_date, end_date, yearly, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(label)
     .bind(start_date)
     .bind(end_date)
     .bind(yearly)
     .bind(super::now())
-    .fetch_one(db.into())
+    .fetch_one(ex)
     .await
+    })
 }
 
 pub async fn delete_closure(db: impl Into<Exec<'_>>, id: i64) -> super::Result<bool> {
-    let result = sqlx::query("DELETE FROM desk_closures WHERE id = ?")
+    let result = on_engine!(db, |ex| sqlx::query("DELETE FROM desk_closures WHERE id = $1")
         .bind(id)
-        .execute(db.into())
-        .await?;
+        .execute(ex)
+        .await
+        .map(super::Done::from))?;
     Ok(result.rows_affected() == 1)
 }

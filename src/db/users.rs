@@ -1,6 +1,6 @@
 use sqlx::FromRow;
 
-use super::Exec;
+use super::{Exec, on_engine};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct User {
@@ -34,55 +34,60 @@ pub async fn insert(
     role: &str,
     clinic_id: Option<i64>,
 ) -> super::Result<i64> {
-    sqlx::query_scalar(
+    on_engine!(db, |ex| sqlx::query_scalar(
         "INSERT INTO users (email, password_hash, role, clinic_id, created_at)
-         VALUES (?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(email)
     .bind(password_hash)
     .bind(role)
     .bind(clinic_id)
     .bind(super::now())
-    .fetch_one(db.into())
-    .await
+    .fetch_one(ex)
+    .await)
 }
 
 pub async fn by_email(db: impl Into<Exec<'_>>, email: &str) -> super::Result<Option<User>> {
-    sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE email = ?"))
-        .bind(email)
-        .fetch_optional(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_as::<_, User>(&format!(
+        "SELECT {COLUMNS} FROM users WHERE email = $1"
+    ))
+    .bind(email)
+    .fetch_optional(ex)
+    .await)
 }
 
 pub async fn by_id(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Option<User>> {
-    sqlx::query_as::<_, User>(&format!("SELECT {COLUMNS} FROM users WHERE id = ?"))
-        .bind(id)
-        .fetch_optional(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_as::<_, User>(&format!(
+        "SELECT {COLUMNS} FROM users WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(ex)
+    .await)
 }
 
 pub async fn count(db: impl Into<Exec<'_>>) -> super::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(db.into())
-        .await
+    on_engine!(db, |ex| sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(ex)
+        .await)
 }
 
 pub async fn all(db: impl Into<Exec<'_>>) -> super::Result<Vec<Listed>> {
-    sqlx::query_as::<_, Listed>(
+    on_engine!(db, |ex| sqlx::query_as::<_, Listed>(
         "SELECT u.id, u.email, u.role, c.code AS clinic_code, u.created_at, u.disabled_at
          FROM users u LEFT JOIN clinics c ON c.id = u.clinic_id ORDER BY u.email",
     )
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
 
 /// Disables (with a time) or re-enables an account; returns false when no such user exists.
 pub async fn set_disabled(db: impl Into<Exec<'_>>, id: i64, disabled_at: Option<i64>) -> super::Result<bool> {
-    let result = sqlx::query("UPDATE users SET disabled_at = ? WHERE id = ?")
+    let result = on_engine!(db, |ex| sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
         .bind(disabled_at)
         .bind(id)
-        .execute(db.into())
-        .await?;
+        .execute(ex)
+        .await
+        .map(super::Done::from))?;
     Ok(result.rows_affected() == 1)
 }
 
@@ -95,33 +100,36 @@ pub async fn set_password_hash(
     password_hash: &str,
     temporary: bool,
 ) -> super::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "UPDATE users SET password_hash = ?, must_change_password = ?, session_generation = session_generation + 1
-         WHERE id = ? RETURNING session_generation",
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "UPDATE users SET password_hash = $1, must_change_password = $2, session_generation = session_generation + 1
+         WHERE id = $3 RETURNING session_generation",
     )
     .bind(password_hash)
     .bind(temporary)
     .bind(id)
-    .fetch_optional(db.into())
-    .await
+    .fetch_optional(ex)
+    .await)
 }
 
 /// Marks a new account's password as temporary (set by an operator on the web).
 pub async fn set_must_change_password(db: impl Into<Exec<'_>>, id: i64) -> super::Result<()> {
     // A bound bool: an INTEGER 1 on SQLite, a BOOLEAN on PostgreSQL.
-    sqlx::query("UPDATE users SET must_change_password = ? WHERE id = ?")
-        .bind(true)
-        .bind(id)
-        .execute(db.into())
-        .await?;
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE users SET must_change_password = $1 WHERE id = $2"
+    )
+    .bind(true)
+    .bind(id)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
     Ok(())
 }
 
 /// Active agents and operators: who tickets can be assigned to.
 pub async fn desk_members(db: impl Into<Exec<'_>>) -> super::Result<Vec<(i64, String)>> {
-    sqlx::query_as(
+    on_engine!(db, |ex| sqlx::query_as(
         "SELECT id, email FROM users WHERE role IN ('agent', 'operator') AND disabled_at IS NULL ORDER BY email",
     )
-    .fetch_all(db.into())
-    .await
+    .fetch_all(ex)
+    .await)
 }
