@@ -175,6 +175,7 @@ pub enum PasscodeCommand {
 pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> {
     let config = Config::from_args(data, None);
     config.prepare_data_dir()?;
+    config.check_shared_secrets()?;
     let pool = db::connect(&config.database_url).await?;
     let actor = audit::Actor::CommandLine;
     let result = match command {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod follow;
 pub mod i18n;
 pub mod limits;
 pub mod live;
@@ -62,6 +63,7 @@ pub struct Portal {
 /// Opens (and migrates) the database, loads the pepper and the caches.
 pub async fn build(config: Config) -> anyhow::Result<Portal> {
     config.prepare_data_dir()?;
+    config.check_shared_secrets()?;
     let pool = db::connect(&config.database_url).await?;
     let pepper_in_use = db::pepper_in_use(&pool).await?;
     let pepper = auth::pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, pepper_in_use)?;
@@ -111,6 +113,7 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
     };
     let caps = fit_under_open_file_limit(&config);
     let (shutdown, shutting_down) = watch::channel(false);
+    let listening = follow::Listening::new(pool.engine());
     let state = AppState(Arc::new(App {
         long_polls: Arc::new(long_polls::LongPolls::new(caps.max_long_polls)),
         metrics: metrics::Metrics::default(),
@@ -120,6 +123,7 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
         hasher,
         device_key,
         sealing,
+        listening,
         live,
         setup_token: Mutex::new(setup_token),
         shutting_down,
@@ -285,18 +289,7 @@ impl Portal {
     }
 
     fn spawn_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
-        let follow = {
-            let state = self.state.clone();
-            let period = Duration::from_millis(state.config.follow_interval_ms);
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(period);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    tick.tick().await;
-                    state.sync_live().await;
-                }
-            })
-        };
+        let follow = tokio::spawn(follow::run(self.state.clone()));
         let flush = {
             let state = self.state.clone();
             let period = Duration::from_secs(state.config.last_seen_flush_s);

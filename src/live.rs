@@ -312,7 +312,7 @@ impl Live {
         if dirty.is_empty() {
             return Ok(0);
         }
-        let mut tx = db::begin(pool).await?;
+        let mut tx = db::begin_write(pool).await?;
         for (id, at, generation) in &dirty {
             db::readers::record_seen(&mut tx, *id, *at, *generation).await?;
         }

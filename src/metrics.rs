@@ -48,6 +48,10 @@ pub struct Metrics {
     pub poll_refused: Counter,
     /// From the moment this process applied a change to the moment a held long-poll answered it.
     pub rotation_fanout: Histogram,
+    /// From a change's NOTIFY (sent at its commit, by any process) to this process receiving it.
+    pub notification_lag: Histogram,
+    /// 1 while this process LISTENs for other processes' changes (PostgreSQL), else 0.
+    pub listening: Gauge,
     verifications: Family<Outcome, Counter>,
     sign_ins: Family<Outcome, Counter>,
     long_polls_held: Gauge,
@@ -70,6 +74,18 @@ impl Default for Metrics {
             "rotation_fanout_seconds",
             "Time from this process applying a passcode change to a held long-poll answering it",
             rotation_fanout.clone(),
+        );
+        let notification_lag = Histogram::new(exponential_buckets(0.0005, 2.0, 15));
+        registry.register(
+            "notification_lag_seconds",
+            "Time from a change's commit-time NOTIFY, by any process, to this process receiving it (PostgreSQL)",
+            notification_lag.clone(),
+        );
+        let listening = Gauge::default();
+        registry.register(
+            "change_listener_up",
+            "1 while this process listens for other processes' changes (PostgreSQL only)",
+            listening.clone(),
         );
         let verifications = Family::<Outcome, Counter>::default();
         registry.register(
@@ -107,6 +123,8 @@ impl Default for Metrics {
             poll_unchanged,
             poll_refused,
             rotation_fanout,
+            notification_lag,
+            listening,
             verifications,
             sign_ins,
             long_polls_held,

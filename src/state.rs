@@ -24,6 +24,8 @@ pub struct App {
     /// Seals and opens the stored PC sign-in passwords (derived from the pepper).
     pub sealing: crate::auth::SealingKey,
     pub live: Live,
+    /// Whether this process hears other processes' changes as they commit (`follow`).
+    pub listening: crate::follow::Listening,
     /// Bounds held long-polls (each costs a socket and ~30 kB), shared fairly between clinics.
     pub long_polls: Arc<LongPolls>,
     /// Counters and gauges for `/metrics` on the metrics address.

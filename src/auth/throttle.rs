@@ -76,6 +76,14 @@ pub struct Reservation {
 pub async fn reserve(pool: &db::Pool, keys: &[(&str, Limits)]) -> db::Result<Result<Reservation, u64>> {
     let now = db::now();
     let mut tx = db::begin_write(pool).await?;
+    // Attempts on one key queue here on PostgreSQL; sorted, so two attempts sharing an account
+    // and an address cannot each hold the other's lock.
+    let mut locked: Vec<&str> = keys.iter().map(|(key, _)| *key).collect();
+    locked.sort_unstable();
+    locked.dedup();
+    for key in locked {
+        db::lock(&mut tx, db::Lock::Throttle(key)).await?;
+    }
     let mut longest = None;
     for (key, limits) in keys {
         let (failures, last, oldest) = db::login_failures::since(&mut tx, key, now - 3600).await?;
@@ -95,7 +103,7 @@ pub async fn reserve(pool: &db::Pool, keys: &[(&str, Limits)]) -> db::Result<Res
 
 /// The attempt succeeded: it was not a failure after all.
 pub async fn release(pool: &db::Pool, reservation: Reservation) -> db::Result<()> {
-    let mut tx = db::begin(pool).await?;
+    let mut tx = db::begin_write(pool).await?;
     for id in reservation.ids {
         db::login_failures::delete(&mut tx, id).await?;
     }

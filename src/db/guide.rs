@@ -61,7 +61,8 @@ pub async fn fold_walks(pool: &super::Pool, now: i64, max_open: i64) -> super::R
          WHERE j.last_at < $1
          GROUP BY j.guide_id, s.step
          ON CONFLICT (guide_id, step) DO UPDATE
-             SET reached = reached + excluded.reached, left_there = left_there + excluded.left_there",
+             SET reached = guide_step_totals.reached + excluded.reached,
+                 left_there = guide_step_totals.left_there + excluded.left_there",
     )
     .bind(cutoff)
     .execute(ex)

@@ -91,7 +91,6 @@ impl Pool {
     }
 
     /// The PostgreSQL pool underneath (for the change-feed listener), when on PostgreSQL.
-    #[allow(dead_code)] // the change-feed listener (next step)
     pub(crate) fn postgres(&self) -> Option<&PgPool> {
         match &self.0 {
             Engines::Postgres(pool) => Some(pool),
@@ -447,47 +446,61 @@ pub async fn begin(pool: &Pool) -> Result<Tx> {
     }
 }
 
-/// Named locks for writes that must go one at a time across processes. On SQLite
-/// [`begin_write`] already serialises every writer, so taking one costs nothing there.
+/// Named locks for writes that must go one at a time across processes (docs/invariants.md
+/// says which invariant takes which). On SQLite [`begin_write`] already serialises every
+/// writer, so taking one costs nothing there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lock {
+pub enum Lock<'a> {
     /// First-run setup: one operator account from one setup token.
     Setup,
-    /// A sign-in throttle key's reservation (the key's hash picks the lock).
-    Throttle(i64),
-    /// A clinic's passcode state: issue, disable, wrong-code counting.
+    /// A sign-in throttle key's reservation.
+    Throttle(&'a str),
+    /// A clinic's passcode state: issue, and the wrong-code counts of it and its readers.
     Clinic(i64),
-    /// A reader's wrong-code lockout.
-    Reader(i64),
     /// The audit chain's next positions.
     AuditChain,
 }
 
-impl Lock {
+/// The class of `Lock::Throttle` (its id is PostgreSQL's `hashtext` of the key).
+const THROTTLE_CLASS: i32 = 2;
+
+impl Lock<'_> {
     /// The two 32-bit keys of `pg_advisory_xact_lock(int, int)`: a class and an id.
     fn keys(self) -> (i32, i32) {
-        // Ids are folded into 32 bits: two ids sharing a lock only wait for each other.
+        // Ids are folded into 32 bits: two clinics sharing a lock only wait for each other.
         let fold = |id: i64| (id ^ (id >> 32)) as i32;
         match self {
             Self::Setup => (1, 0),
-            Self::Throttle(key) => (2, fold(key)),
+            Self::Throttle(_) => (THROTTLE_CLASS, 0),
             Self::Clinic(id) => (3, fold(id)),
-            Self::Reader(id) => (4, fold(id)),
             Self::AuditChain => (5, 0),
         }
     }
 }
 
 /// Takes `lock` until the transaction ends (a transaction-level advisory lock on PostgreSQL;
-/// nothing on SQLite, where the write transaction holds the whole database).
-pub async fn lock(tx: &mut Tx, lock: Lock) -> Result<()> {
+/// nothing on SQLite, where the write transaction holds the whole database). A transaction
+/// that takes several takes them in one order everywhere: setup or throttle keys (sorted)
+/// before a clinic, a clinic before the audit chain.
+pub async fn lock(tx: &mut Tx, lock: Lock<'_>) -> Result<()> {
     if let Txs::Postgres(tx) = &mut tx.0 {
         let (class, id) = lock.keys();
-        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-            .bind(class)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        match lock {
+            Lock::Throttle(key) => {
+                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                    .bind(class)
+                    .bind(key)
+                    .execute(&mut **tx)
+                    .await?
+            }
+            _ => {
+                sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+                    .bind(class)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?
+            }
+        };
     }
     Ok(())
 }

@@ -8,10 +8,12 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and, on PostgreSQL, this process hears other processes' changes.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match crate::db::ping(&state.pool).await {
-        Ok(_) => (StatusCode::OK, "ready"),
+        // Without the listener this process would serve other processes' changes late.
+        Ok(()) if !state.listening.is_up() => (StatusCode::SERVICE_UNAVAILABLE, "not listening for changes"),
+        Ok(()) => (StatusCode::OK, "ready"),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")

@@ -169,6 +169,7 @@ pub async fn create_first_operator(
 ) -> Result<Option<i64>, AccountError> {
     let hash = hasher.hash_password(password).await?;
     let mut tx = db::begin_write(pool).await?;
+    db::lock(&mut tx, db::Lock::Setup).await?;
     if db::users::count(&mut tx).await? > 0 || !db::setup_tokens::claim(&mut tx, token_hash).await? {
         return Ok(None);
     }

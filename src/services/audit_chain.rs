@@ -92,6 +92,7 @@ pub async fn seal(pool: &db::Pool, key: &ChainKey) -> anyhow::Result<Option<Seal
 async fn seal_batch(pool: &db::Pool, key: &ChainKey) -> anyhow::Result<Option<Sealed>> {
     // The write lock is held from here to the commit: the head read below is the true head.
     let mut tx = db::begin_write(pool).await?;
+    db::lock(&mut tx, db::Lock::AuditChain).await?;
     let head = audit::chain_head(&mut tx).await?;
     match audit::key_check(&mut tx).await? {
         Some(stored) if !key.matches_check(&stored) => return Err(WrongKey(Break::WrongKey).into()),

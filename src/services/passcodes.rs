@@ -78,6 +78,8 @@ pub async fn issue(
         let hash = hasher.hash_passcode(&code).await?;
 
         let mut tx = db::begin_write(pool).await?;
+        // Issues for one clinic queue here on PostgreSQL (SQLite's write lock already does).
+        db::lock(&mut tx, db::Lock::Clinic(clinic_id)).await?;
         let now = db::now();
         if let Via::Web { user_id, issue_token } = via {
             let not_before = now - ISSUE_TOKEN_TTL_S;
@@ -198,6 +200,9 @@ pub async fn verify(
     };
 
     let mut tx = db::begin_write(pool).await?;
+    // Verifications for one clinic queue here, so the re-reads below are still true at the
+    // commit (the argon2 work above stays outside the lock).
+    db::lock(&mut tx, db::Lock::Clinic(clinic_id)).await?;
     let now = db::now();
     let lock = to_domain(db::readers::lockout(&mut tx, reader_id).await?);
     let now_current = db::passcodes::current(&mut tx, clinic_id).await?;
