@@ -46,6 +46,7 @@ pub const IDLE_WALK_S: i64 = 1800;
 /// per-step totals and deletes them, in one transaction. Returns how many were folded.
 pub async fn fold_walks(pool: &super::Pool, now: i64, max_open: i64) -> super::Result<u64> {
     let mut tx = super::begin_write(pool).await?;
+    super::lock(&mut tx, super::Lock::GuideWalks).await?;
     // Beyond the cap, the newest `max_open` walks stay open; the rest fold now.
     let crowded: Option<i64> = on_engine!(&mut tx, |ex| sqlx::query_scalar(
         "SELECT last_at FROM guide_journeys ORDER BY last_at DESC LIMIT 1 OFFSET $1"

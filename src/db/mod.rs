@@ -459,6 +459,11 @@ pub enum Lock<'a> {
     Clinic(i64),
     /// The audit chain's next positions.
     AuditChain,
+    /// The PC sign-in details (one row per scope; the audit compares with the row replaced).
+    PcCredentials,
+    /// Open guide walks: recording a step takes it shared, folding walks into the totals takes
+    /// it alone, so no step is recorded into a walk being folded and deleted.
+    GuideWalks,
 }
 
 /// The class of `Lock::Throttle` (its id is PostgreSQL's `hashtext` of the key).
@@ -474,6 +479,8 @@ impl Lock<'_> {
             Self::Throttle(_) => (THROTTLE_CLASS, 0),
             Self::Clinic(id) => (3, fold(id)),
             Self::AuditChain => (5, 0),
+            Self::PcCredentials => (7, 0),
+            Self::GuideWalks => (8, 0),
         }
     }
 }
@@ -483,24 +490,27 @@ impl Lock<'_> {
 /// that takes several takes them in one order everywhere: setup or throttle keys (sorted)
 /// before a clinic, a clinic before the audit chain.
 pub async fn lock(tx: &mut Tx, lock: Lock<'_>) -> Result<()> {
+    advisory(tx, lock, "pg_advisory_xact_lock").await
+}
+
+/// Takes `lock` shared until the transaction ends: holders of the shared lock do not wait for
+/// each other, only for (and by) a holder of [`lock`].
+pub async fn lock_shared(tx: &mut Tx, lock: Lock<'_>) -> Result<()> {
+    advisory(tx, lock, "pg_advisory_xact_lock_shared").await
+}
+
+async fn advisory(tx: &mut Tx, lock: Lock<'_>, function: &str) -> Result<()> {
     if let Txs::Postgres(tx) = &mut tx.0 {
         let (class, id) = lock.keys();
-        match lock {
-            Lock::Throttle(key) => {
-                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-                    .bind(class)
-                    .bind(key)
-                    .execute(&mut **tx)
-                    .await?
-            }
-            _ => {
-                sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
-                    .bind(class)
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?
-            }
+        let query = match lock {
+            Lock::Throttle(key) => sqlx::query_scalar::<_, i32>(&format!("SELECT 1 FROM {function}($1, hashtext($2))"))
+                .bind(class)
+                .bind(key),
+            _ => sqlx::query_scalar::<_, i32>(&format!("SELECT 1 FROM {function}($1, $2)"))
+                .bind(class)
+                .bind(id),
         };
+        query.fetch_one(&mut **tx).await?;
     }
     Ok(())
 }

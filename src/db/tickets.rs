@@ -214,6 +214,27 @@ pub async fn insert(db: impl Into<Exec<'_>>, t: &NewTicket<'_>) -> super::Result
 
 /// Writes the mutable fields if the ticket is still at `expected_version`; bumps the version.
 /// Returns false when someone else changed it first.
+/// Locks the tickets' rows until the transaction ends, in id order (so two merges cannot each
+/// hold the other's row). PostgreSQL only: on SQLite the write transaction holds every row.
+/// A load-change-save of a ticket takes this first, so its `save` cannot miss.
+pub async fn lock_rows(tx: &mut super::Tx, ids: &[i64]) -> super::Result<()> {
+    if tx.engine() == Engine::Sqlite {
+        return Ok(());
+    }
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    for id in ids {
+        on_engine!(&mut *tx, |ex| sqlx::query(
+            "SELECT id FROM tickets WHERE id = $1 FOR UPDATE"
+        )
+        .bind(id)
+        .execute(ex)
+        .await
+        .map(super::Done::from))?;
+    }
+    Ok(())
+}
+
 pub async fn save(db: impl Into<Exec<'_>>, t: &Ticket, expected_version: i64, now: i64) -> super::Result<bool> {
     let result = on_engine!(db, |ex| sqlx::query(
         "UPDATE tickets SET status = $1, assignee_id = $2, priority = $3, category_id = $4, first_response_at = $5,

@@ -133,3 +133,19 @@ pub async fn desk_members(db: impl Into<Exec<'_>>) -> super::Result<Vec<(i64, St
     .fetch_all(ex)
     .await)
 }
+
+/// Locks the user's row until the transaction ends (PostgreSQL; on SQLite the write
+/// transaction holds every row): whoever reads the account's state to act on it then sees the
+/// state the commit will keep (docs/invariants.md, API tokens of a disabled account).
+pub async fn lock_row(tx: &mut super::Tx, id: i64) -> super::Result<()> {
+    if tx.engine() == super::Engine::Postgres {
+        on_engine!(&mut *tx, |ex| sqlx::query(
+            "SELECT id FROM users WHERE id = $1 FOR UPDATE"
+        )
+        .bind(id)
+        .execute(ex)
+        .await
+        .map(super::Done::from))?;
+    }
+    Ok(())
+}

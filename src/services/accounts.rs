@@ -328,6 +328,11 @@ pub async fn issue_api_token(
     let user = db::users::by_email(&mut tx, email.as_str())
         .await?
         .ok_or(AccountError::UnknownUser)?;
+    // Read again under the row lock: an account being disabled meanwhile gets no token.
+    db::users::lock_row(&mut tx, user.id).await?;
+    let user = db::users::by_id(&mut tx, user.id)
+        .await?
+        .ok_or(AccountError::UnknownUser)?;
     if !matches!(Role::from_db(&user.role), Some(Role::Agent | Role::Operator)) || user.disabled_at.is_some() {
         return Err(AccountError::TokenNotAllowed);
     }

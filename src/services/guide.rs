@@ -12,6 +12,8 @@ pub async fn record_step(
     step: &str,
 ) -> db::Result<()> {
     let mut tx = db::begin_write(pool).await?;
+    // Shared: views record steps side by side; only a fold of idle walks waits for them.
+    db::lock_shared(&mut tx, db::Lock::GuideWalks).await?;
     db::guide::record_step(&mut tx, journey, guide, version, path, step).await?;
     tx.commit().await
 }

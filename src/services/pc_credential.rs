@@ -71,6 +71,7 @@ pub async fn set(
 ) -> Result<(), SetError> {
     let aad = scope.aad();
     let mut tx = db::begin_write(pool).await?;
+    db::lock(&mut tx, db::Lock::PcCredentials).await?;
     let existing = pc_credentials::get(&mut tx, scope.clinic_id()).await?;
     let (sealed, password_changed) = match (password, &existing) {
         (Some(new), old) => {
@@ -114,6 +115,7 @@ pub async fn set(
 /// Removes the default or the clinic's override; false (and nothing audited) if none was set.
 pub async fn clear(pool: &db::Pool, actor: &audit::Actor, ip: Option<&str>, scope: Scope<'_>) -> anyhow::Result<bool> {
     let mut tx = db::begin_write(pool).await?;
+    db::lock(&mut tx, db::Lock::PcCredentials).await?;
     if !pc_credentials::delete(&mut tx, scope.clinic_id()).await? {
         return Ok(false);
     }

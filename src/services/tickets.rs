@@ -210,6 +210,7 @@ pub async fn update(
 ) -> Result<db::tickets::Ticket, TicketError> {
     let rules = desk_rules(pool).await?;
     let mut tx = db::begin_write(pool).await?;
+    db::tickets::lock_rows(&mut tx, &[id]).await?;
     let mut ticket = load(&mut tx, id).await?;
     if ticket.version != expected_version {
         return Err(TicketError::Conflict {
@@ -370,6 +371,7 @@ pub async fn add_entry_then(
         None
     };
     let mut tx = db::begin_write(pool).await?;
+    db::tickets::lock_rows(&mut tx, &[id]).await?;
     let mut ticket = load(&mut tx, id).await?;
     if ticket.merged_into.is_some() {
         return Err(TicketError::Invalid("ticket.invalid.merged"));
@@ -406,7 +408,12 @@ pub async fn add_entry_then(
         db::tickets::mark_clinic_reply_unread(&mut tx, id, now).await?;
     }
     let version = ticket.version;
-    db::tickets::save(&mut tx, &ticket, version, now).await?;
+    // The row is locked, so this cannot miss; if it ever did, nothing of the entry is kept.
+    if !db::tickets::save(&mut tx, &ticket, version, now).await? {
+        return Err(TicketError::Conflict {
+            current_version: version + 1,
+        });
+    }
     super::search::reindex(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
@@ -425,6 +432,7 @@ pub async fn merge(
         return Err(TicketError::Invalid("ticket.invalid.merge_self"));
     }
     let mut tx = db::begin_write(pool).await?;
+    db::tickets::lock_rows(&mut tx, &[duplicate, survivor]).await?;
     let mut dup = load(&mut tx, duplicate).await?;
     let target = load(&mut tx, survivor).await?;
     if dup.version != expected_version {
@@ -444,7 +452,11 @@ pub async fn merge(
     dup.closed_at = Some(now);
     dup.paused_at = None;
     dup.merged_into = Some(survivor);
-    db::tickets::save(&mut tx, &dup, expected_version, now).await?;
+    if !db::tickets::save(&mut tx, &dup, expected_version, now).await? {
+        return Err(TicketError::Conflict {
+            current_version: expected_version + 1,
+        });
+    }
     let number = |id| crate::domain::ticket::TicketNumber::from_id(id).to_string();
     let mut into = NewEvent::new(duplicate, Some(author.user_id), &author.email, "merged", "clinic");
     let (survivor_number, duplicate_number) = (number(survivor), number(duplicate));
@@ -457,7 +469,11 @@ pub async fn merge(
     from.new_value = Some(&duplicate_number);
     db::tickets::insert_event(&mut tx, &from).await?;
     let target_version = target.version;
-    db::tickets::save(&mut tx, &target, target_version, now).await?;
+    if !db::tickets::save(&mut tx, &target, target_version, now).await? {
+        return Err(TicketError::Conflict {
+            current_version: target_version + 1,
+        });
+    }
     super::search::reindex(&mut tx, duplicate).await?;
     super::search::reindex(&mut tx, survivor).await?;
     tx.commit().await?;
