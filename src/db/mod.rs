@@ -502,15 +502,25 @@ pub async fn lock_shared(tx: &mut Tx, lock: Lock<'_>) -> Result<()> {
 async fn advisory(tx: &mut Tx, lock: Lock<'_>, function: &str) -> Result<()> {
     if let Txs::Postgres(tx) = &mut tx.0 {
         let (class, id) = lock.keys();
-        let query = match lock {
-            Lock::Throttle(key) => sqlx::query_scalar::<_, i32>(&format!("SELECT 1 FROM {function}($1, hashtext($2))"))
-                .bind(class)
-                .bind(key),
-            _ => sqlx::query_scalar::<_, i32>(&format!("SELECT 1 FROM {function}($1, $2)"))
-                .bind(class)
-                .bind(id),
+        match lock {
+            // PostgreSQL's `hashtext` turns a throttle key into the lock's id.
+            Lock::Throttle(key) => {
+                let sql = format!("SELECT 1 FROM {function}($1, hashtext($2))");
+                sqlx::query_scalar::<_, i32>(&sql)
+                    .bind(class)
+                    .bind(key)
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
+            _ => {
+                let sql = format!("SELECT 1 FROM {function}($1, $2)");
+                sqlx::query_scalar::<_, i32>(&sql)
+                    .bind(class)
+                    .bind(id)
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
         };
-        query.fetch_one(&mut **tx).await?;
     }
     Ok(())
 }
