@@ -278,7 +278,13 @@ impl TestApp {
         config.last_seen_flush_s = 1;
         adjust(&mut config);
         let db = any_pool(&config.database_url);
-        let portal = portal::build(config).await.expect("build portal");
+        let portal = match portal::build(config).await {
+            Ok(portal) => portal,
+            Err(e) => {
+                drop_test_database(dir.path());
+                panic!("build portal: {e:?}");
+            }
+        };
         let state = portal.state().clone();
         let setup_token = portal.setup_token();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
