@@ -352,12 +352,10 @@ async fn without_a_trusted_proxy_x_forwarded_for_is_ignored() {
 }
 
 /// The stored idle expiry of the only session (text: the same format each time, so two values
-/// more than a second apart compare in time order).
+/// more than a second apart compare in time order; on PostgreSQL a TIMESTAMPTZ shown as text).
 async fn session_expiry(app: &TestApp) -> String {
-    sqlx::query_scalar("SELECT expiry_date FROM tower_sessions")
-        .fetch_one(app.pool())
-        .await
-        .unwrap()
+    let sql = format!("SELECT CAST(expiry_date AS TEXT) FROM {}", app.sessions_table());
+    sqlx::query_scalar(&sql).fetch_one(app.pool()).await.unwrap()
 }
 
 #[tokio::test]
@@ -535,8 +533,7 @@ async fn a_setup_token_printed_by_one_process_finishes_setup_on_another_and_only
     let first = TestApp::spawn().await;
     let first_token = first.setup_token.clone().expect("a fresh database offers setup");
     // A second portal process on the same database, as behind a load balancer.
-    let mut config = portal::config::Config::for_data_dir(first.dir.path());
-    config.passcode_pepper = None;
+    let config = common::test_config(first.dir.path());
     let second = portal::build(config).await.expect("second process");
     let second_token = second.setup_token().expect("it offers setup too");
     assert_ne!(first_token, second_token);

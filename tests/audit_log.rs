@@ -4,23 +4,18 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-use common::{Browser, CLINIC_A, TestApp};
+use common::{Browser, CLINIC_A, Engine, TestApp};
 use portal::db::audit::{self, Actor, Entry};
-use sqlx::{Connection, SqliteConnection};
+use sqlx::{AnyConnection, AnyPool, Connection};
 
 const OTHER_KEY: &str = "an entirely different audit key of 40 chars";
 
 fn portal(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_portal"));
+    let mut command = common::portal_command(data_dir);
     command
-        .arg("--data-dir")
-        .arg(data_dir)
         .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("PORTAL_PASSCODE_PEPPER")
-        .env_remove("PORTAL_AUDIT_KEY")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -44,22 +39,27 @@ async fn verify(data_dir: &Path, env: &[(&'static str, &'static str)]) -> (bool,
     )
 }
 
-/// A connection of our own to the portal's database file, as someone with write access has.
-async fn behind_the_portals_back(app: &TestApp) -> SqliteConnection {
-    let path = app.dir.path().join("portal.db");
-    SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("open the database file")
+/// A connection of our own to the portal's database, as someone with write access has.
+async fn behind_the_portals_back(data_dir: &Path) -> AnyConnection {
+    common::any_connection(&common::database_url(data_dir)).await
 }
 
 /// Takes away the append-only triggers that stand in the way of an edit behind the portal's back.
-async fn drop_triggers(db: &mut SqliteConnection, names: &[&str]) {
+/// Each engine names a trigger in its own way: SQLite's are global, PostgreSQL's per table (the
+/// plpgsql functions behind them stay, unused).
+async fn drop_triggers(db: &mut AnyConnection, table: &str, names: &[&str]) {
     for name in names {
-        sqlx::query(&format!("DROP TRIGGER {name}"))
-            .execute(&mut *db)
-            .await
-            .unwrap();
+        let statement = match common::engine() {
+            Engine::Sqlite => format!("DROP TRIGGER {name}"),
+            Engine::Postgres => format!("DROP TRIGGER {name} ON {table}"),
+        };
+        sqlx::query(&statement).execute(&mut *db).await.unwrap();
     }
+}
+
+/// A MAC of the wrong length and value, for rows given one behind the portal's back.
+fn bogus_mac() -> Vec<u8> {
+    vec![0]
 }
 
 /// Real actions: clinics and accounts, sign-ins, a passcode issued on the web, a reader checking
@@ -78,7 +78,7 @@ async fn a_morning_of_work(app: &TestApp) {
     stranger.login("admin-a@clinic-a.jp", "not the password at all").await;
 }
 
-async fn rows(pool: &sqlx::SqlitePool) -> i64 {
+async fn rows(pool: &AnyPool) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM audit_log")
         .fetch_one(pool)
         .await
@@ -86,8 +86,8 @@ async fn rows(pool: &sqlx::SqlitePool) -> i64 {
 }
 
 /// Position and id of a sealed row some way into the chain.
-async fn sealed_row(pool: &sqlx::SqlitePool, position: i64) -> i64 {
-    sqlx::query_scalar("SELECT id FROM audit_log WHERE chain_position = ?")
+async fn sealed_row(pool: &AnyPool, position: i64) -> i64 {
+    sqlx::query_scalar("SELECT id FROM audit_log WHERE chain_position = $1")
         .bind(position)
         .fetch_one(pool)
         .await
@@ -121,9 +121,9 @@ async fn a_row_edited_behind_the_portals_back_is_reported_by_its_position() {
     assert!(verify(app.dir.path(), &[]).await.0);
     let edited = sealed_row(app.pool(), 5).await;
 
-    let mut db = behind_the_portals_back(&app).await;
-    drop_triggers(&mut db, &["audit_log_no_update"]).await;
-    sqlx::query("UPDATE audit_log SET detail = '{\"note\":\"nothing happened\"}' WHERE id = ?")
+    let mut db = behind_the_portals_back(app.dir.path()).await;
+    drop_triggers(&mut db, "audit_log", &["audit_log_no_update"]).await;
+    sqlx::query("UPDATE audit_log SET detail = '{\"note\":\"nothing happened\"}' WHERE id = $1")
         .bind(edited)
         .execute(&mut db)
         .await
@@ -148,9 +148,9 @@ async fn a_row_deleted_behind_the_portals_back_is_reported_as_the_gap_it_leaves(
     let deleted = sealed_row(app.pool(), 4).await;
     let next = sealed_row(app.pool(), 5).await;
 
-    let mut db = behind_the_portals_back(&app).await;
-    drop_triggers(&mut db, &["audit_log_no_delete"]).await;
-    sqlx::query("DELETE FROM audit_log WHERE id = ?")
+    let mut db = behind_the_portals_back(app.dir.path()).await;
+    drop_triggers(&mut db, "audit_log", &["audit_log_no_delete"]).await;
+    sqlx::query("DELETE FROM audit_log WHERE id = $1")
         .bind(deleted)
         .execute(&mut db)
         .await
@@ -173,9 +173,9 @@ async fn renumbering_the_rows_after_a_deleted_one_does_not_hide_it() {
     let deleted = sealed_row(app.pool(), 3).await;
     let moved = sealed_row(app.pool(), 4).await;
 
-    let mut db = behind_the_portals_back(&app).await;
-    drop_triggers(&mut db, &["audit_log_no_update", "audit_log_no_delete"]).await;
-    sqlx::query("DELETE FROM audit_log WHERE id = ?")
+    let mut db = behind_the_portals_back(app.dir.path()).await;
+    drop_triggers(&mut db, "audit_log", &["audit_log_no_update", "audit_log_no_delete"]).await;
+    sqlx::query("DELETE FROM audit_log WHERE id = $1")
         .bind(deleted)
         .execute(&mut db)
         .await
@@ -187,7 +187,7 @@ async fn renumbering_the_rows_after_a_deleted_one_does_not_hide_it() {
             .await
             .unwrap();
     for id in later {
-        sqlx::query("UPDATE audit_log SET chain_position = chain_position - 1 WHERE id = ?")
+        sqlx::query("UPDATE audit_log SET chain_position = chain_position - 1 WHERE id = $1")
             .bind(id)
             .execute(&mut db)
             .await
@@ -214,9 +214,7 @@ async fn another_key_is_refused_at_start_and_named_by_verify() {
     let key_file = dir.path().join("audit-key");
     let kept = std::fs::read(&key_file).unwrap();
     std::fs::remove_file(&key_file).unwrap();
-    let mut config = portal::config::Config::for_data_dir(dir.path());
-    config.passcode_pepper = None;
-    config.audit_key = None;
+    let mut config = common::test_config(dir.path());
     let refused = portal::build(config.clone()).await.err().expect("refuses to start");
     assert!(format!("{refused:#}").contains("audit key"), "{refused:#}");
     assert!(!key_file.exists(), "no new key was written");
@@ -233,11 +231,8 @@ async fn another_key_is_refused_at_start_and_named_by_verify() {
     assert!(stderr.contains("audit log broken: key mismatch"), "{stderr}");
 
     // Deleting the key's check value does not let another key in: it must seal the chain's head.
-    let path = dir.path().join("portal.db");
-    let mut db = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    drop_triggers(&mut db, &["audit_chain_no_delete"]).await;
+    let mut db = behind_the_portals_back(dir.path()).await;
+    drop_triggers(&mut db, "audit_chain", &["audit_chain_no_delete"]).await;
     sqlx::query("DELETE FROM audit_chain").execute(&mut db).await.unwrap();
     sqlx::query("INSERT INTO audit_log (at, actor, action) VALUES (0, 'x', 'written behind the back')")
         .execute(&mut db)
@@ -297,55 +292,56 @@ async fn the_triggers_let_through_only_the_sealing_update() {
     a_morning_of_work(&app).await;
     assert!(verify(app.dir.path(), &[]).await.0);
     let sealed = sealed_row(app.pool(), 2).await;
+    // `$1` is the sealed row's id, `$2` (where used) a MAC.
     let refused = |sql: &'static str| {
         let pool = app.pool().clone();
         async move {
-            let error = sqlx::query(sql)
-                .bind(sealed)
-                .execute(&pool)
-                .await
-                .expect_err(sql)
-                .to_string();
+            let mut query = sqlx::query(sql).bind(sealed);
+            if sql.contains("$2") {
+                query = query.bind(bogus_mac());
+            }
+            let error = query.execute(&pool).await.expect_err(sql).to_string();
             assert!(error.contains("audit_log"), "{sql}: {error}");
         }
     };
-    refused("UPDATE audit_log SET detail = 'changed' WHERE id = ?").await;
-    refused("UPDATE audit_log SET chain_position = 999 WHERE id = ?").await;
-    refused("UPDATE audit_log SET chain_mac = x'00' WHERE id = ?").await;
-    refused("DELETE FROM audit_log WHERE id = ?").await;
+    refused("UPDATE audit_log SET detail = 'changed' WHERE id = $1").await;
+    refused("UPDATE audit_log SET chain_position = 999 WHERE id = $1").await;
+    refused("UPDATE audit_log SET chain_mac = $2 WHERE id = $1").await;
+    refused("DELETE FROM audit_log WHERE id = $1").await;
     refused(
         "INSERT INTO audit_log (at, actor, action, detail, chain_position, chain_mac)
-         VALUES (0, 'x', 'x', ?, 1000, x'00')",
+         VALUES (0, 'x', 'x', CAST($1 AS TEXT), 1000, $2)",
     )
     .await;
 
-    // An unsealed row: sealing it may not change anything else at the same time.
-    let mut tx = portal::db::begin_write(app.store()).await.unwrap();
-    audit::record(
-        &mut tx,
-        Entry {
-            actor: &Actor::Anonymous,
-            action: "test.entry",
-            clinic_id: None,
-            detail: "",
-            ip: None,
-        },
+    // An unsealed row, written as the portal writes its entries and never committed: sealing
+    // it may not change anything else at the same time.
+    let mut tx = app.pool().begin().await.unwrap();
+    let fresh: i64 = sqlx::query_scalar(
+        "INSERT INTO audit_log (at, actor, action, detail) VALUES (0, 'anonymous', 'test.entry', '') RETURNING id",
     )
+    .fetch_one(&mut *tx)
     .await
     .unwrap();
-    let fresh: i64 = sqlx::query_scalar("SELECT MAX(id) FROM audit_log")
-        .fetch_one(tx.sqlite())
-        .await
-        .unwrap();
-    let changed =
-        sqlx::query("UPDATE audit_log SET chain_position = 5000, chain_mac = x'00', detail = 'x' WHERE id = ?")
-            .bind(fresh)
-            .execute(tx.sqlite())
-            .await;
-    assert!(changed.is_err(), "a seal that also edits is refused");
-    sqlx::query("UPDATE audit_log SET chain_position = 5000, chain_mac = x'00' WHERE id = ?")
+    let changed = sqlx::query("UPDATE audit_log SET chain_position = 5000, chain_mac = $1, detail = 'x' WHERE id = $2")
+        .bind(bogus_mac())
         .bind(fresh)
-        .execute(tx.sqlite())
+        .execute(&mut *tx)
+        .await;
+    assert!(changed.is_err(), "a seal that also edits is refused");
+    // A refused statement aborts a PostgreSQL transaction: try the seal on a fresh one.
+    tx.rollback().await.unwrap();
+    let mut tx = app.pool().begin().await.unwrap();
+    let fresh: i64 = sqlx::query_scalar(
+        "INSERT INTO audit_log (at, actor, action, detail) VALUES (0, 'anonymous', 'test.entry', '') RETURNING id",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE audit_log SET chain_position = 5000, chain_mac = $1 WHERE id = $2")
+        .bind(bogus_mac())
+        .bind(fresh)
+        .execute(&mut *tx)
         .await
         .expect("the sealing update itself is allowed");
     tx.rollback().await.unwrap();
@@ -354,12 +350,16 @@ async fn the_triggers_let_through_only_the_sealing_update() {
 #[tokio::test]
 async fn an_upgraded_database_has_its_old_rows_sealed_at_the_first_start() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("portal.db").display());
+    let (url, migrations) = match common::engine() {
+        Engine::Sqlite => (
+            format!("sqlite://{}?mode=rwc", dir.path().join("portal.db").display()),
+            "./migrations/sqlite",
+        ),
+        Engine::Postgres => (common::database_url(dir.path()), "./migrations/postgres"),
+    };
     {
         // The schema before the chain (migrations up to 0012), with rows written back then.
-        let mut migrator = sqlx::migrate::Migrator::new(Path::new("./migrations/sqlite"))
-            .await
-            .unwrap();
+        let mut migrator = sqlx::migrate::Migrator::new(Path::new(migrations)).await.unwrap();
         migrator.migrations = migrator
             .migrations
             .iter()
@@ -367,11 +367,11 @@ async fn an_upgraded_database_has_its_old_rows_sealed_at_the_first_start() {
             .cloned()
             .collect::<Vec<_>>()
             .into();
-        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let pool = common::any_pool(&url);
         migrator.run(&pool).await.unwrap();
         for i in 0..25 {
-            sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES (?, 'cli', 'old.entry', ?)")
-                .bind(1_700_000_000 + i)
+            sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, 'cli', 'old.entry', $2)")
+                .bind(1_700_000_000_i64 + i)
                 .bind(format!("entry {i}"))
                 .execute(&pool)
                 .await
@@ -403,17 +403,15 @@ async fn a_row_given_a_mac_but_no_place_is_reported_and_does_not_stop_the_sealin
     a_morning_of_work(&app).await;
     assert!(verify(app.dir.path(), &[]).await.0);
 
-    let mut db = behind_the_portals_back(&app).await;
-    sqlx::query("INSERT INTO audit_log (at, actor, action) VALUES (0, 'x', 'planted')")
-        .execute(&mut db)
-        .await
-        .unwrap();
-    let planted: i64 = sqlx::query_scalar("SELECT last_insert_rowid()")
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
-    drop_triggers(&mut db, &["audit_log_no_update"]).await;
-    sqlx::query("UPDATE audit_log SET chain_mac = x'00' WHERE id = ?")
+    let mut db = behind_the_portals_back(app.dir.path()).await;
+    let planted: i64 =
+        sqlx::query_scalar("INSERT INTO audit_log (at, actor, action) VALUES (0, 'x', 'planted') RETURNING id")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    drop_triggers(&mut db, "audit_log", &["audit_log_no_update"]).await;
+    sqlx::query("UPDATE audit_log SET chain_mac = $1 WHERE id = $2")
+        .bind(bogus_mac())
         .bind(planted)
         .execute(&mut db)
         .await
@@ -438,10 +436,10 @@ async fn a_row_given_a_mac_but_no_place_is_reported_and_does_not_stop_the_sealin
         stderr.contains(&format!("row id {planted} has a MAC but no chain position")),
         "{stderr}"
     );
-    let later_sealed: bool =
-        sqlx::query_scalar("SELECT chain_position IS NOT NULL FROM audit_log WHERE action = 'test.entry'")
+    let later_unsealed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'test.entry' AND chain_position IS NULL")
             .fetch_one(app.pool())
             .await
             .unwrap();
-    assert!(later_sealed, "the rows after it are still sealed");
+    assert_eq!(later_unsealed, 0, "the rows after it are still sealed");
 }

@@ -11,13 +11,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 fn portal(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portal"))
-        .arg("--data-dir")
-        .arg(data_dir)
+    let mut child = common::portal_command(data_dir)
         .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("PORTAL_PASSCODE_PEPPER")
-        .env_remove("PORTAL_AUDIT_KEY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -89,6 +84,11 @@ fn an_operator_sets_up_a_clinic_from_the_command_line() {
     assert!(issued.status.success());
     let code = last_line(&issued);
     assert!(code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+    if common::engine() == common::Engine::Postgres {
+        // There the pepper comes from PORTAL_PASSCODE_PEPPER only, and is never written down.
+        assert!(!d.join("passcode-pepper").exists(), "no pepper file on PostgreSQL");
+        return;
+    }
     let pepper = std::fs::metadata(d.join("passcode-pepper")).unwrap();
     #[cfg(unix)]
     {
@@ -246,9 +246,7 @@ fn the_server_logs_never_contain_an_issued_code() {
     drop(listener);
     let log_path = d.join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_portal"))
-        .arg("--data-dir")
-        .arg(d)
+    let mut server = common::portal_command(d)
         .args(["serve", "--addr", &addr.to_string()])
         // Debug for our code and the HTTP stack; sqlx timings and hyper byte counts would look like codes.
         .env("RUST_LOG", "debug,sqlx=warn,hyper=info,hyper_util=info")
@@ -327,9 +325,7 @@ fn token_add_prints_a_working_api_token_as_the_last_line() {
     let hash = portal::auth::device_token::hash(&token);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let holder = runtime.block_on(async {
-        let pool = portal::db::connect(&format!("sqlite://{}", d.join("portal.db").display()))
-            .await
-            .unwrap();
+        let pool = portal::db::connect(&common::database_url(d)).await.unwrap();
         portal::db::api_tokens::holder(&pool, &hash).await.unwrap()
     });
     assert_eq!(holder.unwrap().email, "agent@installer.jp");
@@ -339,6 +335,13 @@ fn token_add_prints_a_working_api_token_as_the_last_line() {
 
 #[tokio::test]
 async fn a_backup_taken_while_the_portal_runs_restores_into_a_working_portal() {
+    if common::engine() == common::Engine::Postgres {
+        common::skipped_on_postgres(
+            "`portal backup` is SQLite's VACUUM INTO a file restored by copying it into a data directory; \
+             a PostgreSQL database is backed up with the server's own tools",
+        );
+        return;
+    }
     let app = TestApp::spawn().await;
     let (a, _) = app.with_two_clinics().await;
     let token = app.add_reader(a, "受付1").await;
@@ -417,8 +420,11 @@ async fn the_reference_reader_fleet_sees_a_rotation_reach_every_reader() {
         app.dir.path().display()
     );
     let url = app.url("");
+    // The rotate command runs in the simulator's environment: give it the portal's database.
+    let database_env = common::portal_env(app.dir.path());
     let output = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_portal"))
+            .envs(database_env)
             .args([
                 "reader-sim",
                 "--url",
@@ -483,14 +489,9 @@ async fn the_reference_reader_checks_typed_codes_like_the_staff_button_flow() {
 /// Starts `portal serve` on a free port and returns its first log lines (up to "listening").
 fn first_log_lines(data_dir: &Path, extra: &[&str]) -> Vec<String> {
     use std::io::{BufRead, BufReader};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portal"))
-        .arg("--data-dir")
-        .arg(data_dir)
+    let mut child = common::portal_command(data_dir)
         .args(extra)
         .args(["serve", "--addr", "127.0.0.1:0"])
-        .env_remove("DATABASE_URL")
-        .env_remove("PORTAL_PASSCODE_PEPPER")
-        .env_remove("PORTAL_AUDIT_KEY")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -548,6 +549,14 @@ fn the_data_directory_and_the_database_are_private_to_the_portals_user() {
     assert!(out.status.success(), "{out:?}");
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&data), 0o700, "the data directory");
+    if common::engine() == common::Engine::Postgres {
+        // The database lives on the server: there is no file here to keep private.
+        assert!(
+            !data.join("portal.db").exists(),
+            "no SQLite file beside a PostgreSQL database"
+        );
+        return;
+    }
     assert_eq!(mode(&data.join("portal.db")), 0o600, "the database");
     for companion in ["portal.db-wal", "portal.db-shm"] {
         let path = data.join(companion);

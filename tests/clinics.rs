@@ -544,7 +544,7 @@ async fn the_clinic_pages_histories_are_paged() {
     for n in 0..25 {
         sqlx::query(
             "INSERT INTO passcode_attempts (clinic_id, reader_id, generation, at, result)
-             SELECT ?, id, 1, ?, 'rejected' FROM readers WHERE clinic_id = ?",
+             SELECT $1, id, 1, $2, 'rejected' FROM readers WHERE clinic_id = $3",
         )
         .bind(a)
         .bind(1_700_000_000 + n)

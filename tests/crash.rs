@@ -4,7 +4,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::{Browser, CLINIC_A};
@@ -13,9 +13,7 @@ use serde_json::Value;
 
 fn portal(data: &Path, args: &[&str], stdin: Option<&str>) -> String {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portal"))
-        .arg("--data-dir")
-        .arg(data)
+    let mut child = common::portal_command(data)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -35,9 +33,7 @@ fn portal(data: &Path, args: &[&str], stdin: Option<&str>) -> String {
 }
 
 fn start(data: &Path, addr: std::net::SocketAddr) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_portal"))
-        .arg("--data-dir")
-        .arg(data)
+    common::portal_command(data)
         .args(["serve", "--addr", &addr.to_string()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -138,27 +134,32 @@ async fn killing_the_portal_mid_rotation_leaves_consistent_data_and_readers_resy
         server = start(data, addr);
         wait_ready(addr).await;
 
-        let pool = portal::db::connect(&format!("sqlite://{}", data.join("portal.db").display()))
-            .await
-            .unwrap();
-        let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_one(pool.sqlite())
-            .await
-            .unwrap();
-        assert_eq!(integrity, "ok", "round {round}");
+        let url = common::database_url(data);
+        let store = portal::db::connect(&url).await.unwrap();
+        let pool = common::any_pool(&url);
+        // A killed PostgreSQL client only ends its session; a killed SQLite writer could tear the file.
+        if common::engine() == common::Engine::Sqlite {
+            let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(integrity, "ok", "round {round}");
+        }
         let current: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE superseded_at IS NULL")
-            .fetch_one(pool.sqlite())
+            .fetch_one(&pool)
             .await
             .unwrap();
         let issued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes")
-            .fetch_one(pool.sqlite())
+            .fetch_one(&pool)
             .await
             .unwrap();
         let generation: i64 = sqlx::query_scalar("SELECT passcode_generation FROM clinics")
-            .fetch_one(pool.sqlite())
+            .fetch_one(&pool)
             .await
             .unwrap();
-        let audited: i64 = portal::db::audit::count_action(&pool, "passcode.issued").await.unwrap();
+        let audited: i64 = portal::db::audit::count_action(&store, "passcode.issued")
+            .await
+            .unwrap();
         assert_eq!(
             current,
             i64::from(issued > 0),
@@ -170,11 +171,12 @@ async fn killing_the_portal_mid_rotation_leaves_consistent_data_and_readers_resy
             "round {round}: every committed issue has its audit entry"
         );
         let attempts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcode_attempts")
-            .fetch_one(pool.sqlite())
+            .fetch_one(&pool)
             .await
             .unwrap();
         eprintln!("round {round}: {issued} issued, {attempts} attempts recorded");
         pool.close().await;
+        store.close().await;
 
         // The same browser session still works, and the reader sees the committed generation.
         let page = admin.get(&format!("/clinics/{CLINIC_A}/passcode")).await;

@@ -261,7 +261,7 @@ async fn the_call_screen_shows_the_chosen_clinics_passcode_readers_and_open_tick
 
     // A locked reader shows as locked.
     let locked_until = time::OffsetDateTime::now_utc().unix_timestamp() + 600;
-    sqlx::query("UPDATE readers SET locked_until = ? WHERE name = '受付1'")
+    sqlx::query("UPDATE readers SET locked_until = $1 WHERE name = '受付1'")
         .bind(locked_until)
         .execute(app.pool())
         .await
@@ -283,7 +283,7 @@ async fn readers_silent_for_longer_than_the_threshold_show_as_not_connected_ever
     assert_eq!(app.reader(&fresh).poll(None).await.status(), StatusCode::OK);
     // The second reader last polled 20 minutes ago.
     let twenty_minutes_ago = time::OffsetDateTime::now_utc().unix_timestamp() - 20 * 60;
-    sqlx::query("UPDATE readers SET last_seen_at = ?, last_seen_generation = 1 WHERE name = '診察室'")
+    sqlx::query("UPDATE readers SET last_seen_at = $1, last_seen_generation = 1 WHERE name = '診察室'")
         .bind(twenty_minutes_ago)
         .execute(app.pool())
         .await

@@ -6,7 +6,7 @@ mod common;
 
 use std::str::FromStr;
 
-use common::{Browser, CLINIC_A, TestApp};
+use common::{Browser, CLINIC_A, Engine, TestApp};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::Connection;
@@ -14,6 +14,13 @@ use sqlx::sqlite::SqliteConnectOptions;
 
 #[tokio::test]
 async fn a_locked_database_gives_503_and_the_portal_recovers_when_it_is_released() {
+    if common::engine() == Engine::Postgres {
+        common::skipped_on_postgres(
+            "SQLite's database-wide write lock, held by another process, has no PostgreSQL counterpart \
+             (writers there wait for the rows they touch only)",
+        );
+        return;
+    }
     let app = TestApp::spawn().await;
     let scene = Scene::new(&app).await;
 
@@ -204,11 +211,13 @@ impl Scene {
         let answer: Value = app.reader(&self.token).verify(&self.code).await.json().await.unwrap();
         assert_eq!(answer["ok"], true, "works again once the cause is gone");
         assert_eq!(self.issue().await.status, StatusCode::OK);
-        let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
-        assert_eq!(integrity, "ok");
+        if app.engine() == Engine::Sqlite {
+            let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+                .fetch_one(app.pool())
+                .await
+                .unwrap();
+            assert_eq!(integrity, "ok");
+        }
         let current: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE superseded_at IS NULL")
             .fetch_one(app.pool())
             .await
@@ -219,6 +228,12 @@ impl Scene {
 
 #[tokio::test]
 async fn a_full_disk_gives_503_and_the_portal_recovers_when_space_is_freed() {
+    if common::engine() == Engine::Postgres {
+        common::skipped_on_postgres(
+            "the database is not in the data directory but on the server, whose disk a test cannot fill",
+        );
+        return;
+    }
     let Some(mut disk) = SmallDisk::mount("16m") else {
         return;
     };
@@ -231,11 +246,43 @@ async fn a_full_disk_gives_503_and_the_portal_recovers_when_space_is_freed() {
     app.stop().await;
 }
 
-/// Sets SQLite's `query_only` on every connection of the portal's pool: each write then fails
-/// with SQLITE_READONLY, exactly as when the database file or its file system has become
-/// read-only (a running tmpfs cannot be remounted read-only while the database is open for
-/// writing, so the error is produced at the SQLite level).
-async fn set_read_only(pool: &sqlx::SqlitePool, on: bool) {
+/// Makes the portal's database read-only, or writable again.
+///
+/// SQLite: `query_only` on every connection of the portal's pool: each write then fails with
+/// SQLITE_READONLY, exactly as when the database file or its file system has become read-only (a
+/// running tmpfs cannot be remounted read-only while the database is open for writing, so the
+/// error is produced at the SQLite level). Only the portal's own connections can be reached so.
+///
+/// PostgreSQL: the database's `default_transaction_read_only`, then every other session on it
+/// ended, so the portal's pool comes back with new connections, which take the setting: each
+/// write then fails with `read_only_sql_transaction` (25006), as on a standby server.
+async fn set_read_only(app: &TestApp, on: bool) {
+    match app.engine() {
+        Engine::Sqlite => set_sqlite_query_only(app.store().sqlite(), on).await,
+        Engine::Postgres => {
+            let database: String = sqlx::query_scalar("SELECT CAST(current_database() AS TEXT)")
+                .fetch_one(app.pool())
+                .await
+                .unwrap();
+            let setting = if on { "on" } else { "off" };
+            sqlx::query(&format!(
+                "ALTER DATABASE {database} SET default_transaction_read_only = {setting}"
+            ))
+            .execute(app.pool())
+            .await
+            .unwrap();
+            sqlx::query(
+                "SELECT CAST(COUNT(pg_terminate_backend(pid)) AS BIGINT) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .execute(app.pool())
+            .await
+            .unwrap();
+        }
+    }
+}
+
+async fn set_sqlite_query_only(pool: &sqlx::SqlitePool, on: bool) {
     let mut held = Vec::new();
     for _ in 0..pool.options().get_max_connections() {
         let mut connection = pool.acquire().await.unwrap();
@@ -253,9 +300,9 @@ async fn set_read_only(pool: &sqlx::SqlitePool, on: bool) {
 async fn a_read_only_database_gives_503_and_the_portal_recovers_when_it_is_writable_again() {
     let app = TestApp::spawn().await;
     let scene = Scene::new(&app).await;
-    set_read_only(app.pool(), true).await;
+    set_read_only(&app, true).await;
     scene.assert_writes_get_503(&app, "read-only").await;
-    set_read_only(app.pool(), false).await;
+    set_read_only(&app, false).await;
     scene.assert_recovered(&app).await;
 }
 
@@ -263,9 +310,7 @@ async fn a_read_only_database_gives_503_and_the_portal_recovers_when_it_is_writa
 fn starting_on_a_read_only_data_directory_fails_with_a_clear_message() {
     let data = tempfile::tempdir().unwrap();
     // Make a database first, then see the directory read-only through a bind mount.
-    let created = std::process::Command::new(env!("CARGO_BIN_EXE_portal"))
-        .arg("--data-dir")
-        .arg(data.path())
+    let created = common::portal_command(data.path())
         .args(["clinic", "add", "--code", CLINIC_A, "--name", "さくら"])
         .output()
         .unwrap();
@@ -276,9 +321,11 @@ fn starting_on_a_read_only_data_directory_fails_with_a_clear_message() {
         return;
     }
     let remounted = mount(&["-o", "remount,ro,bind"], view.path());
+    // The same database (on PostgreSQL it is keyed by the data directory, not by this view of it).
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_portal"))
         .arg("--data-dir")
         .arg(view.path())
+        .envs(common::portal_env(data.path()))
         .args(["serve", "--addr", "127.0.0.1:0"])
         .output()
         .unwrap();

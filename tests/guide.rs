@@ -293,7 +293,7 @@ async fn the_printable_view_and_the_overview_show_every_step_in_both_languages()
 #[tokio::test]
 async fn a_help_request_needs_a_number_to_call_back_and_keeps_what_was_typed() {
     let app = app().await;
-    sqlx::query("UPDATE clinics SET phone = '011-555-0100' WHERE code = ?")
+    sqlx::query("UPDATE clinics SET phone = '011-555-0100' WHERE code = $1")
         .bind(CLINIC_A)
         .execute(app.pool())
         .await
@@ -508,11 +508,7 @@ async fn idle_walks_fold_into_totals_that_show_the_same_figures() {
     assert_eq!(step_figures(&open, "B-1"), ["3", "2", "0"]);
     assert_eq!(step_figures(&open, "B-4"), ["1", "1", "0"]);
 
-    portal::housekeeping(
-        &app.state,
-        &portal::db::session_store(app.store()).await.expect("session store"),
-    )
-    .await;
+    portal::housekeeping(&app.state, &portal::db::session_store(app.store()).await.unwrap()).await;
     let walks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM guide_journeys")
         .fetch_one(app.pool())
         .await

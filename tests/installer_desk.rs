@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::{Browser, CLINIC_A, TestApp};
@@ -135,9 +134,7 @@ async fn a_desk_set_from_the_command_line_reaches_the_running_portal() {
     let app = app().await;
     let dir = app.dir.path().to_owned();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_portal"))
-            .arg("--data-dir")
-            .arg(&dir)
+        common::portal_command(&dir)
             .args(["installer", "set", "--name", "オプテック", "--phone", "0120-123-456"])
             .env("RUST_LOG", "warn")
             .output()

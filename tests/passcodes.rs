@@ -99,7 +99,7 @@ async fn consecutive_codes_always_differ() {
     let current = portal::db::passcodes::current(app.store(), a).await.unwrap().unwrap();
     assert_eq!(current.generation, 26);
     let superseded: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE clinic_id = ? AND superseded_at IS NOT NULL")
+        sqlx::query_scalar("SELECT COUNT(*) FROM passcodes WHERE clinic_id = $1 AND superseded_at IS NOT NULL")
             .bind(a)
             .fetch_one(app.pool())
             .await
@@ -144,18 +144,37 @@ async fn the_code_is_absent_from_the_database_files() {
     app.reader(&token).verify(&code).await;
     app.reader(&token).verify(&other_code(&code)).await;
 
-    let stored: String = sqlx::query_scalar("SELECT code_hash FROM passcodes WHERE clinic_id = ?")
+    let stored: String = sqlx::query_scalar("SELECT code_hash FROM passcodes WHERE clinic_id = $1")
         .bind(a)
         .fetch_one(app.pool())
         .await
         .unwrap();
     assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
 
+    let engine = app.engine();
     let dir = app.stop().await;
     let mut bytes = Vec::new();
-    for name in ["portal.db", "portal.db-wal"] {
-        if let Ok(b) = std::fs::read(dir.path().join(name)) {
-            bytes.extend(b);
+    match engine {
+        common::Engine::Sqlite => {
+            for name in ["portal.db", "portal.db-wal"] {
+                if let Ok(b) = std::fs::read(dir.path().join(name)) {
+                    bytes.extend(b);
+                }
+            }
+        }
+        common::Engine::Postgres => {
+            // The files of the portal's own relations (objects made after initdb: tables,
+            // indexes, TOAST), written out by a checkpoint and read by the server for us.
+            let pool = common::any_pool(&common::database_url(dir.path()));
+            sqlx::query("CHECKPOINT").execute(&pool).await.unwrap();
+            let files: Vec<Vec<u8>> = sqlx::query_scalar(
+                "SELECT pg_read_binary_file(pg_relation_filepath(oid)) FROM pg_class
+                 WHERE oid >= 16384 AND pg_relation_filepath(oid) IS NOT NULL",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            bytes.extend(files.into_iter().flatten());
         }
     }
     assert!(!bytes.is_empty());

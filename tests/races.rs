@@ -99,13 +99,13 @@ async fn parallel_issues_by_two_admins_leave_one_current_passcode_and_contiguous
 
         let current = scalar(
             &app,
-            "SELECT COUNT(*) FROM passcodes WHERE clinic_id = ? AND superseded_at IS NULL",
+            "SELECT COUNT(*) FROM passcodes WHERE clinic_id = $1 AND superseded_at IS NULL",
             a,
         )
         .await;
         assert_eq!(current, 1, "round {round}: one current passcode");
         let generations: Vec<i64> =
-            sqlx::query_scalar("SELECT generation FROM passcodes WHERE clinic_id = ? ORDER BY generation")
+            sqlx::query_scalar("SELECT generation FROM passcodes WHERE clinic_id = $1 ORDER BY generation")
                 .bind(a)
                 .fetch_all(app.pool())
                 .await
@@ -117,7 +117,7 @@ async fn parallel_issues_by_two_admins_leave_one_current_passcode_and_contiguous
         );
         let newest = scalar(
             &app,
-            "SELECT generation FROM passcodes WHERE clinic_id = ? AND superseded_at IS NULL",
+            "SELECT generation FROM passcodes WHERE clinic_id = $1 AND superseded_at IS NULL",
             a,
         )
         .await;
@@ -178,7 +178,7 @@ async fn parallel_wrong_codes_from_several_readers_disable_the_generation_exactl
         );
         assert_eq!(disabling, 1, "round {round}: one answer disables the generation");
         let (failed, disabled): (i64, Option<i64>) = sqlx::query_as(
-            "SELECT failed_attempts, disabled_at FROM passcodes WHERE clinic_id = ? AND superseded_at IS NULL",
+            "SELECT failed_attempts, disabled_at FROM passcodes WHERE clinic_id = $1 AND superseded_at IS NULL",
         )
         .bind(a)
         .fetch_one(app.pool())
@@ -188,8 +188,8 @@ async fn parallel_wrong_codes_from_several_readers_disable_the_generation_exactl
         assert!(disabled.is_some(), "round {round}: the generation is disabled");
         let rows = scalar(
             &app,
-            "SELECT COUNT(*) FROM passcode_attempts WHERE clinic_id = ? AND result = 'rejected' AND generation = \
-             (SELECT passcode_generation FROM clinics WHERE id = ?1)",
+            "SELECT COUNT(*) FROM passcode_attempts WHERE clinic_id = $1 AND result = 'rejected' AND generation = \
+             (SELECT passcode_generation FROM clinics WHERE id = $1)",
             a,
         )
         .await;
@@ -238,7 +238,7 @@ async fn parallel_wrong_codes_at_one_reader_lock_it_after_exactly_the_allowed_fa
             "round {round}: {statuses:?}"
         );
         let (failed, lockouts, until): (i64, i64, Option<i64>) =
-            sqlx::query_as("SELECT failed_attempts, lockouts, locked_until FROM readers WHERE clinic_id = ?")
+            sqlx::query_as("SELECT failed_attempts, lockouts, locked_until FROM readers WHERE clinic_id = $1")
                 .bind(a)
                 .fetch_one(app.pool())
                 .await
@@ -250,8 +250,8 @@ async fn parallel_wrong_codes_at_one_reader_lock_it_after_exactly_the_allowed_fa
         );
         let rejected = scalar(
             &app,
-            "SELECT COUNT(*) FROM passcode_attempts WHERE clinic_id = ? AND result = 'rejected' AND generation = \
-             (SELECT passcode_generation FROM clinics WHERE id = ?1)",
+            "SELECT COUNT(*) FROM passcode_attempts WHERE clinic_id = $1 AND result = 'rejected' AND generation = \
+             (SELECT passcode_generation FROM clinics WHERE id = $1)",
             a,
         )
         .await;
@@ -368,7 +368,7 @@ async fn parallel_ticket_creations_get_distinct_numbers_and_parallel_edits_of_on
     // An edit that changes nothing (same priority as the stored one) answers 200 without a
     // new version; "normal" is the default, so each of these is a change.
     assert_eq!((applied, refused), (1, 5), "{statuses:?}");
-    let version: i64 = sqlx::query_scalar("SELECT version FROM tickets WHERE id = ?")
+    let version: i64 = sqlx::query_scalar("SELECT version FROM tickets WHERE id = $1")
         .bind(portal::domain::ticket::TicketNumber::parse(&number).unwrap().id())
         .fetch_one(app.pool())
         .await

@@ -32,7 +32,7 @@ async fn missing_unknown_and_revoked_tokens_get_401_with_a_json_error() {
     assert_eq!(unknown.json::<Value>().await.unwrap()["error"], "invalid_token");
 
     assert_eq!(app.reader(&token).poll(None).await.status(), StatusCode::OK);
-    let reader_id: i64 = sqlx::query_scalar("SELECT id FROM readers WHERE clinic_id = ?")
+    let reader_id: i64 = sqlx::query_scalar("SELECT id FROM readers WHERE clinic_id = $1")
         .bind(a)
         .fetch_one(app.pool())
         .await
@@ -285,12 +285,12 @@ async fn a_lock_grows_when_wrong_codes_continue_after_it() {
         reader.verify(&other_code(&code)).await;
     }
     // Let the first lock run out without waiting 30 s.
-    let reader_id: i64 = sqlx::query_scalar("SELECT id FROM readers WHERE clinic_id = ?")
+    let reader_id: i64 = sqlx::query_scalar("SELECT id FROM readers WHERE clinic_id = $1")
         .bind(a)
         .fetch_one(app.pool())
         .await
         .unwrap();
-    sqlx::query("UPDATE readers SET locked_until = 0 WHERE id = ?")
+    sqlx::query("UPDATE readers SET locked_until = 0 WHERE id = $1")
         .bind(reader_id)
         .execute(app.pool())
         .await
@@ -406,12 +406,10 @@ async fn last_poll_times_reach_the_database_in_batches_and_on_shutdown() {
     app.issue_passcode(a).await;
     app.reader(&token).poll(None).await;
     let dir = app.stop().await;
-    let pool = portal::db::connect(&format!("sqlite://{}", dir.path().join("portal.db").display()))
-        .await
-        .unwrap();
+    let pool = common::any_pool(&common::database_url(dir.path()));
     let (seen, generation): (Option<i64>, Option<i64>) =
         sqlx::query_as("SELECT last_seen_at, last_seen_generation FROM readers")
-            .fetch_one(pool.sqlite())
+            .fetch_one(&pool)
             .await
             .unwrap();
     assert!(seen.is_some());

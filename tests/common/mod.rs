@@ -1,28 +1,262 @@
 //! Shared test harness: starts the real portal on 127.0.0.1:0 with a fresh data directory,
 //! and drives it over HTTP like a browser (cookies, CSRF tokens) or a reader (bearer token).
+//!
+//! The engine is chosen here, in one place: SQLite (a `portal.db` in the data directory) unless
+//! `PORTAL_TEST_DATABASE_URL` names a PostgreSQL server, on which each data directory then gets
+//! a database of its own ([`test_database_url`]). Tests' own SQL goes through an `AnyPool`
+//! ([`TestApp::pool`]) and is written to run unchanged on both engines.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use portal::auth::Hasher;
 use portal::config::Config;
 use portal::db::audit::Actor;
-use portal::domain::{ClinicCode, Email, InstallType, Password, Role};
+use portal::domain::{ClinicCode, Email, InstallType, Password, Role, Secret};
 use portal::services::{accounts, passcodes, readers};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
+use sqlx::Connection;
 use tokio::sync::oneshot;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const CLINIC_A: &str = "0110113719";
 pub const CLINIC_B: &str = "1310000003";
 
+/// A PostgreSQL server on which the tests may create databases (`scripts/pg.sh start` prints one).
+pub const TEST_DATABASE_ENV: &str = "PORTAL_TEST_DATABASE_URL";
+
+/// The passcode pepper of PostgreSQL runs: there the portal takes the pepper from configuration
+/// only (`PORTAL_PASSCODE_PEPPER`), never from a file in the data directory. Not a secret.
+pub const POSTGRES_TEST_PEPPER: &str = "the passcode pepper of the PostgreSQL test runs";
+
+/// The database engine a portal runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a database URL names, as `portal::db::connect` chooses it.
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+}
+
+/// The engine this test run uses: PostgreSQL when `PORTAL_TEST_DATABASE_URL` is set.
+pub fn engine() -> Engine {
+    if test_server_url().is_some() {
+        Engine::Postgres
+    } else {
+        Engine::Sqlite
+    }
+}
+
+/// Prints why a test does not run on this engine, past the test harness's capture (a skip must
+/// be seen, never pass for a check). The caller returns right after.
+pub fn skipped_on_postgres(why: &str) {
+    use std::io::Write;
+    let name = std::thread::current().name().unwrap_or("a test").to_owned();
+    let _ = writeln!(std::io::stderr(), "SKIPPED on PostgreSQL: {name}: {why}");
+}
+
+fn test_server_url() -> Option<String> {
+    std::env::var(TEST_DATABASE_ENV).ok().filter(|url| !url.is_empty())
+}
+
+/// The database of each data directory in use, by the directory: a portal restarted on the same
+/// directory (`TestApp::stop` then `spawn_in`), a second process on it, or the `portal` binary
+/// run on it all find the same database.
+static DATABASES: Mutex<BTreeMap<PathBuf, Database>> = Mutex::new(BTreeMap::new());
+
+#[derive(Clone)]
+struct Database {
+    name: String,
+    url: String,
+}
+
+/// The database URL for a portal on `dir`: `None` on SQLite (the portal's own default, a file in
+/// the directory); on PostgreSQL a database created for this directory at the first call, named
+/// `portal_t_<pid>_<counter>_<random>` so that test binaries running at once never share one.
+pub fn test_database_url(dir: &Path) -> Option<String> {
+    let server = test_server_url()?;
+    let mut databases = DATABASES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(database) = databases.get(dir) {
+        return Some(database.url.clone());
+    }
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut random = [0u8; 4];
+    getrandom::fill(&mut random).expect("random bytes");
+    let name = format!(
+        "portal_t_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        hex::encode(random)
+    );
+    let statement = format!("CREATE DATABASE {name}");
+    on_own_runtime(|| async move {
+        let mut admin = sqlx::PgConnection::connect(&server)
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {TEST_DATABASE_ENV}: {e}"));
+        sqlx::query(&statement)
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("{TEST_DATABASE_ENV} may not create a database: {e}"));
+        let _ = admin.close().await;
+    });
+    let url = with_database(&test_server_url()?, &name);
+    databases.insert(dir.to_owned(), Database { name, url: url.clone() });
+    Some(url)
+}
+
+/// Drops the database of `dir`, if it has one (the data directory is going away with it).
+fn drop_test_database(dir: &Path) {
+    let Some(server) = test_server_url() else {
+        return;
+    };
+    let Some(database) = DATABASES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(dir)
+    else {
+        return;
+    };
+    // FORCE: the portal's pool may still hold connections to it.
+    let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", database.name);
+    on_own_runtime(|| async move {
+        if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
+            if let Err(e) = sqlx::query(&statement).execute(&mut admin).await {
+                eprintln!("could not drop the test database {}: {e}", database.name);
+            }
+            let _ = admin.close().await;
+        }
+    });
+}
+
+/// The server URL with its database (the path) replaced by `name`, query kept.
+fn with_database(server: &str, name: &str) -> String {
+    let (base, query) = match server.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (server, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    let mut url = format!("{}/{name}", &base[..path_start]);
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
+/// Runs async work to completion on a thread and runtime of its own, so that it can be called
+/// from synchronous tests and from inside a test's runtime alike.
+fn on_own_runtime<T, F>(work: impl FnOnce() -> F + Send) -> T
+where
+    F: std::future::Future<Output = T>,
+    T: Send,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime")
+                    .block_on(work())
+            })
+            .join()
+            .expect("database set-up thread")
+    })
+}
+
+/// The database URL a portal on `dir` uses, on either engine.
+pub fn database_url(dir: &Path) -> String {
+    test_database_url(dir).unwrap_or_else(|| Config::for_data_dir(dir).database_url)
+}
+
+/// The configuration tests start a portal on `dir` with: the database of [`database_url`],
+/// secrets from files in the directory, except the pepper on PostgreSQL (see
+/// [`POSTGRES_TEST_PEPPER`]); nothing from the environment.
+pub fn test_config(dir: &Path) -> Config {
+    let mut config = Config::for_data_dir(dir);
+    config.passcode_pepper = None;
+    config.audit_key = None;
+    if let Some(url) = test_database_url(dir) {
+        config.database_url = url;
+        config.passcode_pepper = Some(Secret::new(POSTGRES_TEST_PEPPER.to_owned()));
+    }
+    config
+}
+
+/// What a `portal` process on `dir` needs in its environment to use the same database as the
+/// portal a test starts there: nothing on SQLite, the database URL and the pepper on PostgreSQL.
+pub fn portal_env(dir: &Path) -> Vec<(&'static str, String)> {
+    match test_database_url(dir) {
+        Some(url) => vec![
+            ("DATABASE_URL", url),
+            (portal::config::PEPPER_ENV, POSTGRES_TEST_PEPPER.to_owned()),
+        ],
+        None => Vec::new(),
+    }
+}
+
+/// The `portal` binary on the data directory `dir` and its database (see [`portal_env`]); none
+/// of the caller's own database, pepper or audit key variables leak in.
+pub fn portal_command(dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_portal"));
+    command
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove(portal::config::PEPPER_ENV)
+        .env_remove(portal::config::AUDIT_KEY_ENV)
+        .envs(portal_env(dir));
+    command
+}
+
+/// A small pool of the tests' own on a database URL, for SQL that runs unchanged on both engines.
+/// Lazy: it connects at its first statement.
+pub fn any_pool(url: &str) -> sqlx::AnyPool {
+    install_any_drivers();
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(2)
+        .connect_lazy(url)
+        .expect("a database URL")
+}
+
+/// One connection of the tests' own to a database URL (as someone with write access has).
+pub async fn any_connection(url: &str) -> sqlx::AnyConnection {
+    install_any_drivers();
+    sqlx::AnyConnection::connect(url)
+        .await
+        .expect("connect to the database")
+}
+
+fn install_any_drivers() {
+    static DRIVERS: std::sync::Once = std::sync::Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
     pub state: portal::state::AppState,
     pub setup_token: Option<String>,
+    /// The tests' own connections to the portal's database.
+    db: sqlx::AnyPool,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -39,13 +273,18 @@ impl TestApp {
 
     /// Starts with the test defaults, then `adjust` (for limits a test wants to reach).
     pub async fn spawn_with(dir: tempfile::TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config::for_data_dir(dir.path());
-        config.passcode_pepper = None;
-        config.audit_key = None;
+        let mut config = test_config(dir.path());
         config.follow_interval_ms = 100;
         config.last_seen_flush_s = 1;
         adjust(&mut config);
-        let portal = portal::build(config).await.expect("build portal");
+        let db = any_pool(&config.database_url);
+        let portal = match portal::build(config).await {
+            Ok(portal) => portal,
+            Err(e) => {
+                drop_test_database(dir.path());
+                panic!("build portal: {e:?}");
+            }
+        };
         let state = portal.state().clone();
         let setup_token = portal.setup_token();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -59,6 +298,7 @@ impl TestApp {
             dir,
             state,
             setup_token,
+            db,
             stop: Some(stop),
             server: Some(server),
         }
@@ -92,9 +332,24 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// The SQLite pool underneath the store, for the tests' own SQL.
-    pub fn pool(&self) -> &sqlx::SqlitePool {
-        self.state.pool.sqlite()
+    /// The tests' own pool on the portal's database, for SQL that runs unchanged on both
+    /// engines (`$1` placeholders, no engine's own functions, no booleans decoded: see
+    /// [`Engine`] for what may differ).
+    pub fn pool(&self) -> &sqlx::AnyPool {
+        &self.db
+    }
+
+    /// The engine the portal runs on.
+    pub fn engine(&self) -> Engine {
+        Engine::of_url(&self.state.config.database_url)
+    }
+
+    /// The session store's table: the stores' own names differ.
+    pub fn sessions_table(&self) -> &'static str {
+        match self.engine() {
+            Engine::Sqlite => "tower_sessions",
+            Engine::Postgres => "tower_sessions.session",
+        }
     }
 
     /// The store, for calling the portal's own functions.
@@ -199,6 +454,14 @@ impl TestApp {
         portal::db::audit::count_action(self.store(), action)
             .await
             .expect("audit count")
+    }
+}
+
+/// The data directory goes away with the app (unless `stop` handed it out): so does its
+/// PostgreSQL database.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        drop_test_database(self.dir.path());
     }
 }
 
