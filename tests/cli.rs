@@ -595,7 +595,7 @@ fn the_server_logs_each_seal_with_the_position_and_mac_that_verify_reports() {
     assert_eq!(sealed["last_position"], 2);
     let prefix = sealed["mac_prefix"].as_str().unwrap().to_owned();
     assert_eq!(prefix.len(), 16, "{prefix}");
-    let key = std::fs::read_to_string(d.join("audit-key")).unwrap();
+    let key = common::audit_key(d);
     assert!(lines.iter().all(|l| !l.contains(key.trim())), "the key is never logged");
 
     let verified = portal(d, &["audit", "verify"], None);

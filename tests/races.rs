@@ -380,7 +380,10 @@ async fn parallel_ticket_creations_get_distinct_numbers_and_parallel_edits_of_on
 async fn seals_running_in_parallel_with_writes_keep_the_audit_chain_whole() {
     let app = TestApp::spawn().await;
     let (a, _) = app.with_two_clinics().await;
-    let key = Arc::new(portal::auth::audit_key::load_or_create(None, app.dir.path(), true).expect("audit key"));
+    let key = Arc::new(
+        portal::auth::audit_key::load_or_create(app.state.config.audit_key.as_ref(), app.dir.path(), true)
+            .expect("audit key"),
+    );
     let token = app.add_reader(a, "受付").await;
     let code = app.issue_passcode(a).await;
 

@@ -54,7 +54,7 @@ pub async fn prune(db: impl Into<Exec<'_>>, before: i64) -> super::Result<()> {
 pub async fn count_throttled(db: impl Into<Exec<'_>>, key: &str, hour: i64) -> super::Result<i64> {
     on_engine!(db, |ex| sqlx::query_scalar(
         "INSERT INTO throttled_counts (key, hour, count) VALUES ($1, $2, 1)
-         ON CONFLICT (key, hour) DO UPDATE SET count = count + 1 RETURNING count",
+         ON CONFLICT (key, hour) DO UPDATE SET count = throttled_counts.count + 1 RETURNING count",
     )
     .bind(key)
     .bind(hour)

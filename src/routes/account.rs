@@ -327,6 +327,11 @@ pub async fn setup(
         Ok::<_, AppError>(response)
     };
     if !db::setup_tokens::exists(&state.pool, &token_hash).await? {
+        // A parallel setup may have just finished and consumed every token: then setup is
+        // over (404, as for anyone who comes later), not a wrong token.
+        if !needs_setup(&state).await? {
+            return Err(AppError::NotFound);
+        }
         return invalid(ctx.t("setup.bad_token").to_owned()).await;
     }
     // The right token is no failed guess; mistakes in the other fields are not either.

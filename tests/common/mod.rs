@@ -34,6 +34,8 @@ pub const TEST_DATABASE_ENV: &str = "PORTAL_TEST_DATABASE_URL";
 /// The passcode pepper of PostgreSQL runs: there the portal takes the pepper from configuration
 /// only (`PORTAL_PASSCODE_PEPPER`), never from a file in the data directory. Not a secret.
 pub const POSTGRES_TEST_PEPPER: &str = "the passcode pepper of the PostgreSQL test runs";
+/// The audit key of PostgreSQL runs, for the same reason. Not a secret.
+pub const POSTGRES_TEST_AUDIT_KEY: &str = "the audit chain key of the PostgreSQL test runs";
 
 /// The database engine a portal runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -188,8 +190,8 @@ pub fn database_url(dir: &Path) -> String {
 }
 
 /// The configuration tests start a portal on `dir` with: the database of [`database_url`],
-/// secrets from files in the directory, except the pepper on PostgreSQL (see
-/// [`POSTGRES_TEST_PEPPER`]); nothing from the environment.
+/// secrets from files in the directory, except the pepper and the audit key on PostgreSQL
+/// (see [`POSTGRES_TEST_PEPPER`]); nothing from the environment.
 pub fn test_config(dir: &Path) -> Config {
     let mut config = Config::for_data_dir(dir);
     config.passcode_pepper = None;
@@ -197,17 +199,28 @@ pub fn test_config(dir: &Path) -> Config {
     if let Some(url) = test_database_url(dir) {
         config.database_url = url;
         config.passcode_pepper = Some(Secret::new(POSTGRES_TEST_PEPPER.to_owned()));
+        config.audit_key = Some(Secret::new(POSTGRES_TEST_AUDIT_KEY.to_owned()));
     }
     config
 }
 
+/// The audit key a portal on `dir` seals with: its file on SQLite, the configured one on
+/// PostgreSQL.
+pub fn audit_key(dir: &Path) -> String {
+    match test_database_url(dir) {
+        Some(_) => POSTGRES_TEST_AUDIT_KEY.to_owned(),
+        None => std::fs::read_to_string(dir.join("audit-key")).expect("audit key file"),
+    }
+}
+
 /// What a `portal` process on `dir` needs in its environment to use the same database as the
-/// portal a test starts there: nothing on SQLite, the database URL and the pepper on PostgreSQL.
+/// portal a test starts there: nothing on SQLite, the database URL, the pepper and the audit key on PostgreSQL.
 pub fn portal_env(dir: &Path) -> Vec<(&'static str, String)> {
     match test_database_url(dir) {
         Some(url) => vec![
             ("DATABASE_URL", url),
             (portal::config::PEPPER_ENV, POSTGRES_TEST_PEPPER.to_owned()),
+            (portal::config::AUDIT_KEY_ENV, POSTGRES_TEST_AUDIT_KEY.to_owned()),
         ],
         None => Vec::new(),
     }
