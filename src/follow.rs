@@ -11,8 +11,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sqlx::postgres::{PgListener, PgPool};
-
 use crate::db;
 use crate::state::AppState;
 
@@ -49,9 +47,9 @@ impl Listening {
 
 /// Runs until the task is aborted.
 pub async fn run(state: AppState) {
-    match state.pool.postgres().cloned() {
-        Some(pool) => listen(&state, &pool).await,
-        None => {
+    match state.pool.engine() {
+        db::Engine::Postgres => listen(&state).await,
+        db::Engine::Sqlite => {
             let mut tick = tokio::time::interval(Duration::from_millis(state.config.follow_interval_ms));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -62,16 +60,17 @@ pub async fn run(state: AppState) {
     }
 }
 
-async fn listen(state: &AppState, pool: &PgPool) {
+async fn listen(state: &AppState) {
     loop {
-        match connect(pool).await {
-            Ok(mut listener) => {
+        match state.pool.listen(db::cache_events::CHANNEL).await {
+            Some(Ok(mut listener)) => {
                 state.listening.set(state, true);
                 // Whatever committed while no listener ran was not heard: read it now.
                 state.sync_live().await;
                 hear(state, &mut listener).await;
             }
-            Err(e) => tracing::warn!(error = %e, "cannot listen for changes"),
+            Some(Err(e)) => tracing::warn!(error = %e, "cannot listen for changes"),
+            None => return,
         }
         state.listening.set(state, false);
         state.sync_live().await;
@@ -79,19 +78,13 @@ async fn listen(state: &AppState, pool: &PgPool) {
     }
 }
 
-async fn connect(pool: &PgPool) -> Result<PgListener, db::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(db::cache_events::CHANNEL).await?;
-    Ok(listener)
-}
-
 /// Applies changes as they are heard, until the connection is lost.
-async fn hear(state: &AppState, listener: &mut PgListener) {
+async fn hear(state: &AppState, listener: &mut db::Listener) {
     loop {
-        match tokio::time::timeout(SAFETY_TICK, listener.try_recv()).await {
+        match tokio::time::timeout(SAFETY_TICK, listener.next()).await {
             Err(_quiet) => state.sync_live().await,
-            Ok(Ok(Some(notification))) => {
-                if let Some(sent) = db::cache_events::sent_ms(notification.payload()) {
+            Ok(Ok(Some(payload))) => {
+                if let Some(sent) = db::cache_events::sent_ms(&payload) {
                     let lag_ms = (db::cache_events::unix_ms() - sent).max(0);
                     state.metrics.notification_lag.observe(lag_ms as f64 / 1000.0);
                 }

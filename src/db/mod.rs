@@ -90,12 +90,18 @@ impl Pool {
         }
     }
 
-    /// The PostgreSQL pool underneath (for the change-feed listener), when on PostgreSQL.
-    pub(crate) fn postgres(&self) -> Option<&PgPool> {
-        match &self.0 {
-            Engines::Postgres(pool) => Some(pool),
-            Engines::Sqlite(_) => None,
-        }
+    /// Opens a connection of its own that LISTENs on `channel` (PostgreSQL only: `None` on
+    /// SQLite, where one process has nobody to listen to).
+    pub async fn listen(&self, channel: &str) -> Option<Result<Listener>> {
+        let Engines::Postgres(pool) = &self.0 else {
+            return None;
+        };
+        let listener = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+            listener.listen(channel).await?;
+            Ok(Listener(listener))
+        };
+        Some(listener.await)
     }
 
     /// The SQLite pool underneath, for the tests' own SQL until their harness has its own
@@ -122,6 +128,18 @@ impl Pool {
             Engines::Sqlite(pool) => pool.close().await,
             Engines::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+/// A LISTEN connection ([`Pool::listen`]).
+#[derive(Debug)]
+pub struct Listener(sqlx::postgres::PgListener);
+
+impl Listener {
+    /// The next notification's payload; `Ok(None)` when the connection was lost (a notification
+    /// sent meanwhile is lost with it: re-read what it would have announced).
+    pub async fn next(&mut self) -> Result<Option<String>> {
+        Ok(self.0.try_recv().await?.map(|n| n.payload().to_owned()))
     }
 }
 
