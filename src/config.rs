@@ -221,12 +221,17 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 fn make_private_file(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     if !path.exists() {
-        std::fs::OpenOptions::new()
+        match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(path)?;
-        return Ok(());
+            .open(path)
+        {
+            Ok(_) => return Ok(()),
+            // Another process starting at the same moment made it first: check its mode below.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
     }
     for suffix in ["", "-wal", "-shm"] {
         let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
