@@ -260,6 +260,19 @@ async fn another_key_is_refused_at_start_and_named_by_verify() {
     assert!(ok, "{stdout}{stderr}");
 }
 
+/// A transaction of the tests' own with an audit row written in it as the portal writes its
+/// entries, not committed yet; returns the row's id.
+async fn unsealed_row_in_a_transaction(app: &TestApp) -> (sqlx::Transaction<'static, sqlx::Any>, i64) {
+    let mut tx = app.pool().begin().await.unwrap();
+    let fresh: i64 = sqlx::query_scalar(
+        "INSERT INTO audit_log (at, actor, action, detail) VALUES (0, 'anonymous', 'test.entry', '') RETURNING id",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    (tx, fresh)
+}
+
 #[tokio::test]
 async fn rows_of_a_transaction_that_rolls_back_leave_no_hole_in_the_chain() {
     let app = TestApp::spawn().await;
@@ -325,13 +338,7 @@ async fn the_triggers_let_through_only_the_sealing_update() {
 
     // An unsealed row, written as the portal writes its entries and never committed: sealing
     // it may not change anything else at the same time.
-    let mut tx = app.pool().begin().await.unwrap();
-    let fresh: i64 = sqlx::query_scalar(
-        "INSERT INTO audit_log (at, actor, action, detail) VALUES (0, 'anonymous', 'test.entry', '') RETURNING id",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
+    let (mut tx, fresh) = unsealed_row_in_a_transaction(&app).await;
     let changed = sqlx::query("UPDATE audit_log SET chain_position = 5000, chain_mac = $1, detail = 'x' WHERE id = $2")
         .bind(bogus_mac())
         .bind(fresh)
@@ -340,13 +347,7 @@ async fn the_triggers_let_through_only_the_sealing_update() {
     assert!(changed.is_err(), "a seal that also edits is refused");
     // A refused statement aborts a PostgreSQL transaction: try the seal on a fresh one.
     tx.rollback().await.unwrap();
-    let mut tx = app.pool().begin().await.unwrap();
-    let fresh: i64 = sqlx::query_scalar(
-        "INSERT INTO audit_log (at, actor, action, detail) VALUES (0, 'anonymous', 'test.entry', '') RETURNING id",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
+    let (mut tx, fresh) = unsealed_row_in_a_transaction(&app).await;
     sqlx::query("UPDATE audit_log SET chain_position = 5000, chain_mac = $1 WHERE id = $2")
         .bind(bogus_mac())
         .bind(fresh)

@@ -37,23 +37,8 @@ pub const POSTGRES_TEST_PEPPER: &str = "the passcode pepper of the PostgreSQL te
 /// The audit key of PostgreSQL runs, for the same reason. Not a secret.
 pub const POSTGRES_TEST_AUDIT_KEY: &str = "the audit chain key of the PostgreSQL test runs";
 
-/// The database engine a portal runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Engine {
-    Sqlite,
-    Postgres,
-}
-
-impl Engine {
-    /// The engine a database URL names, as `portal::db::connect` chooses it.
-    pub fn of_url(url: &str) -> Self {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::Postgres
-        } else {
-            Self::Sqlite
-        }
-    }
-}
+/// The database engine a portal runs on, as `portal::db::connect` chooses it from the URL.
+pub use portal::db::Engine;
 
 /// The engine this test run uses: PostgreSQL when `PORTAL_TEST_DATABASE_URL` is set.
 pub fn engine() -> Engine {
