@@ -263,17 +263,6 @@ impl Portal {
             .unwrap_or(0.0)
     }
 
-    /// Waits until the process holds `n` long-polls, so a change comes after the reader waits.
-    async fn held_long_polls(&self, n: usize) {
-        for _ in 0..300 {
-            if self.metric("portal_long_polls_held").await >= n as f64 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("{} never held {n} long-polls", self.name);
-    }
-
     /// Notifications of changes this process has received from the database.
     async fn notifications_heard(&self) -> f64 {
         self.metric("portal_notification_lag_seconds_count").await
@@ -286,7 +275,7 @@ impl Drop for Portal {
         let _ = self.child.wait();
         if std::thread::panicking() {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            let tail: Vec<&str> = log.lines().rev().take(150).collect();
             eprintln!("--- portal {} log (last lines) ---", self.name);
             for line in tail.iter().rev() {
                 eprintln!("{line}");
@@ -438,7 +427,7 @@ struct Reader {
 impl Reader {
     fn new(token: String) -> Self {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(WAIT_S + 40))
+            .timeout(Duration::from_secs(100))
             .build()
             .expect("client");
         Self { token, http }
@@ -470,10 +459,15 @@ impl Reader {
     }
 
     /// Starts a long-poll on `at` for a change from the state `etag` names.
-    fn long_poll(&self, at: &Portal, etag: &str) -> tokio::task::JoinHandle<(StatusCode, Value, Duration)> {
+    fn long_poll(
+        &self,
+        at: &Portal,
+        etag: &str,
+        wait_s: u64,
+    ) -> tokio::task::JoinHandle<(StatusCode, Value, Duration)> {
         let (reader, url, etag) = (
             self.clone(),
-            at.url(&format!("/api/v1/reader/passcode?wait={WAIT_S}")),
+            at.url(&format!("/api/v1/reader/passcode?wait={wait_s}")),
             etag.to_owned(),
         );
         tokio::spawn(async move {
@@ -568,17 +562,66 @@ impl Replicas {
     }
 }
 
+/// The ETag of the database's current passcode state, once `at` shows it: it may still be
+/// applying the last change (made on the other process a moment ago), and a long-poll from an
+/// older state would be answered at once instead of held.
+async fn settled_state(db: &TestDb, reader: &Reader, at: &Portal) -> (String, i64) {
+    let generation = db.scalar("SELECT passcode_generation FROM clinics").await;
+    let started = Instant::now();
+    loop {
+        let (status, etag, state) = reader.state(at).await;
+        assert_eq!(status, StatusCode::OK, "{state}");
+        if state["generation"] == generation {
+            return (etag, generation);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{} still shows {state} while the database is at generation {generation}",
+            at.name
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Starts a long-poll on `at` from the state `etag` names, and returns once `at` holds it.
+async fn hold_long_poll(
+    reader: &Reader,
+    at: &Portal,
+    etag: &str,
+    wait_s: u64,
+) -> tokio::task::JoinHandle<(StatusCode, Value, Duration)> {
+    let held = at.metric("portal_long_polls_held").await;
+    let waiting = reader.long_poll(at, etag, wait_s);
+    let started = Instant::now();
+    while at.metric("portal_long_polls_held").await < held + 1.0 {
+        assert!(
+            !waiting.is_finished(),
+            "{}: the long-poll was answered at once",
+            at.name
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{}: the long-poll was never held",
+            at.name
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    waiting
+}
+
 /// Holds a long-poll on `waiter` from the current state, issues a code on `issuer`'s web page,
 /// and checks the long-poll answered with the new generation within its wait and that `waiter`
 /// heard of it by a notification (not by its slow safety re-read). Returns the code.
-async fn rotation_reaches_long_poll(admin: &Browser, issuer: &Portal, waiter: &Portal, reader: &Reader) -> String {
-    let (status, etag, before) = reader.state(waiter).await;
-    assert_eq!(status, StatusCode::OK, "{before}");
-    let generation = before["generation"].as_i64().expect("a generation");
+async fn rotation_reaches_long_poll(
+    db: &TestDb,
+    admin: &Browser,
+    issuer: &Portal,
+    waiter: &Portal,
+    reader: &Reader,
+) -> String {
+    let (etag, generation) = settled_state(db, reader, waiter).await;
     let heard = waiter.notifications_heard().await;
-    let held = waiter.metric("portal_long_polls_held").await as usize;
-    let waiting = reader.long_poll(waiter, &etag);
-    waiter.held_long_polls(held + 1).await;
+    let waiting = hold_long_poll(reader, waiter, &etag, WAIT_S).await;
 
     let code = admin.issue_passcode(issuer).await;
 
@@ -610,7 +653,7 @@ async fn a_rotation_on_one_process_reaches_a_long_poll_held_on_the_other() {
     let admin = Browser::signed_in(a).await;
     let reader = replicas.enrol_reader("受付1");
 
-    let first = rotation_reaches_long_poll(&admin, a, b, &reader).await;
+    let first = rotation_reaches_long_poll(&replicas.db, &admin, a, b, &reader).await;
     // The code issued by A verifies on B: one pepper, one database.
     let (status, _, answer) = reader.verify(b, &first).await;
     assert_eq!(
@@ -619,7 +662,7 @@ async fn a_rotation_on_one_process_reaches_a_long_poll_held_on_the_other() {
         "{answer}"
     );
     // And the other way round.
-    let second = rotation_reaches_long_poll(&admin, b, a, &reader).await;
+    let second = rotation_reaches_long_poll(&replicas.db, &admin, b, a, &reader).await;
     assert_ne!(first, second);
 }
 
@@ -812,7 +855,7 @@ async fn both_processes_survive_losing_every_database_connection() {
     let (a, b) = (&replicas.a, &replicas.b);
     let admin = Browser::signed_in(a).await;
     let reader = replicas.enrol_reader("受付1");
-    rotation_reaches_long_poll(&admin, a, b, &reader).await;
+    rotation_reaches_long_poll(&replicas.db, &admin, a, b, &reader).await;
 
     // Connections ended under load: requests in flight answer 503 at worst, never 500.
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -840,9 +883,8 @@ async fn both_processes_survive_losing_every_database_connection() {
     }
     eprintln!("{unavailable} answers were 503 while connections were ended");
 
-    let (_, etag, before) = reader.state(b).await;
-    let waiting = reader.long_poll(b, &etag);
-    b.held_long_polls(1).await;
+    let (etag, generation) = settled_state(&replicas.db, &reader, b).await;
+    let waiting = hold_long_poll(&reader, b, &etag, WAIT_S).await;
     let killed = terminate_connections(&replicas.db).await;
     assert!(killed >= 2, "both processes' connections were ended ({killed})");
 
@@ -850,18 +892,14 @@ async fn both_processes_survive_losing_every_database_connection() {
     let code = admin.issue_passcode(a).await;
     let (status, state, took) = waiting.await.expect("long-poll task");
     assert_eq!(status, StatusCode::OK, "after {took:?}: {state}");
-    assert_eq!(
-        state["generation"],
-        before["generation"].as_i64().expect("generation") + 1,
-        "{state}"
-    );
+    assert_eq!(state["generation"], generation + 1, "{state}");
 
     // Both listen again, and later rotations arrive as notifications.
     for portal in [a, b] {
         portal.wait_ready(StatusCode::OK, Duration::from_secs(15)).await;
     }
-    rotation_reaches_long_poll(&admin, a, b, &reader).await;
-    let code_now = rotation_reaches_long_poll(&admin, b, a, &reader).await;
+    rotation_reaches_long_poll(&replicas.db, &admin, a, b, &reader).await;
+    let code_now = rotation_reaches_long_poll(&replicas.db, &admin, b, a, &reader).await;
 
     // Writes work again on both: a verification (with its attempt row) and a fresh sign-in.
     assert_ne!(code, code_now);
@@ -916,12 +954,14 @@ async fn both_processes_ride_out_a_database_restart() {
     let (a, b) = (&replicas.a, &replicas.b);
     let admin = Browser::signed_in(a).await;
     let reader = replicas.enrol_reader("受付1");
-    let code = rotation_reaches_long_poll(&admin, a, b, &reader).await;
+    let code = rotation_reaches_long_poll(&replicas.db, &admin, a, b, &reader).await;
     // Forms opened before the outage, sent during it.
     let issue_form = admin.confirm_issue(a).await;
     let visitor = Browser::new();
     let sign_in_form = visitor.sign_in_form(b).await;
     let (_, etag, known) = reader.state(b).await;
+    // A long-poll held through the whole outage (the longest wait there is).
+    let held_through = hold_long_poll(&reader, b, &etag, 60).await;
 
     let outage = Outage::begin(pg_ctl);
     for portal in [a, b] {
@@ -978,9 +1018,11 @@ async fn both_processes_ride_out_a_database_restart() {
     outage.end();
 
     // Back without anyone doing anything: ready, rotations reach the other process, writes work.
+    let back = Instant::now();
     for portal in [a, b] {
         portal.wait_ready(StatusCode::OK, Duration::from_secs(30)).await;
     }
+    eprintln!("both processes ready {:?} after the server was back", back.elapsed());
     let issued = admin.send_issue(a, &issue_form).await;
     assert_eq!(
         issued.status,
@@ -988,8 +1030,19 @@ async fn both_processes_ride_out_a_database_restart() {
         "the form sent during the outage works now: {}",
         issued.body
     );
-    rotation_reaches_long_poll(&admin, a, b, &reader).await;
-    let code = rotation_reaches_long_poll(&admin, b, a, &reader).await;
+    let (status, state, took) = held_through.await.expect("long-poll task");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the long-poll held through the outage, after {took:?}: {state}"
+    );
+    assert_eq!(
+        state["generation"],
+        known["generation"].as_i64().expect("generation") + 1,
+        "{state}"
+    );
+    rotation_reaches_long_poll(&replicas.db, &admin, a, b, &reader).await;
+    let code = rotation_reaches_long_poll(&replicas.db, &admin, b, a, &reader).await;
     let (status, _, answer) = reader.verify(b, &code).await;
     assert_eq!(
         (status, &answer["ok"]),
