@@ -174,11 +174,6 @@ fn cli(db: &TestDb, args: &[&str], stdin: Option<&str>) -> String {
         .to_owned()
 }
 
-fn free_addr() -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr")
-}
-
 /// One `portal serve` process, killed when dropped (its log printed if the test failed).
 struct Portal {
     name: &'static str,
@@ -190,25 +185,45 @@ struct Portal {
 }
 
 impl Portal {
-    fn start(name: &'static str, db: &TestDb) -> Self {
+    /// Starts a process on ports the system chooses, and learns them from its log, so no other
+    /// program on the machine can take a port between choosing and binding it.
+    async fn start(name: &'static str, db: &TestDb) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("portal.log");
-        let (addr, metrics) = (free_addr(), free_addr());
-        let child = Command::new(env!("CARGO_BIN_EXE_portal"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_portal"))
             .arg("--data-dir")
             .arg(dir.path().join("data"))
             .arg("--database-url")
             .arg(&db.url)
-            .args(["serve", "--addr", &addr.to_string()])
-            .args(["--metrics-addr", &metrics.to_string()])
+            .args(["serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
             .env_remove("DATABASE_URL")
             .env("PORTAL_PASSCODE_PEPPER", PEPPER)
             .env("PORTAL_AUDIT_KEY", AUDIT_KEY)
+            .env("PORTAL_LOG_FORMAT", "text")
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("start portal");
+        let started = Instant::now();
+        let (addr, metrics) = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let logged = |message: &str| {
+                let line = text.lines().find(|l| l.contains(message))?;
+                line.split_whitespace()
+                    .find_map(|f| f.strip_prefix("addr=")?.parse().ok())
+            };
+            if let (Some(addr), Some(metrics)) = (logged(" listening addr="), logged(" metrics at /metrics")) {
+                break (addr, metrics);
+            }
+            let exited = child.try_wait().expect("portal status");
+            assert!(exited.is_none(), "portal {name} exited ({exited:?}) at start:\n{text}");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "portal {name} did not start:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
         Self {
             name,
             addr,
@@ -275,7 +290,7 @@ impl Drop for Portal {
         let _ = self.child.wait();
         if std::thread::panicking() {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(150).collect();
+            let tail: Vec<&str> = log.lines().rev().take(400).collect();
             eprintln!("--- portal {} log (last lines) ---", self.name);
             for line in tail.iter().rev() {
                 eprintln!("{line}");
@@ -537,7 +552,7 @@ impl Replicas {
             ],
             Some(&format!("{PASSWORD}\n")),
         );
-        let (a, b) = (Portal::start("A", &db), Portal::start("B", &db));
+        let (a, b) = tokio::join!(Portal::start("A", &db), Portal::start("B", &db));
         for portal in [&a, &b] {
             portal.wait_ready(StatusCode::OK, Duration::from_secs(60)).await;
         }
@@ -793,16 +808,29 @@ async fn a_reader_enrolled_from_the_command_line_polls_either_process_at_once() 
     let Some(replicas) = Replicas::shared().await else {
         return;
     };
-    for (i, first) in [&replicas.b, &replicas.a, &replicas.b].into_iter().enumerate() {
-        let reader = replicas.enrol_reader(&format!("受付{i}"));
-        let (status, _, state) = reader.state(first).await;
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "reader {i}'s first poll, on {}: {state}",
-            first.name
-        );
-        assert_eq!(state["generation"], 0, "{state}");
+    let first_poll = |reader: Reader, at: &'static str, i: usize| {
+        let replicas = &replicas;
+        async move {
+            let portal = if at == "A" { &replicas.a } else { &replicas.b };
+            let (status, _, state) = reader.state(portal).await;
+            assert_eq!(status, StatusCode::OK, "reader {i}'s first poll, on {at}: {state}");
+            assert_eq!(state["generation"], 0, "{state}");
+        }
+    };
+    for (i, at) in ["B", "A", "B"].into_iter().enumerate() {
+        first_poll(replicas.enrol_reader(&format!("受付{i}")), at, i).await;
+    }
+    // Also while neither process hears notifications (their listeners were just cut and wait
+    // before reconnecting): the poll itself makes the process catch up with the database.
+    for (i, at) in ["B", "A"].into_iter().enumerate() {
+        replicas
+            .db
+            .execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND query LIKE 'LISTEN%'",
+                replicas.db.name
+            ))
+            .await;
+        first_poll(replicas.enrol_reader(&format!("受付{}", i + 3)), at, i + 3).await;
     }
 }
 
