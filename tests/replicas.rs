@@ -290,7 +290,7 @@ impl Drop for Portal {
         let _ = self.child.wait();
         if std::thread::panicking() {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(400).collect();
+            let tail: Vec<&str> = log.lines().rev().take(80).collect();
             eprintln!("--- portal {} log (last lines) ---", self.name);
             for line in tail.iter().rev() {
                 eprintln!("{line}");
