@@ -5,9 +5,14 @@
 #   scripts/pg.sh url     print the URL of the running cluster (exit 1 when stopped)
 #   scripts/pg.sh status  say whether it runs
 #   scripts/pg.sh stop    stop it and delete its data (idempotent)
+#   scripts/pg.sh pause   stop the server but keep its data and port (an outage, for tests)
+#   scripts/pg.sh resume  start a paused server again on the same port
+#   scripts/pg.sh restart pause, then resume
 #
 # The URL is a superuser on a trust-authenticated 127.0.0.1 port, so tests may create databases:
 #   PORTAL_TEST_DATABASE_URL=$(scripts/pg.sh start) cargo test --test schema_parity
+# Tests that take the server down and bring it back (tests/replicas.rs) run pause and resume:
+#   PORTAL_TEST_PG_CTL="bash $PWD/scripts/pg.sh" cargo test --test replicas
 # Installs Debian's postgresql when missing (run as root, as the browser tests do for Chromium).
 # The server refuses to run as root: as root the cluster belongs to the `postgres` user.
 set -euo pipefail
@@ -86,8 +91,13 @@ start() {
       { cat "$DIR/initdb.log" >&2; exit 1; }
   fi
   local port
-  port=$(free_port)
-  echo "$port" >"$PORT_FILE"
+  # A paused cluster comes back on its port, so URLs handed out before still work.
+  if [ -f "$PORT_FILE" ]; then
+    port=$(cat "$PORT_FILE")
+  else
+    port=$(free_port)
+    echo "$port" >"$PORT_FILE"
+  fi
   # fsync off: a test cluster need not survive a power cut. The socket lives beside the data.
   as_owner "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" \
     -o "-p $port -k $DATA -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
@@ -102,11 +112,29 @@ stop() {
   rm -rf "$DIR"
 }
 
+# Stops the server (fast: open connections are ended, as in a real restart), keeping the data.
+pause() {
+  if running; then
+    as_owner "$BIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null
+  fi
+}
+
+resume() {
+  if [ ! -f "$DATA/PG_VERSION" ] || [ ! -f "$PORT_FILE" ]; then
+    echo "no paused test cluster (scripts/pg.sh start)" >&2
+    exit 1
+  fi
+  start >/dev/null
+}
+
 BIN=$(bindir)
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  pause) pause ;;
+  resume) resume ;;
+  restart) pause && resume ;;
   url) running && url || { echo "no test cluster runs (scripts/pg.sh start)" >&2; exit 1; } ;;
   status) running && echo "running at $(url)" || echo "stopped" ;;
-  *) echo "usage: scripts/pg.sh start|url|status|stop" >&2; exit 2 ;;
+  *) echo "usage: scripts/pg.sh start|url|status|stop|pause|resume|restart" >&2; exit 2 ;;
 esac

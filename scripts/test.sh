@@ -23,7 +23,9 @@ else
   trap 'bash scripts/pg.sh stop' EXIT
   url=$(bash scripts/pg.sh start)
   started=$SECONDS
-  PORTAL_TEST_DATABASE_URL=$url cargo test --tests
+  # PORTAL_TEST_PG_CTL lets tests/replicas.rs stop and start this cluster (test binaries run
+  # one at a time, so no other binary sees that outage).
+  PORTAL_TEST_DATABASE_URL=$url PORTAL_TEST_PG_CTL="bash $PWD/scripts/pg.sh" cargo test --tests
   postgres_s=$((SECONDS - started))
   echo "== cargo test --tests ran on PostgreSQL ($url) in ${postgres_s} s"
   bash scripts/pg.sh stop

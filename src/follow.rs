@@ -63,12 +63,17 @@ pub async fn run(state: AppState) {
 async fn listen(state: &AppState) {
     loop {
         match state.pool.listen(db::cache_events::CHANNEL).await {
-            Some(Ok(mut listener)) => {
-                state.listening.set(state, true);
-                // Whatever committed while no listener ran was not heard: read it now.
-                state.sync_live().await;
-                hear(state, &mut listener).await;
-            }
+            // Whatever committed while no listener ran was not heard: read it now, and count as
+            // listening (ready) only once that read worked. If it fails (the database is still
+            // coming back), connect again rather than go on with a change missing until the
+            // next notification or safety tick.
+            Some(Ok(mut listener)) => match state.live.sync(&state.pool).await {
+                Ok(()) => {
+                    state.listening.set(state, true);
+                    hear(state, &mut listener).await;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot re-read changes after connecting the listener"),
+            },
             Some(Err(e)) => tracing::warn!(error = %e, "cannot listen for changes"),
             None => return,
         }

@@ -53,6 +53,8 @@ async fn serve(data: &portal::config::DataArgs, args: &ServeArgs) -> anyhow::Res
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for metrics on {metrics_addr}: {e}"))?;
         let router = portal::metrics::router(portal.state().clone());
+        // The bound address: with port 0 the system chose one, and this line is how to find it.
+        let metrics_addr = metrics.local_addr().unwrap_or(metrics_addr);
         tracing::info!(addr = %metrics_addr, "metrics at /metrics");
         tokio::spawn(async move {
             if let Err(e) = axum::serve(metrics, router).await {
