@@ -52,6 +52,7 @@ STARTED_PG=no
 DB=""
 cleanup() {
   local code=$?
+  set +e # every step runs, whatever the one before it did
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   if [ -n "$DB" ] && [ "$STARTED_PG" = no ]; then

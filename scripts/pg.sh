@@ -8,6 +8,8 @@
 #
 # The URL is a superuser on a trust-authenticated 127.0.0.1 port, so tests may create databases:
 #   PORTAL_TEST_DATABASE_URL=$(scripts/pg.sh start) cargo test --test schema_parity
+# PG_MAX_CONNECTIONS (default 100, PostgreSQL's own) sizes the server for benchmarks that run many
+# portal processes: each holds 8 pooled connections and one listener.
 # Installs Debian's postgresql when missing (run as root, as the browser tests do for Chromium).
 # The server refuses to run as root: as root the cluster belongs to the `postgres` user.
 set -euo pipefail
@@ -90,7 +92,7 @@ start() {
   echo "$port" >"$PORT_FILE"
   # fsync off: a test cluster need not survive a power cut. The socket lives beside the data.
   as_owner "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" \
-    -o "-p $port -k $DATA -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-p $port -k $DATA -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=${PG_MAX_CONNECTIONS:-100}" \
     -w start >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
   url
 }
