@@ -14,8 +14,9 @@ PROCS=${2:-4}
 TOTAL=$((PER * PROCS))
 BUDGET_S=600
 # Portal i listens on BASE_PORT+i, its metrics on BASE_PORT+100+i: below 32768, where the
-# kernel never takes a client's source port (the holders open tens of thousands).
-BASE_PORT=${BENCH_PORT:-29400}
+# kernel never takes a client's source port (the holders open tens of thousands), and below
+# the 20000-32767 that scripts/pg.sh picks from.
+BASE_PORT=${BENCH_PORT:-19400}
 CLINIC=0110113719
 EMAIL=bench@clinic.example.jp
 PASSWORD='benchmark password 123'
@@ -146,7 +147,11 @@ if [ "$NEED_KB" -gt $((FREE_KB - 4 * 1024 * 1024)) ]; then
 fi
 
 # Holders: one client process per portal, PER polls each, two per reader.
-RAMP=$((PER / 2000 + 5))
+# Opened at 2,500 connections a second in all, about what this 2-core machine sets up while
+# it runs everything else (a faster ramp at 200,000 overflowed the listen queues; see
+# performance.md). Past 60 s the first polls' waits run out and they are sent again, as live
+# readers' would be.
+RAMP=$((TOTAL / 2500 + 5))
 DEADLINE=$((RAMP + 150))
 for i in $(seq "$PROCS"); do
   $CLIENT hold "127.0.0.1:$((BASE_PORT + i))" "$TMP/tokens.$(printf '%03d' $((i - 1)))" "$PER" "$RAMP" "$DEADLINE" \
@@ -161,7 +166,9 @@ while :; do
     h=$(metric "$i" portal_long_polls_held)
     held=$((held + ${h:-0}))
   done
+  # All of them, or (once the ramp is over) all but the few between a 304 and their next poll.
   [ "$held" -ge "$TOTAL" ] && break
+  [ $((SECONDS - HOLD_START)) -gt "$RAMP" ] && [ "$held" -ge $((TOTAL - TOTAL / 200)) ] && break
   if [ "$(awk '/MemAvailable/{print $2}' /proc/meminfo)" -lt $((2 * 1024 * 1024)) ]; then
     echo "stopping: under 2 GB of memory left with $held long-polls held" >&2
     exit 1
@@ -173,6 +180,7 @@ while :; do
   sleep 1
 done
 sleep 2
+echo "kernel: $(grep '^TCP:' /proc/net/sockstat) (mem in pages); listen-queue overflows so far: $(nstat -az TcpExtListenOverflows 2>/dev/null | awk '/ListenOverflows/{print $2}')"
 echo "long-polls held: $(for i in $(seq "$PROCS"); do printf '%s ' "$(metric "$i" portal_long_polls_held)"; done)(per process), $((SECONDS - HOLD_START)) s to open them"
 
 # Memory per held poll: each process's growth over the polls it holds.
@@ -218,7 +226,7 @@ for i in $(seq "$PROCS"); do
   wait "${HOLDER[i]}" || true
   PORTAL_CPU=$((PORTAL_CPU + $(ticks "${PORTAL[i]}") - CPU_P[i]))
   HOLDER_CPU=$((HOLDER_CPU + $(awk '/cpu ticks/{print $NF}' "$TMP/holder-$i.log") - CPU_H[i]))
-  grep 'saw a new generation' "$TMP/holder-$i.log"
+  grep -E 'saw a new generation|first error' "$TMP/holder-$i.log" | cut -c1-300
 done
 TICK=$(getconf CLK_TCK)
 echo "CPU from the issue to the last reader: portals $((PORTAL_CPU * 1000 / TICK)) ms, holders $((HOLDER_CPU * 1000 / TICK)) ms (both on the same $(nproc) cores)"
@@ -258,5 +266,9 @@ for i in $(seq 2 "$PROCS"); do
 done
 for i in $(seq "$PROCS"); do
   printf 'process %d: portal_rotation_fanout_seconds count %s, sum %s s\n' "$i" "$(metric "$i" portal_rotation_fanout_seconds_count)" "$(metric "$i" portal_rotation_fanout_seconds_sum)"
+done
+for i in $(seq "$PROCS"); do
+  warnings=$(grep -c -E 'WARN|ERROR' "$TMP/portal-$i.log" || true)
+  [ "$warnings" = 0 ] || echo "process $i logged $warnings warnings; the first: $(grep -m1 -E 'WARN|ERROR' "$TMP/portal-$i.log" | cut -c1-240)"
 done
 echo "done in $SECONDS s"

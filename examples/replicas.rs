@@ -50,6 +50,8 @@ struct Counts {
     not_modified: AtomicU64,
     refused: AtomicU64,
     errors: AtomicU64,
+    /// The first error, to say what the errors were.
+    first_error: std::sync::Mutex<Option<String>>,
 }
 
 async fn hold(addr: &str, tokens: &str, polls: usize, ramp_s: f64, deadline_s: u64, out: &str) -> anyhow::Result<()> {
@@ -114,8 +116,14 @@ async fn hold(addr: &str, tokens: &str, polls: usize, ramp_s: f64, deadline_s: u
                         counts.refused.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(Duration::from_secs(5)).await;
                     }
-                    _ => {
-                        counts.errors.fetch_add(1, Ordering::Relaxed);
+                    other => {
+                        if counts.errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                            let what = match other {
+                                Ok(r) => format!("answer {}", r.status()),
+                                Err(e) => format!("{e:?}"),
+                            };
+                            *counts.first_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(what);
+                        }
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
                 }
@@ -140,6 +148,9 @@ async fn hold(addr: &str, tokens: &str, polls: usize, ramp_s: f64, deadline_s: u
         counts.refused.load(Ordering::Relaxed),
         counts.errors.load(Ordering::Relaxed)
     );
+    if let Some(first) = counts.first_error.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        println!("holder {addr}: first error: {first}");
+    }
     // Clock ticks this process has run (user + system), for the script's CPU accounting.
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let ticks: u64 = stat
