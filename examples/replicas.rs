@@ -63,7 +63,11 @@ async fn hold(addr: &str, tokens: &str, polls: usize, ramp_s: f64, deadline_s: u
         .collect();
     anyhow::ensure!(!tokens.is_empty(), "no tokens");
     let url = format!("http://{addr}/api/v1/reader/passcode");
-    let http = reqwest::Client::builder().pool_max_idle_per_host(polls + 10).build()?;
+    // The portal closes a connection idle for 10 s: never send on one that old.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(polls + 10)
+        .pool_idle_timeout(Duration::from_secs(5))
+        .build()?;
     let first = http.get(&url).bearer_auth(&tokens[0]).send().await?;
     anyhow::ensure!(
         first.status() == StatusCode::OK,
