@@ -13,6 +13,8 @@
 #   PORTAL_TEST_DATABASE_URL=$(scripts/pg.sh start) cargo test --test schema_parity
 # Tests that take the server down and bring it back (tests/replicas.rs) run pause and resume:
 #   PORTAL_TEST_PG_CTL="bash $PWD/scripts/pg.sh" cargo test --test replicas
+# PG_MAX_CONNECTIONS (default 100, PostgreSQL's own) sizes the server for benchmarks that run many
+# portal processes: each holds 8 pooled connections and one listener.
 # Installs Debian's postgresql when missing (run as root, as the browser tests do for Chromium).
 # The server refuses to run as root: as root the cluster belongs to the `postgres` user.
 set -euo pipefail
@@ -47,11 +49,12 @@ as_owner() {
   fi
 }
 
-# A port nothing listens on (a connection attempt is refused).
+# A port nothing listens on (a connection attempt is refused), below 32768: the kernel takes
+# clients' source ports from 32768 up, so a port there may be taken by then.
 free_port() {
   local port
   for _ in $(seq 50); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((20000 + RANDOM % 12768))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return
@@ -100,7 +103,7 @@ start() {
   fi
   # fsync off: a test cluster need not survive a power cut. The socket lives beside the data.
   as_owner "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" \
-    -o "-p $port -k $DATA -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-p $port -k $DATA -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=${PG_MAX_CONNECTIONS:-100}" \
     -w start >/dev/null || { cat "$DIR/server.log" >&2; exit 1; }
   url
 }

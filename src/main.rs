@@ -45,9 +45,7 @@ async fn serve(data: &portal::config::DataArgs, args: &ServeArgs) -> anyhow::Res
     let addr = config.addr;
     let metrics_addr = config.metrics_addr;
     let portal = portal::build(config).await?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let listener = listen(addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     if let Some(metrics_addr) = metrics_addr {
         let metrics = tokio::net::TcpListener::bind(metrics_addr)
             .await
@@ -70,6 +68,26 @@ async fn serve(data: &portal::config::DataArgs, args: &ServeArgs) -> anyhow::Res
         println!("(or create an operator with `portal user add --email <e> --role operator`)");
     }
     portal.serve(listener, shutdown_signal()).await
+}
+
+/// Connections the kernel queues before the portal accepts them. `TcpListener::bind` asks for
+/// 128 (std's value), which overflows when thousands of readers reconnect at once (a restarted
+/// neighbour's readers arriving through nginx, a network blip): the kernel then drops them and
+/// they retry after 1 s, 3 s… (`TcpExtListenOverflows` in bench/replicas.sh at 200,000 readers).
+/// The kernel caps it at `net.core.somaxconn` (4096 by default since Linux 5.4).
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted portal can listen again at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 async fn shutdown_signal() {
