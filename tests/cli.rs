@@ -486,6 +486,12 @@ async fn the_reference_reader_checks_typed_codes_like_the_staff_button_flow() {
     assert!(stdout.contains("ACCEPTED"), "{stdout}");
 }
 
+/// The server's "listening" line in either log format (on PostgreSQL the change listener logs
+/// "listening for other processes' changes" too, which is not it).
+fn is_listening_line(line: &str) -> bool {
+    line.contains("listening addr=") || line.contains(r#""message":"listening""#)
+}
+
 /// Starts `portal serve` on a free port and returns its first log lines (up to "listening").
 fn first_log_lines(data_dir: &Path, extra: &[&str]) -> Vec<String> {
     use std::io::{BufRead, BufReader};
@@ -501,7 +507,7 @@ fn first_log_lines(data_dir: &Path, extra: &[&str]) -> Vec<String> {
     let mut lines = Vec::new();
     for line in BufReader::new(child.stderr.take().unwrap()).lines().take(50) {
         let line = line.unwrap();
-        let done = line.contains("listening");
+        let done = is_listening_line(&line);
         lines.push(line);
         if done {
             break;
@@ -516,14 +522,14 @@ fn first_log_lines(data_dir: &Path, extra: &[&str]) -> Vec<String> {
 fn logs_have_no_colour_codes_in_a_file_and_are_json_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let text = first_log_lines(dir.path(), &[]);
-    assert!(text.iter().any(|l| l.contains("listening")), "{text:?}");
+    assert!(text.iter().any(|l| is_listening_line(l)), "{text:?}");
     assert!(
         text.iter().all(|l| !l.contains('\u{1b}')),
         "no ANSI escapes when stderr is a pipe: {text:?}"
     );
 
     let json = first_log_lines(dir.path(), &["--log-format", "json"]);
-    let listening = json.iter().find(|l| l.contains("listening")).expect("a listening line");
+    let listening = json.iter().find(|l| is_listening_line(l)).expect("a listening line");
     let event: serde_json::Value = serde_json::from_str(listening).expect("one JSON object per line");
     assert_eq!(event["message"], "listening");
     assert_eq!(event["level"], "INFO");
