@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
+#[path = "support/forms.rs"]
+mod forms;
+use forms::hidden_of;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -67,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
 
     let browser = reqwest::Client::builder().cookie_store(true).build()?;
     let login_page = browser.get(format!("{base}/login")).send().await?.text().await?;
-    let csrf = csrf_of(&login_page)?;
+    let csrf = hidden_of(&login_page, "csrf")?;
     browser
         .post(format!("{base}/login"))
         .form(&[
@@ -83,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .text()
         .await?;
-    let csrf = csrf_of(&confirm)?;
+    let csrf = hidden_of(&confirm, "csrf")?;
     let issue_token = hidden_of(&confirm, "issue_token")?;
     let sent = Instant::now();
     let issued = browser
@@ -123,25 +127,4 @@ async fn main() -> anyhow::Result<()> {
         pct(1.0)
     );
     Ok(())
-}
-
-fn hidden_of(body: &str, name: &str) -> anyhow::Result<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = body.find(&marker).ok_or_else(|| anyhow::anyhow!("no {name} in page"))? + marker.len();
-    let end = body[start..]
-        .find('"')
-        .ok_or_else(|| anyhow::anyhow!("unterminated {name}"))?;
-    Ok(body[start..start + end].to_owned())
-}
-
-fn csrf_of(body: &str) -> anyhow::Result<String> {
-    let marker = "name=\"csrf\" value=\"";
-    let start = body
-        .find(marker)
-        .ok_or_else(|| anyhow::anyhow!("no CSRF token in page"))?
-        + marker.len();
-    let end = body[start..]
-        .find('"')
-        .ok_or_else(|| anyhow::anyhow!("bad CSRF token"))?;
-    Ok(body[start..start + end].to_owned())
 }

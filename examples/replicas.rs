@@ -18,6 +18,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::StatusCode;
 
+#[path = "support/forms.rs"]
+mod forms;
+use forms::hidden_of;
+
 fn unix_ns() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -215,13 +219,4 @@ async fn issue(addr: &str, email: &str, password: &str, clinic: &str) -> anyhow:
     );
     println!("{sent} {answered}");
     Ok(())
-}
-
-fn hidden_of(body: &str, name: &str) -> anyhow::Result<String> {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = body.find(&marker).ok_or_else(|| anyhow::anyhow!("no {name} in page"))? + marker.len();
-    let end = body[start..]
-        .find('"')
-        .ok_or_else(|| anyhow::anyhow!("unterminated {name}"))?;
-    Ok(body[start..start + end].to_owned())
 }
