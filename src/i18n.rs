@@ -87,6 +87,11 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "Passwords have 12 to 128 characters, with no rules about kinds of characters. A long phrase works well.",
     ),
     (
+        "form.password_common",
+        "このパスワードは、よく使われるパスワードや漏えいしたパスワードの一覧に載っています。推測されやすいため、別のパスワードにしてください。",
+        "This password is on the list of the most common and breached passwords, so it is easy to guess. Choose another.",
+    ),
+    (
         "form.password_mismatch",
         "確認用のパスワードが一致しません。",
         "The two passwords do not match.",

@@ -52,6 +52,20 @@ async fn a_fresh_portal_sends_people_to_first_run_setup_which_creates_the_operat
         )
         .await;
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let common = browser
+        .submit(
+            "/setup",
+            "/setup",
+            &[
+                ("setup_token", &token),
+                ("email", "op@installer.jp"),
+                ("password", "Administrator"),
+                ("password_confirm", "Administrator"),
+            ],
+        )
+        .await;
+    assert_eq!(common.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(common.body.contains("漏えいしたパスワードの一覧に載っています"));
 
     let done = browser
         .submit(

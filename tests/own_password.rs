@@ -39,6 +39,15 @@ async fn a_user_changes_their_password_and_is_signed_out_everywhere_else() {
     assert!(mismatch.body.contains("id=\"new_password_confirm-error\""));
     let short = change(&here, PASSWORD, "short", "short").await;
     assert!(short.body.contains("id=\"new_password-error\""));
+    // Long enough, but on the shipped list of common and breached passwords, in any case.
+    let common = change(&here, PASSWORD, "Qwertyuiop123", "Qwertyuiop123").await;
+    assert_eq!(common.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(common.body.contains("id=\"new_password-error\""));
+    assert!(
+        common.body.contains("漏えいしたパスワードの一覧に載っています"),
+        "{}",
+        common.body
+    );
     let same = change(&here, PASSWORD, PASSWORD, PASSWORD).await;
     assert!(same.body.contains("現在のものと別にしてください"));
     assert!(!same.body.contains(PASSWORD), "passwords are never echoed");

@@ -345,7 +345,7 @@ pub async fn setup(
     }
     let password = match Password::parse(&form.password) {
         Ok(password) => password,
-        Err(_) => return invalid(ctx.t("form.password_rules").to_owned()).await,
+        Err(e) => return invalid(ctx.t(e.ui_key()).to_owned()).await,
     };
     // The token is consumed in the transaction that creates the operator: two racing setups,
     // on one process or two, create one operator, and the other finds setup over.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::{HtmlForm, Page, render};
 use crate::auth::{Ctx, throttle};
 use crate::db;
-use crate::domain::{LocalPath, Password, PasswordError};
+use crate::domain::{LocalPath, Password};
 use crate::error::AppError;
 use crate::services::accounts::{self, AccountError};
 use crate::state::AppState;
@@ -99,9 +99,7 @@ pub async fn change(
     };
     let new = match Password::parse(&form.new_password) {
         Ok(p) => p,
-        Err(PasswordError::TooShort | PasswordError::TooLong) => {
-            return refuse("new_password", "form.password_rules", StatusCode::UNPROCESSABLE_ENTITY).await;
-        }
+        Err(e) => return refuse("new_password", e.ui_key(), StatusCode::UNPROCESSABLE_ENTITY).await,
     };
     if form.new_password != form.new_password_confirm {
         return refuse(

@@ -107,8 +107,7 @@ pub async fn create(
             }
             _ => None,
         };
-        let password =
-            Password::parse(&form.password).map_err(|_| FormErrors::on("password", ctx.t("form.password_rules")))?;
+        let password = Password::parse(&form.password).map_err(|e| FormErrors::on("password", ctx.t(e.ui_key())))?;
         Ok((email, role, clinic, password))
     })();
     // The password is never echoed back into the form.
@@ -244,14 +243,17 @@ pub async fn reset_password(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let actor = operator(&ctx)?.audit_actor();
-    let Ok(password) = Password::parse(&form.password) else {
-        return render_list(
-            &state,
-            &ctx,
-            UserForm::default(),
-            FormErrors::on("action", ctx.t("form.password_rules")),
-        )
-        .await;
+    let password = match Password::parse(&form.password) {
+        Ok(password) => password,
+        Err(e) => {
+            return render_list(
+                &state,
+                &ctx,
+                UserForm::default(),
+                FormErrors::on("action", ctx.t(e.ui_key())),
+            )
+            .await;
+        }
     };
     let result = accounts::reset_password(&state.pool, &state.hasher, &actor, user_id, &password).await;
     account_result(&state, &ctx, result, "flash.password_reset").await
