@@ -681,6 +681,28 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     // Own password
     ("password.title", "パスワードの変更", "Change your password"),
     ("nav.password", "パスワード変更", "Password"),
+    ("nav.sessions", "ログイン中の端末", "Sessions"),
+    ("sessions.title", "ログイン中の端末", "Where you are signed in"),
+    (
+        "sessions.explain",
+        "このアカウントでいまログインしているブラウザです。心当たりのないものや、共用の端末に残したものは「ログアウトさせる」で終了できます。パスワードを変更すると、この端末以外はすべてログアウトします。",
+        "The browsers signed in to this account now. End any you do not recognise, or one left signed in on a shared computer. Changing your password signs out every browser but this one.",
+    ),
+    ("sessions.device", "ブラウザ・端末", "Browser and device"),
+    ("sessions.address", "接続元アドレス", "Address"),
+    ("sessions.signed_in", "ログイン日時", "Signed in"),
+    ("sessions.last_used", "最終使用", "Last used"),
+    (
+        "sessions.this_one",
+        "この端末（いま使用中）",
+        "This browser (in use now)",
+    ),
+    ("sessions.end", "ログアウトさせる", "Sign out"),
+    (
+        "flash.session_ended",
+        "そのセッションを終了しました。その端末では次の操作からログインが必要です。",
+        "That session has ended: the browser must sign in again at its next step.",
+    ),
     (
         "password.required",
         "このパスワードは運用管理者が設定した仮のものです。続けるには、ご自分のパスワードに変更してください。",

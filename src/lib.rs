@@ -48,6 +48,8 @@ pub use crate::config::Config as PortalConfig;
 
 /// Idle sessions end after this long.
 const SESSION_IDLE: time::Duration = time::Duration::minutes(30);
+/// [`SESSION_IDLE`] in seconds, for the sessions list.
+pub(crate) const SESSION_IDLE_S: i64 = 30 * 60;
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// New audit rows are placed in the chain this soon; until then they can vanish unnoticed.
 const AUDIT_SEAL_PERIOD: Duration = Duration::from_secs(1);
@@ -344,7 +346,7 @@ pub const ATTEMPT_RETENTION_S: i64 = 400 * 86_400;
 pub async fn housekeeping(state: &AppState, sessions: &db::SessionStore) {
     use tower_sessions::session_store::ExpiredDeletion;
     let now = db::now();
-    let steps: [(&str, anyhow::Result<()>); 6] = [
+    let steps: [(&str, anyhow::Result<()>); 7] = [
         (
             "sessions",
             sessions.delete_expired().await.map_err(|e| anyhow::anyhow!("{e}")),
@@ -363,6 +365,13 @@ pub async fn housekeeping(state: &AppState, sessions: &db::SessionStore) {
             "throttled counts",
             db::login_failures::prune_throttled(&state.pool, now - 2 * 3600)
                 .await
+                .map_err(Into::into),
+        ),
+        (
+            "ended sessions",
+            db::user_sessions::prune(&state.pool, now - 24 * 3600)
+                .await
+                .map(drop)
                 .map_err(Into::into),
         ),
         (

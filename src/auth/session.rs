@@ -23,6 +23,11 @@ const CSRF_KEY: &str = "csrf";
 /// The user's session generation at sign-in; a password change or reset moves it on, which ends
 /// every session signed in before.
 const GENERATION_KEY: &str = "user_generation";
+/// The random handle of this session's row in `user_sessions` (the list of where a user is signed
+/// in): never the session id, which is the cookie's secret.
+const HANDLE_KEY: &str = "session_handle";
+/// How much of a browser's `User-Agent` the sessions list keeps.
+const USER_AGENT_CHARS: usize = 200;
 /// Short confirmations ("保存しました") shown once on the page a form lands on.
 const FLASH_KEY: &str = "flash";
 /// When an unchanged session was last saved, which is what moves its idle expiry.
@@ -77,6 +82,8 @@ pub struct Ctx {
     visitor_token: Option<String>,
     /// The request's `Cookie:` header text.
     cookies: String,
+    user_agent: String,
+    pool: db::Pool,
 }
 
 /// A visitor's CSRF token, from their cookie or made for this response.
@@ -134,7 +141,19 @@ impl FromRequestParts<AppState> for Ctx {
             .path_and_query()
             .map_or_else(|| "/".to_owned(), |p| p.as_str().to_owned());
         let visitor_token = parts.extensions.get::<VisitorToken>().map(|t| t.0.clone());
-        let user = load_user(&session, state).await?;
+        let user_agent: String = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .take(USER_AGENT_CHARS)
+            .collect();
+        let seen = Seen {
+            ip: ip.as_deref(),
+            user_agent: &user_agent,
+        };
+        let user = load_user(&session, state, seen).await?;
         touch(&session, state.config.session_touch_s).await?;
         if user.as_ref().is_some_and(|u| u.must_change_password) && !may_wait_for_new_password(&path) {
             return Err(AppError::PasswordChangeRequired { next: path });
@@ -149,6 +168,8 @@ impl FromRequestParts<AppState> for Ctx {
             installer: state.live.installer(),
             visitor_token,
             cookies: super::cookies::header_text(&parts.headers),
+            user_agent,
+            pool: state.pool.clone(),
         })
     }
 }
@@ -175,7 +196,36 @@ async fn touch(session: &Session, interval_s: u64) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn load_user(session: &Session, state: &AppState) -> Result<Option<SignedIn>, AppError> {
+/// Where a request comes from, for the sessions list.
+#[derive(Clone, Copy)]
+struct Seen<'a> {
+    ip: Option<&'a str>,
+    user_agent: &'a str,
+}
+
+/// Keeps the session's row in `user_sessions` current: made at sign-in (here only for sessions
+/// from before the list existed), "last used" moved at most every
+/// `touch_s` seconds. False when the row was ended (the user ended it from another browser, or
+/// signed out there with a password change): then the session ends here too.
+async fn keep_listed(session: &Session, state: &AppState, user_id: i64, seen: Seen<'_>) -> Result<bool, AppError> {
+    let now = db::now();
+    let Some(handle) = session.get::<String>(HANDLE_KEY).await? else {
+        let handle = random_hex(16)?;
+        db::user_sessions::insert(&state.pool, user_id, &handle, seen.user_agent, seen.ip, now).await?;
+        session.insert(HANDLE_KEY, handle).await?;
+        return Ok(true);
+    };
+    let Some(row) = db::user_sessions::live(&state.pool, user_id, &handle).await? else {
+        return Ok(false);
+    };
+    let due = u64::try_from(now - row.last_used_at).map_or(true, |age| age >= state.config.session_touch_s);
+    if due {
+        db::user_sessions::touch(&state.pool, row.id, seen.ip, now).await?;
+    }
+    Ok(true)
+}
+
+async fn load_user(session: &Session, state: &AppState, seen: Seen<'_>) -> Result<Option<SignedIn>, AppError> {
     let Some(user_id) = session.get::<i64>(USER_KEY).await? else {
         return Ok(None);
     };
@@ -194,6 +244,10 @@ async fn load_user(session: &Session, state: &AppState) -> Result<Option<SignedI
         session.flush().await?;
         return Ok(None);
     };
+    if !keep_listed(session, state, user.id, seen).await? {
+        session.flush().await?;
+        return Ok(None);
+    }
     let clinic_code = match user.clinic_id {
         Some(id) => db::clinics::by_id(&state.pool, id).await?.map(|c| c.code),
         None => None,
@@ -247,7 +301,15 @@ impl Ctx {
     /// Signs in: a new session id (no fixation), a new CSRF token, and the sign-in time for
     /// the absolute timeout.
     pub async fn sign_in(&self, user_id: i64, generation: i64) -> Result<(), AppError> {
+        // A browser signed in as someone else before: that session's row ends.
+        let now = db::now();
+        if let Some(old) = self.session.remove::<String>(HANDLE_KEY).await? {
+            db::user_sessions::end_handle(&self.pool, &old, now).await?;
+        }
         self.session.cycle_id().await?;
+        let handle = random_hex(16)?;
+        db::user_sessions::insert(&self.pool, user_id, &handle, &self.user_agent, self.ip(), now).await?;
+        self.session.insert(HANDLE_KEY, handle).await?;
         self.session.insert(USER_KEY, user_id).await?;
         self.session.insert(GENERATION_KEY, generation).await?;
         self.session.insert(SIGNED_IN_AT_KEY, db::now()).await?;
@@ -260,7 +322,16 @@ impl Ctx {
     pub async fn password_changed(&self, generation: i64) -> Result<(), AppError> {
         self.session.cycle_id().await?;
         self.session.insert(GENERATION_KEY, generation).await?;
+        if let Some(user) = &self.user {
+            let keep = self.session_handle().await?;
+            db::user_sessions::end_others(&self.pool, user.id, keep.as_deref(), db::now()).await?;
+        }
         Ok(())
+    }
+
+    /// This session's handle in the sessions list.
+    pub async fn session_handle(&self) -> Result<Option<String>, AppError> {
+        Ok(self.session.get::<String>(HANDLE_KEY).await?)
     }
 
     /// Leaves a short confirmation (a UI-string key) for the next page this browser shows.
@@ -280,6 +351,9 @@ impl Ctx {
 
     /// Destroys the session server-side.
     pub async fn sign_out(&self) -> Result<(), AppError> {
+        if let Some(handle) = self.session_handle().await? {
+            db::user_sessions::end_handle(&self.pool, &handle, db::now()).await?;
+        }
         self.session.flush().await?;
         Ok(())
     }

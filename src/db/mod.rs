@@ -16,6 +16,7 @@ pub mod readers;
 mod sessions;
 pub mod setup_tokens;
 pub mod tickets;
+pub mod user_sessions;
 pub mod users;
 
 use std::str::FromStr;

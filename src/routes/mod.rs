@@ -13,6 +13,7 @@ mod own_password;
 mod passcode;
 mod readers;
 mod requests;
+mod sessions;
 mod tokens;
 mod users;
 
@@ -100,6 +101,8 @@ pub fn page_routes() -> Router<AppState> {
         .route("/clinics/{code}/requests/{number}/reply", post(requests::reply))
         .route("/account/tokens", get(tokens::list).post(tokens::create))
         .route("/account/password", get(own_password::show).post(own_password::change))
+        .route("/account/sessions", get(sessions::list))
+        .route("/account/sessions/{id}/end", post(sessions::end))
         .route("/account/tokens/{id}/revoke", post(tokens::revoke))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}/disable", post(users::disable))

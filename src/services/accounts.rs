@@ -212,6 +212,8 @@ pub async fn set_disabled(
     db::users::set_disabled(&mut tx, user_id, disabled.then(db::now)).await?;
     // Enabling the account again must not bring its integrations back: their tokens end here.
     let tokens_revoked = if disabled {
+        // Its browsers are signed out at their next request; the sessions list says so too.
+        db::user_sessions::end_others(&mut tx, user_id, None, db::now()).await?;
         db::api_tokens::revoke_all_of(&mut tx, user_id, db::now()).await?
     } else {
         0
@@ -250,6 +252,8 @@ pub async fn reset_password(
         .await?
         .ok_or(AccountError::UnknownUser)?;
     db::users::set_password_hash(&mut tx, user_id, &hash, true).await?;
+    // The new generation signs every browser out; their rows in the sessions list end with it.
+    db::user_sessions::end_others(&mut tx, user_id, None, db::now()).await?;
     audit::record(
         &mut tx,
         audit::Entry {
