@@ -386,7 +386,9 @@ async fn find_clinic(pool: &db::Pool, code: &str) -> anyhow::Result<db::clinics:
 
 async fn load_pepper(config: &Config, pool: &db::Pool) -> anyhow::Result<crate::domain::Secret<Vec<u8>>> {
     let in_use = db::pepper_in_use(pool).await?;
-    pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, in_use)
+    let pepper = pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, in_use)?;
+    pepper::check_against_database(pool, &pepper).await?;
+    Ok(pepper)
 }
 
 fn read_password() -> anyhow::Result<String> {

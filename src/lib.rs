@@ -69,6 +69,7 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
     let pool = db::connect(&config.database_url).await?;
     let pepper_in_use = db::pepper_in_use(&pool).await?;
     let pepper = auth::pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, pepper_in_use)?;
+    auth::pepper::check_against_database(&pool, &pepper).await?;
     let sealing = auth::SealingKey::derive(&pepper)?;
     let device_key = auth::device_cookie::DeviceKey::from_pepper(pepper.expose());
     let hasher = auth::Hasher::new(pepper)?;

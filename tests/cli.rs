@@ -721,3 +721,47 @@ async fn guide_credential_set_reads_the_password_from_standard_input_and_the_run
         2
     );
 }
+
+/// A process started with another pepper than the database's first one refuses to start (on
+/// PostgreSQL that is another portal process with a different PORTAL_PASSCODE_PEPPER), and says
+/// why, instead of issuing passcodes the others cannot verify.
+#[test]
+fn a_different_pepper_on_the_same_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_pepper = |pepper: &str, args: &[&str]| {
+        common::portal_command(dir.path())
+            .env(portal::config::PEPPER_ENV, pepper)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run portal")
+    };
+    let first = "the first pepper of this database, long enough";
+    let add = with_pepper(
+        first,
+        &["clinic", "add", "--code", CLINIC_A, "--name", "さくら内科クリニック"],
+    );
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    let issued = with_pepper(first, &["passcode", "issue", "--clinic", CLINIC_A]);
+    assert!(issued.status.success(), "{}", String::from_utf8_lossy(&issued.stderr));
+
+    let other = "another pepper, as a misconfigured second process has";
+    for args in [
+        &["passcode", "issue", "--clinic", CLINIC_A][..],
+        &["serve", "--addr", "127.0.0.1:0"],
+    ] {
+        let refused = with_pepper(other, args);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(!refused.status.success(), "{args:?} must not run: {stderr}");
+        assert!(
+            stderr.contains("is not the one this database's passcodes are keyed by"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains(other) && !stderr.contains(first),
+            "no secret in the message"
+        );
+    }
+    let again = with_pepper(first, &["passcode", "issue", "--clinic", CLINIC_A]);
+    assert!(again.status.success(), "the right pepper still works");
+}

@@ -68,6 +68,33 @@ pub(crate) fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// What `secret_checks` keeps of the pepper: an HMAC of a fixed text under it (the pepper itself
+/// cannot be recovered from it).
+fn check_value(pepper: &[u8]) -> Vec<u8> {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(pepper).expect("HMAC accepts any key length");
+    mac.update(b"mokushi portal: passcode pepper check, v1");
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// Refuses a pepper other than the one this database's first process started with: with several
+/// processes on one PostgreSQL, a different `PORTAL_PASSCODE_PEPPER` on one of them would make
+/// the passcodes it issues fail on the others (and theirs on it), silently.
+pub async fn check_against_database(pool: &crate::db::Pool, pepper: &Secret<Vec<u8>>) -> anyhow::Result<()> {
+    use subtle::ConstantTimeEq;
+    let mine = check_value(pepper.expose());
+    let stored = crate::db::secret_checks::stored_or_insert(pool, "passcode_pepper", &mine).await?;
+    if !bool::from(stored.ct_eq(&mine)) {
+        bail!(
+            "this passcode pepper is not the one this database's passcodes are keyed by (another portal process, or an \
+             earlier start, used a different {}); every process on one database must have the same value. Refusing \
+             to start",
+            crate::config::PEPPER_ENV
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ pub mod login_failures;
 pub mod passcodes;
 pub mod pc_credentials;
 pub mod readers;
+pub mod secret_checks;
 mod sessions;
 pub mod setup_tokens;
 pub mod tickets;
