@@ -211,16 +211,20 @@ async fn keep_listed(session: &Session, state: &AppState, user_id: i64, seen: Se
     let now = db::now();
     let Some(handle) = session.get::<String>(HANDLE_KEY).await? else {
         let handle = random_hex(16)?;
-        db::user_sessions::insert(&state.pool, user_id, &handle, seen.user_agent, seen.ip, now).await?;
-        session.insert(HANDLE_KEY, handle).await?;
+        // Like the session's own refresh, listing is not worth failing a page view over (a
+        // database that cannot be written just now): the next request tries again.
+        match db::user_sessions::insert(&state.pool, user_id, &handle, seen.user_agent, seen.ip, now).await {
+            Ok(()) => session.insert(HANDLE_KEY, handle).await?,
+            Err(e) => tracing::warn!(error = %e, "session not listed; the database cannot be written"),
+        }
         return Ok(true);
     };
     let Some(row) = db::user_sessions::live(&state.pool, user_id, &handle).await? else {
         return Ok(false);
     };
     let due = u64::try_from(now - row.last_used_at).map_or(true, |age| age >= state.config.session_touch_s);
-    if due {
-        db::user_sessions::touch(&state.pool, row.id, seen.ip, now).await?;
+    if due && let Err(e) = db::user_sessions::touch(&state.pool, row.id, seen.ip, now).await {
+        tracing::warn!(error = %e, "session's last use not saved; the database cannot be written");
     }
     Ok(true)
 }
