@@ -291,6 +291,13 @@ impl TestApp {
         let server = tokio::spawn(portal.serve(listener, async move {
             let _ = stopped.await;
         }));
+        // Started means ready: on PostgreSQL the change listener connects in the background, and
+        // until it has, /readyz says 503 (tests that check readiness would race it).
+        let started = std::time::Instant::now();
+        while !state.listening.is_up() && started.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(state.listening.is_up(), "the change listener did not come up in 10 s");
         Self {
             addr,
             dir,
