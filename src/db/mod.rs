@@ -258,6 +258,20 @@ macro_rules! on_engine {
 }
 pub(crate) use on_engine;
 
+/// A statement that returns no rows, with its binds in order, on either engine:
+/// `execute!(db, "UPDATE … WHERE id = $1", id)` is the `on_engine!` body every such statement
+/// repeats otherwise.
+macro_rules! execute {
+    ($db:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::db::on_engine!($db, |ex| sqlx::query($sql)
+            $(.bind($bind))*
+            .execute(ex)
+            .await
+            .map($crate::db::Done::from))
+    };
+}
+pub(crate) use execute;
+
 impl<'c> Exec<'c> {
     #[doc(hidden)]
     pub fn target(self) -> Target<'c> {

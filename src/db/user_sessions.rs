@@ -3,9 +3,9 @@
 
 use sqlx::FromRow;
 
-use super::{Exec, on_engine};
+use super::{Exec, execute, on_engine};
 
-/// A new signed-in session; the handle is random (crate::auth::random_hex).
+/// A new signed-in session; the handle is random (crate::auth::session::random_hex).
 pub async fn insert(
     db: impl Into<Exec<'_>>,
     user_id: i64,
@@ -14,18 +14,16 @@ pub async fn insert(
     address: Option<&str>,
     now: i64,
 ) -> super::Result<()> {
-    on_engine!(db, |ex| sqlx::query(
+    execute!(
+        db,
         "INSERT INTO user_sessions (user_id, handle, user_agent, address, created_at, last_used_at)
          VALUES ($1, $2, $3, $4, $5, $5)",
-    )
-    .bind(user_id)
-    .bind(handle)
-    .bind(user_agent)
-    .bind(address)
-    .bind(now)
-    .execute(ex)
-    .await
-    .map(super::Done::from))?;
+        user_id,
+        handle,
+        user_agent,
+        address,
+        now
+    )?;
     Ok(())
 }
 
@@ -49,15 +47,13 @@ pub async fn live(db: impl Into<Exec<'_>>, user_id: i64, handle: &str) -> super:
 /// Moves "last used" on (at most every few minutes: see crate::auth::session), and the address
 /// with it when it changed.
 pub async fn touch(db: impl Into<Exec<'_>>, id: i64, address: Option<&str>, now: i64) -> super::Result<()> {
-    on_engine!(db, |ex| sqlx::query(
-        "UPDATE user_sessions SET last_used_at = $1, address = COALESCE($2, address) WHERE id = $3"
-    )
-    .bind(now)
-    .bind(address)
-    .bind(id)
-    .execute(ex)
-    .await
-    .map(super::Done::from))?;
+    execute!(
+        db,
+        "UPDATE user_sessions SET last_used_at = $1, address = COALESCE($2, address) WHERE id = $3",
+        now,
+        address,
+        id
+    )?;
     Ok(())
 }
 
@@ -93,54 +89,46 @@ pub async fn for_user(
 
 /// Ends one of the user's sessions; false when it is not theirs or already ended.
 pub async fn end(db: impl Into<Exec<'_>>, id: i64, user_id: i64, now: i64) -> super::Result<bool> {
-    let done = on_engine!(db, |ex| sqlx::query(
-        "UPDATE user_sessions SET ended_at = $1 WHERE id = $2 AND user_id = $3 AND ended_at IS NULL"
-    )
-    .bind(now)
-    .bind(id)
-    .bind(user_id)
-    .execute(ex)
-    .await
-    .map(super::Done::from))?;
+    let done = execute!(
+        db,
+        "UPDATE user_sessions SET ended_at = $1 WHERE id = $2 AND user_id = $3 AND ended_at IS NULL",
+        now,
+        id,
+        user_id
+    )?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Ends the session with this handle (signing out).
 pub async fn end_handle(db: impl Into<Exec<'_>>, handle: &str, now: i64) -> super::Result<()> {
-    on_engine!(db, |ex| sqlx::query(
-        "UPDATE user_sessions SET ended_at = $1 WHERE handle = $2 AND ended_at IS NULL"
-    )
-    .bind(now)
-    .bind(handle)
-    .execute(ex)
-    .await
-    .map(super::Done::from))?;
+    execute!(
+        db,
+        "UPDATE user_sessions SET ended_at = $1 WHERE handle = $2 AND ended_at IS NULL",
+        now,
+        handle
+    )?;
     Ok(())
 }
 
 /// Ends every session of the user but `keep` (a password change or reset, a disabled account).
 pub async fn end_others(db: impl Into<Exec<'_>>, user_id: i64, keep: Option<&str>, now: i64) -> super::Result<u64> {
-    let done = on_engine!(db, |ex| sqlx::query(
+    let done = execute!(
+        db,
         "UPDATE user_sessions SET ended_at = $1
-         WHERE user_id = $2 AND ended_at IS NULL AND handle IS DISTINCT FROM $3"
-    )
-    .bind(now)
-    .bind(user_id)
-    .bind(keep)
-    .execute(ex)
-    .await
-    .map(super::Done::from))?;
+         WHERE user_id = $2 AND ended_at IS NULL AND handle IS DISTINCT FROM $3",
+        now,
+        user_id,
+        keep
+    )?;
     Ok(done.rows_affected())
 }
 
 /// Forgets rows of sessions that ended or timed out more than a day ago (housekeeping).
 pub async fn prune(db: impl Into<Exec<'_>>, before: i64) -> super::Result<u64> {
-    let done = on_engine!(db, |ex| sqlx::query(
-        "DELETE FROM user_sessions WHERE COALESCE(ended_at, last_used_at) < $1"
-    )
-    .bind(before)
-    .execute(ex)
-    .await
-    .map(super::Done::from))?;
+    let done = execute!(
+        db,
+        "DELETE FROM user_sessions WHERE COALESCE(ended_at, last_used_at) < $1",
+        before
+    )?;
     Ok(done.rows_affected())
 }
