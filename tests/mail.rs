@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use portal::domain::{Role, Secret};
+use reqwest::StatusCode;
 use sqlx::Row;
 
 /// A python3 that has aiosmtpd (Debian's `python3-aiosmtpd` lives under /usr/bin/python3, which a
@@ -224,6 +225,19 @@ async fn a_message_made_while_the_smtp_server_is_down_arrives_once_it_is_up() {
         failed[0].3.as_deref().is_some_and(|e| !e.is_empty()),
         "the error is kept"
     );
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    let page = operator.get("/outbox").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("admin-a@clinic-a.jp") && page.body.contains("送信待ち"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("SMTP"), "the last error is shown: {}", page.body);
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    assert_eq!(admin.get("/outbox").await.status, StatusCode::FORBIDDEN);
+    let agent = Browser::signed_in(&app, "agent@installer.jp").await;
+    assert_eq!(agent.get("/outbox").await.status, StatusCode::FORBIDDEN);
 
     let maildir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(port, maildir.path()).await;
@@ -237,6 +251,8 @@ async fn a_message_made_while_the_smtp_server_is_down_arrives_once_it_is_up() {
     }
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(smtp.messages().len(), 1, "sent once");
+    let page = operator.get("/outbox").await;
+    assert!(page.body.contains("送信済み"), "{}", page.body);
 }
 
 #[tokio::test]

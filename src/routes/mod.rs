@@ -9,6 +9,7 @@ mod desk_reports;
 mod desk_settings;
 mod guide;
 mod health;
+mod outbox;
 mod own_password;
 mod passcode;
 mod readers;
@@ -101,6 +102,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/account/tokens", get(tokens::list).post(tokens::create))
         .route("/account/password", get(own_password::show).post(own_password::change))
         .route("/account/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/outbox", get(outbox::list))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
