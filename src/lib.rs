@@ -346,6 +346,7 @@ impl Portal {
                 self.state.mail_wake.clone(),
                 Duration::from_millis(self.state.config.mail_poll_ms),
                 self.state.config.mail_retry_base_s,
+                self.state.metrics.outbox_queued.clone(),
             )));
         }
         tasks

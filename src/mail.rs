@@ -119,7 +119,14 @@ pub fn backoff_s(base_s: i64, attempts: i64) -> i64 {
 
 /// Delivers due messages until the task is aborted: at once when woken (`wake`, after an enqueue
 /// in this process), otherwise every `poll`.
-pub async fn run(pool: db::Pool, mailer: Arc<Mailer>, wake: Arc<Notify>, poll: Duration, retry_base_s: i64) {
+pub async fn run(
+    pool: db::Pool,
+    mailer: Arc<Mailer>,
+    wake: Arc<Notify>,
+    poll: Duration,
+    retry_base_s: i64,
+    depth: prometheus_client::metrics::gauge::Gauge,
+) {
     let owner = format!(
         "{}-{}",
         std::process::id(),
@@ -131,6 +138,9 @@ pub async fn run(pool: db::Pool, mailer: Arc<Mailer>, wake: Arc<Notify>, poll: D
             Ok(n) if n as i64 == BATCH => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = ?e, "reading the mail outbox failed"),
+        }
+        if let Ok(queued) = db::outbox::depth(&pool).await {
+            depth.set(queued);
         }
         let _ = tokio::time::timeout(poll, wake.notified()).await;
     }

@@ -225,6 +225,11 @@ async fn a_message_made_while_the_smtp_server_is_down_arrives_once_it_is_up() {
         failed[0].3.as_deref().is_some_and(|e| !e.is_empty()),
         "the error is kept"
     );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.state.metrics.outbox_queued.get() != 1 {
+        assert!(Instant::now() < deadline, "the outbox gauge counts the queued message");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let operator = Browser::signed_in(&app, "operator@installer.jp").await;
     let page = operator.get("/outbox").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -251,6 +256,7 @@ async fn a_message_made_while_the_smtp_server_is_down_arrives_once_it_is_up() {
     }
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(smtp.messages().len(), 1, "sent once");
+    assert_eq!(app.state.metrics.outbox_queued.get(), 0, "nothing left queued");
     let page = operator.get("/outbox").await;
     assert!(page.body.contains("送信済み"), "{}", page.body);
 }
