@@ -10,6 +10,17 @@ cd "$(dirname "$0")/.."
 # The tests pick the engine from this variable: the SQLite half must not inherit one.
 unset PORTAL_TEST_DATABASE_URL
 
+# tests/mail.rs talks to a real SMTP server: Python's aiosmtpd (Debian's python3-aiosmtpd, or
+# PyPI's aiosmtpd when not root).
+if ! /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null && ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing Debian's python3-aiosmtpd for the mail tests"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd >/dev/null
+  else
+    python3 -m pip install --user --quiet aiosmtpd
+  fi
+fi
+
 started=$SECONDS
 cargo test
 sqlite_s=$((SECONDS - started))

@@ -49,7 +49,17 @@ pub struct ServeArgs {
     /// loopback or a private network. Without it no metrics are served.
     #[arg(long, env = "PORTAL_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// SMTP server for the portal's mail: `smtp://host:port` (plain), `smtp+starttls://…` or
+    /// `smtps://…`, optionally with `user:password@`. Without it mail is off (messages wait in
+    /// the outbox).
+    #[arg(long, env = "PORTAL_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender address of the portal's mail.
+    #[arg(long, env = "PORTAL_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
+    pub mail_from: String,
 }
+
+pub const DEFAULT_MAIL_FROM: &str = "portal@localhost";
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -82,6 +92,13 @@ pub struct Config {
     pub header_read_timeout_s: u64,
     /// An unchanged session is saved again (moving its idle expiry) at most this often.
     pub session_touch_s: u64,
+    /// `--smtp-url` (it may carry a password); `None`: mail off.
+    pub smtp_url: Option<Secret<String>>,
+    pub mail_from: String,
+    /// The first retry's wait after a failed send; doubles each time, at most an hour.
+    pub mail_retry_base_s: i64,
+    /// How often the sender looks at the outbox when nothing woke it.
+    pub mail_poll_ms: u64,
 }
 
 pub const PEPPER_ENV: &str = "PORTAL_PASSCODE_PEPPER";
@@ -109,6 +126,10 @@ impl Config {
             body_deadline_s: 10,
             header_read_timeout_s: 10,
             session_touch_s: 60,
+            smtp_url: None,
+            mail_from: DEFAULT_MAIL_FROM.to_owned(),
+            mail_retry_base_s: 30,
+            mail_poll_ms: 3000,
         }
     }
 
@@ -125,6 +146,8 @@ impl Config {
             config.poll_after_s = serve.poll_after_s;
             config.trusted_proxies = serve.trusted_proxies.clone();
             config.metrics_addr = serve.metrics_addr;
+            config.smtp_url = serve.smtp_url.clone().map(Secret::new);
+            config.mail_from = serve.mail_from.clone();
         }
         config
     }

@@ -76,6 +76,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("nav.my_clinic", "医療機関の情報", "My clinic"),
     ("nav.passcode", "目視確認用パスコード", "Visual-check passcode"),
     ("nav.users", "アカウント", "Accounts"),
+    ("nav.outbox", "送信メール", "Outgoing mail"),
     ("nav.logout", "ログアウト", "Sign out"),
     // Forms
     ("form.email", "メールアドレス", "E-mail address"),
@@ -1260,6 +1261,25 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "ログイン情報の表示",
         "Sign-in details shown",
     ),
+    // Outbox
+    ("outbox.title", "送信メール", "Outgoing mail"),
+    (
+        "outbox.mail_off",
+        "メール送信はオフです（--smtp-url が未設定）。メッセージは送信待ちのままです。",
+        "Mail is off (no --smtp-url): messages wait in the outbox.",
+    ),
+    ("outbox.empty", "メッセージはまだありません。", "No messages yet."),
+    ("outbox.recipient", "宛先", "Recipient"),
+    ("outbox.subject", "件名", "Subject"),
+    ("outbox.status", "状態", "Status"),
+    ("outbox.attempts", "試行回数", "Attempts"),
+    ("outbox.created", "作成", "Created"),
+    ("outbox.sent", "送信", "Sent"),
+    ("outbox.next_attempt", "次の試行", "Next attempt"),
+    ("outbox.last_error", "最後のエラー", "Last error"),
+    ("outbox.status.queued", "送信待ち", "Queued"),
+    ("outbox.status.sent", "送信済み", "Sent"),
+    ("outbox.status.failing", "送信失敗", "Failing"),
     // Accounts
     ("users.title", "アカウント", "Accounts"),
     ("users.add", "アカウントを作成", "Create an account"),

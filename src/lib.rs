@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod limits;
 pub mod live;
 pub mod long_polls;
+pub mod mail;
 pub mod metrics;
 pub mod reader_sim;
 pub mod routes;
@@ -66,6 +67,11 @@ pub struct Portal {
 pub async fn build(config: Config) -> anyhow::Result<Portal> {
     config.prepare_data_dir()?;
     config.check_shared_secrets()?;
+    let mailer = mail::Mailer::from_config(config.smtp_url.as_ref(), &config.mail_from)?.map(Arc::new);
+    match &mailer {
+        Some(m) => tracing::info!(server = %m.server, from = %config.mail_from, "mail on"),
+        None => tracing::info!("mail is off (no --smtp-url / PORTAL_SMTP_URL): messages wait in the outbox"),
+    }
     let pool = db::connect(&config.database_url).await?;
     let pepper_in_use = db::pepper_in_use(&pool).await?;
     let pepper = auth::pepper::load_or_create(config.passcode_pepper.as_ref(), &config.data_dir, pepper_in_use)?;
@@ -131,6 +137,8 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
         setup_token: Mutex::new(setup_token),
         shutting_down,
         guides,
+        mailer,
+        mail_wake: Arc::new(tokio::sync::Notify::new()),
     }));
     Ok(Portal {
         state,
@@ -333,7 +341,18 @@ impl Portal {
                 }
             })
         };
-        vec![follow, flush, housekeeping, seal]
+        let mut tasks = vec![follow, flush, housekeeping, seal];
+        if let Some(mailer) = &self.state.mailer {
+            tasks.push(tokio::spawn(mail::run(
+                self.state.pool.clone(),
+                mailer.clone(),
+                self.state.mail_wake.clone(),
+                Duration::from_millis(self.state.config.mail_poll_ms),
+                self.state.config.mail_retry_base_s,
+                self.state.metrics.outbox_queued.clone(),
+            )));
+        }
+        tasks
     }
 }
 

@@ -59,6 +59,8 @@ pub struct Metrics {
     connection_cap: Gauge,
     pool_connections: Family<PoolState, Gauge>,
     readers_cached: Gauge,
+    /// Messages waiting in the mail outbox, as the sender last counted them (mail on only).
+    pub outbox_queued: Gauge,
 }
 
 impl Default for Metrics {
@@ -117,6 +119,12 @@ impl Default for Metrics {
             "Reader tokens in this process's cache",
             readers_cached.clone(),
         );
+        let outbox_queued = Gauge::default();
+        registry.register(
+            "mail_outbox_queued",
+            "Messages queued in the mail outbox, counted by this process's sender each round",
+            outbox_queued.clone(),
+        );
         Self {
             registry,
             poll_changed,
@@ -132,6 +140,7 @@ impl Default for Metrics {
             connection_cap,
             pool_connections,
             readers_cached,
+            outbox_queued,
         }
     }
 }

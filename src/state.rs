@@ -38,6 +38,10 @@ pub struct App {
     pub shutting_down: watch::Receiver<bool>,
     /// The guides, parsed and validated at start-up.
     pub guides: Vec<crate::domain::guide::Guide>,
+    /// The SMTP server; `None`: mail off, messages wait in the outbox.
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
+    /// Wakes this process's mail sender after a message is written.
+    pub mail_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Deref for AppState {

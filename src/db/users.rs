@@ -149,3 +149,13 @@ pub async fn lock_row(tx: &mut super::Tx, id: i64) -> super::Result<()> {
     }
     Ok(())
 }
+
+/// E-mail addresses of the clinic's active clinic admins: who hears about its passcode.
+pub async fn clinic_admin_emails(db: impl Into<Exec<'_>>, clinic_id: i64) -> super::Result<Vec<String>> {
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT email FROM users WHERE role = 'clinic_admin' AND clinic_id = $1 AND disabled_at IS NULL ORDER BY email",
+    )
+    .bind(clinic_id)
+    .fetch_all(ex)
+    .await)
+}

@@ -46,6 +46,11 @@ impl Actor {
         self.role == Role::Operator
     }
 
+    /// The mail outbox page: recipients and delivery errors, for operators only.
+    pub fn can_view_outbox(self) -> bool {
+        self.role == Role::Operator
+    }
+
     /// The support desk: logging calls, working tickets.
     pub fn can_use_desk(self) -> bool {
         matches!(self.role, Role::Operator | Role::Agent)

@@ -9,6 +9,7 @@ mod desk_reports;
 mod desk_settings;
 mod guide;
 mod health;
+mod outbox;
 mod own_password;
 mod passcode;
 mod readers;
@@ -104,6 +105,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/account/sessions", get(sessions::list))
         .route("/account/sessions/{id}/end", post(sessions::end))
         .route("/account/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/outbox", get(outbox::list))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))

@@ -136,6 +136,7 @@ pub async fn issue(
     match outcome {
         Outcome::Issued(issued) => {
             state.sync_live().await;
+            state.mail_wake.notify_one();
             tracing::info!(clinic = %clinic.code, generation = issued.generation, "passcode issued");
             let page = IssuedPage {
                 page: Page::new(&ctx).await?,

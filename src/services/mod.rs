@@ -6,6 +6,7 @@ pub mod audit_chain;
 pub mod desk_settings;
 pub mod guide;
 pub mod installer;
+pub mod mail;
 pub mod passcodes;
 pub mod pc_credential;
 pub mod readers;

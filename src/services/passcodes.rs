@@ -127,6 +127,7 @@ pub async fn issue(
         )
         .await?;
         db::cache_events::append(&mut tx, Kind::Clinic, clinic_id).await?;
+        crate::services::mail::passcode_issued(&mut tx, clinic_id, actor, issued_via == "cli", now).await?;
         tx.commit().await?;
         return Ok(Outcome::Issued(Issued { code, generation }));
     }

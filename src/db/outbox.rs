@@ -1,0 +1,159 @@
+//! The mail outbox (migration 0018): messages written in the transaction of the event that
+//! causes them, claimed by one sender at a time under a lease, then marked sent or retried.
+
+use sqlx::FromRow;
+
+use super::{Engine, Exec, on_engine};
+
+/// A message to write into the outbox.
+pub struct NewMessage<'a> {
+    pub recipient: &'a str,
+    pub language: &'a str,
+    pub kind: &'a str,
+    pub subject: &'a str,
+    pub body_text: &'a str,
+    pub body_html: &'a str,
+}
+
+/// A claimed message, ready to send.
+#[derive(Clone, Debug, FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub attempts: i64,
+}
+
+/// A row of the operators' outbox page (no bodies).
+#[derive(Clone, Debug, FromRow)]
+pub struct Listed {
+    pub id: i64,
+    pub recipient: String,
+    pub kind: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+/// Writes a message inside the caller's transaction: it commits or rolls back with the event.
+pub async fn enqueue(tx: &mut super::Tx, message: &NewMessage<'_>) -> super::Result<i64> {
+    let now = super::now();
+    on_engine!(&mut *tx, |ex| {
+        sqlx::query_scalar(
+        "INSERT INTO mail_outbox (recipient, language, kind, subject, body_text, body_html, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+    )
+    .bind(message.recipient)
+    .bind(message.language)
+    .bind(message.kind)
+    .bind(message.subject)
+    .bind(message.body_text)
+    .bind(message.body_html)
+    .bind(now)
+    .fetch_one(ex)
+    .await
+    })
+}
+
+/// Claims up to `limit` due messages for `owner` until `now + lease_s`: queued, due, and not
+/// claimed by anyone whose lease still runs. One short write transaction; on PostgreSQL the
+/// rows are picked `FOR UPDATE SKIP LOCKED`, so two senders claiming at once get different rows
+/// (on SQLite the write transaction already puts them in single file).
+pub async fn claim_due(
+    pool: &super::Pool,
+    owner: &str,
+    now: i64,
+    lease_s: i64,
+    limit: i64,
+) -> super::Result<Vec<Claimed>> {
+    let mut tx = super::begin_write(pool).await?;
+    let lock = match tx.engine() {
+        Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+        Engine::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE mail_outbox SET claimed_by = $1, claimed_at = $2
+         WHERE id IN (SELECT id FROM mail_outbox
+                      WHERE status = 'queued' AND next_attempt_at <= $2
+                        AND (claimed_at IS NULL OR claimed_at <= $3)
+                      ORDER BY id LIMIT $4 {lock})
+         RETURNING id, recipient, subject, body_text, body_html, attempts"
+    );
+    let claimed = on_engine!(&mut tx, |ex| sqlx::query_as::<_, Claimed>(&sql)
+        .bind(owner)
+        .bind(now)
+        .bind(now - lease_s)
+        .bind(limit)
+        .fetch_all(ex)
+        .await)?;
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// Marks a message sent, if `owner` still holds its claim. Returns whether it did.
+pub async fn mark_sent(db: impl Into<Exec<'_>>, id: i64, owner: &str, now: i64) -> super::Result<bool> {
+    let done = on_engine!(db, |ex| sqlx::query(
+        "UPDATE mail_outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL,
+                claimed_by = NULL, claimed_at = NULL
+         WHERE id = $2 AND claimed_by = $3",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(owner)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a failed attempt: retried at `next_attempt_at`, or given up (`failing`) for good.
+pub async fn mark_failed(
+    db: impl Into<Exec<'_>>,
+    id: i64,
+    owner: &str,
+    error: &str,
+    next_attempt_at: i64,
+    give_up: bool,
+) -> super::Result<()> {
+    let status = if give_up { "failing" } else { "queued" };
+    on_engine!(db, |ex| sqlx::query(
+        "UPDATE mail_outbox SET status = $1, attempts = attempts + 1, last_error = $2, next_attempt_at = $3,
+                claimed_by = NULL, claimed_at = NULL
+         WHERE id = $4 AND claimed_by = $5",
+    )
+    .bind(status)
+    .bind(error)
+    .bind(next_attempt_at)
+    .bind(id)
+    .bind(owner)
+    .execute(ex)
+    .await
+    .map(super::Done::from))?;
+    Ok(())
+}
+
+/// The newest messages first, for the operators' page.
+pub async fn recent(db: impl Into<Exec<'_>>, limit: i64) -> super::Result<Vec<Listed>> {
+    on_engine!(db, |ex| sqlx::query_as::<_, Listed>(
+        "SELECT id, recipient, kind, subject, status, attempts, next_attempt_at, last_error, created_at, sent_at
+         FROM mail_outbox ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(ex)
+    .await)
+}
+
+/// Messages waiting to be sent (queued), for the metrics.
+pub async fn depth(db: impl Into<Exec<'_>>) -> super::Result<i64> {
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM mail_outbox WHERE status = 'queued'"
+    )
+    .fetch_one(ex)
+    .await)
+}
