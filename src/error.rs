@@ -19,6 +19,9 @@ pub enum AppError {
     /// The password was set by an operator: choose one's own first, then go on to `next`.
     #[error("password change required")]
     PasswordChangeRequired { next: String },
+    /// The account's role needs a second factor and it has none yet: set it up, then `next`.
+    #[error("second factor required")]
+    SecondFactorRequired { next: String },
     #[error("forbidden")]
     Forbidden,
     #[error("the form has expired")]
@@ -161,6 +164,13 @@ impl IntoResponse for AppError {
             let location = format!("/account/password?{query}");
             return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
         }
+        if let Self::SecondFactorRequired { next } = &self {
+            let query: String = form_urlencoded::Serializer::new(String::new())
+                .append_pair("next", next)
+                .finish();
+            let location = format!("/account/mfa?{query}");
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+        }
         if let Some(e) = self.unavailable() {
             tracing::warn!(error = %e, "database unavailable");
             return unavailable_page();
@@ -203,7 +213,10 @@ impl IntoResponse for AppError {
                 "This cannot be done",
                 Some(msg.as_str()),
             ),
-            Self::SignInRequired { .. } | Self::PasswordChangeRequired { .. } | Self::Unavailable(_) => {
+            Self::SignInRequired { .. }
+            | Self::PasswordChangeRequired { .. }
+            | Self::SecondFactorRequired { .. }
+            | Self::Unavailable(_) => {
                 unreachable!("handled above")
             }
             Self::Internal(e) => {

@@ -12,6 +12,7 @@ pub mod sealing;
 pub mod session;
 pub mod session_store;
 pub mod throttle;
+pub mod totp;
 
 pub use hashing::Hasher;
 pub use sealing::SealingKey;

@@ -30,6 +30,13 @@ const HANDLE_KEY: &str = "session_handle";
 const USER_AGENT_CHARS: usize = 200;
 /// Short confirmations ("保存しました") shown once on the page a form lands on.
 const FLASH_KEY: &str = "flash";
+/// When this session last proved the second factor (sign-in, or a check before issuing a
+/// passcode).
+const SECOND_FACTOR_AT_KEY: &str = "second_factor_at";
+/// Between the password and the code: who, under which generation, since when, and where to go.
+const PENDING_KEY: &str = "pending_second_factor";
+/// How long the code may be typed after the password.
+pub const PENDING_SECOND_FACTOR_S: i64 = 300;
 /// When an unchanged session was last saved, which is what moves its idle expiry.
 const TOUCHED_KEY: &str = "touched_at";
 /// The CSRF token of a visitor who is not signed in lives in this cookie, not in a session.
@@ -50,6 +57,20 @@ pub struct SignedIn {
     pub clinic_code: Option<String>,
     /// An operator set the password on the web: the user must choose their own first.
     pub must_change_password: bool,
+    /// The second factor (TOTP) is on for this account.
+    pub totp_enabled: bool,
+    /// The account's role needs one (operators; everyone when operators require it).
+    pub totp_required: bool,
+}
+
+/// Signed in with the password, waiting for the code (kept in the session, so any process
+/// answers the next step).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct PendingSignIn {
+    pub user_id: i64,
+    pub generation: i64,
+    pub at: i64,
+    pub next: String,
 }
 
 impl SignedIn {
@@ -158,6 +179,9 @@ impl FromRequestParts<AppState> for Ctx {
         if user.as_ref().is_some_and(|u| u.must_change_password) && !may_wait_for_new_password(&path) {
             return Err(AppError::PasswordChangeRequired { next: path });
         }
+        if user.as_ref().is_some_and(|u| u.totp_required && !u.totp_enabled) && !may_wait_for_second_factor(&path) {
+            return Err(AppError::SecondFactorRequired { next: path });
+        }
         Ok(Self {
             lang,
             session,
@@ -179,6 +203,13 @@ impl FromRequestParts<AppState> for Ctx {
 fn may_wait_for_new_password(path: &str) -> bool {
     let path = path.split('?').next().unwrap_or(path);
     matches!(path, "/account/password" | "/logout" | "/lang")
+}
+
+/// What a user who must set up the second factor may still reach: its page, signing out and the
+/// language switch.
+fn may_wait_for_second_factor(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or(path);
+    path == "/account/mfa" || path.starts_with("/account/mfa/") || matches!(path, "/logout" | "/lang")
 }
 
 /// Sessions are saved when they change. An unchanged one is re-saved, which moves its idle expiry
@@ -252,6 +283,7 @@ async fn load_user(session: &Session, state: &AppState, seen: Seen<'_>) -> Resul
         session.flush().await?;
         return Ok(None);
     }
+    let (totp_enabled, required_for_all) = db::totp::state(&state.pool, user.id).await?;
     let clinic_code = match user.clinic_id {
         Some(id) => db::clinics::by_id(&state.pool, id).await?.map(|c| c.code),
         None => None,
@@ -263,6 +295,8 @@ async fn load_user(session: &Session, state: &AppState, seen: Seen<'_>) -> Resul
         clinic_id: user.clinic_id,
         clinic_code,
         must_change_password: user.must_change_password,
+        totp_enabled,
+        totp_required: role == Role::Operator || required_for_all,
     }))
 }
 
@@ -318,7 +352,45 @@ impl Ctx {
         self.session.insert(GENERATION_KEY, generation).await?;
         self.session.insert(SIGNED_IN_AT_KEY, db::now()).await?;
         self.session.insert(CSRF_KEY, random_hex(32)?).await?;
+        self.session.remove::<PendingSignIn>(PENDING_KEY).await?;
         Ok(())
+    }
+
+    /// The password was right and the account has a second factor: the session waits for the
+    /// code, signed in to nothing yet. A new id here too, so the step cannot be fixed either.
+    pub async fn await_second_factor(&self, user_id: i64, generation: i64, next: &str) -> Result<(), AppError> {
+        self.session.cycle_id().await?;
+        let pending = PendingSignIn {
+            user_id,
+            generation,
+            at: db::now(),
+            next: next.to_owned(),
+        };
+        self.session.insert(PENDING_KEY, pending).await?;
+        Ok(())
+    }
+
+    /// The sign-in waiting for its code, while still fresh.
+    pub async fn pending_sign_in(&self) -> Result<Option<PendingSignIn>, AppError> {
+        let pending = self.session.get::<PendingSignIn>(PENDING_KEY).await?;
+        Ok(pending.filter(|p| db::now() - p.at <= PENDING_SECOND_FACTOR_S))
+    }
+
+    pub async fn forget_pending_sign_in(&self) -> Result<(), AppError> {
+        self.session.remove::<PendingSignIn>(PENDING_KEY).await?;
+        Ok(())
+    }
+
+    /// This session has just proved the second factor.
+    pub async fn second_factor_proved(&self) -> Result<(), AppError> {
+        self.session.insert(SECOND_FACTOR_AT_KEY, db::now()).await?;
+        Ok(())
+    }
+
+    /// Seconds since this session last proved the second factor (`None`: never).
+    pub async fn second_factor_age(&self) -> Result<Option<i64>, AppError> {
+        let at = self.session.get::<i64>(SECOND_FACTOR_AT_KEY).await?;
+        Ok(at.map(|at| db::now() - at))
     }
 
     /// After this session changed the user's password: it stays signed in under the new

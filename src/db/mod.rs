@@ -18,6 +18,7 @@ pub mod secret_checks;
 mod sessions;
 pub mod setup_tokens;
 pub mod tickets;
+pub mod totp;
 pub mod user_sessions;
 pub mod users;
 

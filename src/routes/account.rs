@@ -151,10 +151,16 @@ pub async fn login(
     };
 
     throttle::release(&state.pool, reservation).await?;
-    state.metrics.signed_in("signed_in");
     // The right password ends the delay of the key it was counted under: the account's for an
     // unknown browser, only this browser's own for a known one.
     db::login_failures::clear(&state.pool, &first_key).await?;
+    if db::totp::is_enabled(&state.pool, user.id).await? {
+        // Not signed in yet: the code comes next (`routes::totp::login_code`).
+        let next = LocalPath::or(&form.next, "/");
+        ctx.await_second_factor(user.id, user.session_generation, &next).await?;
+        return Ok(Redirect::to("/login/mfa").into_response());
+    }
+    state.metrics.signed_in("signed_in");
     ctx.sign_in(user.id, user.session_generation).await?;
     let actor = audit::Actor::User {
         id: user.id,

@@ -16,6 +16,7 @@ mod readers;
 mod requests;
 mod sessions;
 mod tokens;
+mod totp;
 mod users;
 
 use askama::Template;
@@ -40,6 +41,7 @@ pub fn page_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(account::home))
         .route("/login", get(account::login_page).post(account::login))
+        .route("/login/mfa", get(totp::login_step).post(totp::login_code))
         .route("/logout", post(account::logout))
         .route("/setup", get(account::setup_page).post(account::setup))
         .route("/lang", post(account::set_language))
@@ -72,6 +74,7 @@ pub fn page_routes() -> Router<AppState> {
             post(desk_settings::restore_category),
         )
         .route("/desk/settings/hours", post(desk_settings::set_hours))
+        .route("/desk/settings/mfa", post(totp::set_policy))
         .route("/desk/settings/targets", post(desk_settings::set_targets))
         .route("/desk/settings/readers", post(desk_settings::set_reader_staleness))
         .route("/desk/settings/passcodes", post(desk_settings::set_passcode_policy))
@@ -102,6 +105,10 @@ pub fn page_routes() -> Router<AppState> {
         .route("/clinics/{code}/requests/{number}/reply", post(requests::reply))
         .route("/account/tokens", get(tokens::list).post(tokens::create))
         .route("/account/password", get(own_password::show).post(own_password::change))
+        .route("/account/mfa", get(totp::show))
+        .route("/account/mfa/enable", post(totp::enable))
+        .route("/account/mfa/recovery-codes", post(totp::renew_recovery_codes))
+        .route("/account/mfa/disable", post(totp::disable))
         .route("/account/sessions", get(sessions::list))
         .route("/account/sessions/{id}/end", post(sessions::end))
         .route("/account/tokens/{id}/revoke", post(tokens::revoke))
@@ -110,6 +117,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
         .route("/users/{id}/password", post(users::reset_password))
+        .route("/users/{id}/mfa/reset", post(totp::reset))
 }
 
 /// The JSON API. Routes carry the full `/api/v1` path and are merged rather than nested:

@@ -56,12 +56,26 @@ struct ConfirmPage {
     /// Single-use: one confirmed form issues exactly one code.
     issue_token: String,
     expired: bool,
+    /// The second factor is asked again (last proved over ten minutes ago), and whether the
+    /// code just typed was wrong.
+    needs_code: bool,
+    wrong_code: bool,
 }
 
 /// Asks before issuing: issuing invalidates the code staff are using now.
 pub async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(code): Path<String>) -> Result<Response, AppError> {
     let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_issue_passcode).await?;
-    confirm_page(&state, &ctx, user.id, clinic, false).await
+    confirm_page(&state, &ctx, user.id, clinic, false, false).await
+}
+
+/// Issuing needs a recent second factor from users who have one: proved at sign-in or here
+/// within the last ten minutes.
+async fn needs_code(ctx: &Ctx, totp_enabled: bool) -> Result<bool, AppError> {
+    Ok(totp_enabled
+        && ctx
+            .second_factor_age()
+            .await?
+            .is_none_or(|age| age > super::totp::RECHECK_AFTER_S))
 }
 
 async fn confirm_page(
@@ -70,7 +84,9 @@ async fn confirm_page(
     user_id: i64,
     clinic: db::clinics::Clinic,
     expired: bool,
+    wrong_code: bool,
 ) -> Result<Response, AppError> {
+    let needs_code = needs_code(ctx, ctx.user.as_ref().is_some_and(|u| u.totp_enabled)).await?;
     let has_current = db::passcodes::current(&state.pool, clinic.id).await?.is_some();
     let issue_token = passcodes::new_issue_token(&state.pool, clinic.id, user_id).await?;
     render_no_store(&ConfirmPage {
@@ -79,6 +95,8 @@ async fn confirm_page(
         has_current,
         issue_token: issue_token.expose().to_owned(),
         expired,
+        needs_code,
+        wrong_code,
     })
 }
 
@@ -107,6 +125,9 @@ pub struct IssueForm {
     csrf: String,
     #[serde(default)]
     issue_token: String,
+    /// The second factor, when the confirmation page asked for it.
+    #[serde(default)]
+    code: String,
 }
 
 /// Issues a new code and shows it this once: the response is not cacheable, the code is in
@@ -120,6 +141,13 @@ pub async fn issue(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_issue_passcode).await?;
+    if needs_code(&ctx, user.totp_enabled).await?
+        && !super::totp::check_signed_in(&state, &ctx, user.id, &form.code).await?
+    {
+        let mut response = confirm_page(&state, &ctx, user.id, clinic, false, true).await?;
+        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(response);
+    }
     let issue_token = device_token::hash(form.issue_token.trim());
     let outcome = passcodes::issue(
         &state.pool,
@@ -157,6 +185,6 @@ pub async fn issue(
                 clinic,
             })
         }
-        Outcome::ConfirmationExpired => confirm_page(&state, &ctx, user.id, clinic, true).await,
+        Outcome::ConfirmationExpired => confirm_page(&state, &ctx, user.id, clinic, true, false).await,
     }
 }

@@ -35,6 +35,8 @@ pub struct UserView {
     pub clinic_code: Option<String>,
     pub created_at: i64,
     pub disabled: bool,
+    /// The second factor is on.
+    pub totp: bool,
 }
 
 #[derive(Template)]
@@ -46,9 +48,12 @@ struct ListPage {
     clinics: Vec<db::clinics::Clinic>,
     form: UserForm,
     errors: FormErrors,
+    /// Operators' policy: the second factor required of every role, not only operators.
+    totp_required_for_all: bool,
 }
 
 async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, errors: FormErrors) -> Result<Response, AppError> {
+    let with_totp: std::collections::HashSet<i64> = db::totp::enabled_user_ids(&state.pool).await?.into_iter().collect();
     let users = db::users::all(&state.pool)
         .await?
         .into_iter()
@@ -59,6 +64,7 @@ async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, errors: FormEr
             clinic_code: u.clinic_code,
             created_at: u.created_at,
             disabled: u.disabled_at.is_some(),
+            totp: with_totp.contains(&u.id),
         })
         .collect();
     let clinics = db::clinics::all(&state.pool).await?;
@@ -75,6 +81,7 @@ async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, errors: FormEr
         clinics,
         form,
         errors,
+        totp_required_for_all: db::totp::required_for_all(&state.pool).await?,
     })?;
     *response.status_mut() = status;
     Ok(response)

@@ -12,3 +12,4 @@ pub mod pc_credential;
 pub mod readers;
 pub mod search;
 pub mod tickets;
+pub mod totp;
