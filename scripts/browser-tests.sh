@@ -26,10 +26,13 @@ $BIN --data-dir "$DATA" clinic add --code 0110113719 --name "さくら内科ク�
 printf 'agent password 123\n' | $BIN --data-dir "$DATA" user add --email agent@installer.example.jp --role agent >/dev/null
 printf 'clinic password 123\n' | $BIN --data-dir "$DATA" user add --email admin@sakura.example.jp --role clinic-admin --clinic 0110113719 >/dev/null
 printf 'operator password 123\n' | $BIN --data-dir "$DATA" user add --email operator@installer.example.jp --role operator >/dev/null
+# Signs in only in second-factor.test.mjs, which walks its first set-up.
+printf 'second operator 123\n' | $BIN --data-dir "$DATA" user add --email operator2@installer.example.jp --role operator >/dev/null
 $BIN --data-dir "$DATA" reader add --clinic 0110113719 --name 受付1 --install-type shared >/dev/null
 printf 'browser pc pass\n' | $BIN --data-dir "$DATA" guide-credential set --username BrowserPcUser >/dev/null
 RUST_LOG=warn $BIN --data-dir "$DATA" serve --addr "$ADDR" >"$DATA/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do curl -fs "http://$ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
-PORTAL_URL="http://$ADDR" node --test tests/browser/ || { echo "--- server log"; cat "$DATA/server.log"; exit 1; }
+# What each account's authenticator app holds (tests/browser/second-factor.mjs), across test files.
+PORTAL_URL="http://$ADDR" PORTAL_TOTP_STATE="$DATA/totp.json" node --test tests/browser/ || { echo "--- server log"; cat "$DATA/server.log"; exit 1; }

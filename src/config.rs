@@ -92,6 +92,9 @@ pub struct Config {
     pub header_read_timeout_s: u64,
     /// An unchanged session is saved again (moving its idle expiry) at most this often.
     pub session_touch_s: u64,
+    /// Issuing a passcode asks for the second factor again when this session proved it longer
+    /// ago (600 s; shorter only in tests).
+    pub totp_recheck_s: i64,
     /// `--smtp-url` (it may carry a password); `None`: mail off.
     pub smtp_url: Option<Secret<String>>,
     pub mail_from: String,
@@ -126,6 +129,7 @@ impl Config {
             body_deadline_s: 10,
             header_read_timeout_s: 10,
             session_touch_s: 60,
+            totp_recheck_s: 600,
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             mail_retry_base_s: 30,

@@ -81,7 +81,10 @@ async fn a_fresh_portal_sends_people_to_first_run_setup_which_creates_the_operat
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     assert_eq!(done.location(), Some("/clinics"));
-    assert_eq!(browser.get("/clinics").await.status, StatusCode::OK);
+    // Signed in, and asked for the second factor operators must have before anything else.
+    let clinics = browser.get("/clinics").await;
+    assert_eq!(clinics.location(), Some("/account/mfa?next=%2Fclinics"));
+    assert!(browser.get("/account/mfa").await.element_text("totp-secret").is_some());
 
     // The token is single-use: setup is gone once an account exists.
     assert_eq!(app.browser().get("/setup").await.status, StatusCode::NOT_FOUND);
@@ -287,10 +290,7 @@ async fn sessions_survive_a_restart() {
     let dir = app.stop().await;
 
     let app = TestApp::spawn_in(dir).await;
-    let again = Browser {
-        addr: app.addr,
-        http: browser.http.clone(),
-    };
+    let again = app.browser_with(browser.http.clone());
     assert_eq!(again.get("/clinics").await.status, StatusCode::OK);
 }
 
@@ -298,15 +298,14 @@ async fn sessions_survive_a_restart() {
 fn behind_proxy(app: &TestApp, client: &str) -> Browser {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert("x-forwarded-for", client.parse().unwrap());
-    Browser {
-        addr: app.addr,
-        http: reqwest::Client::builder()
+    app.browser_with(
+        reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .default_headers(headers)
             .build()
             .unwrap(),
-    }
+    )
 }
 
 /// Eleven failed sign-ins (for made-up accounts, so only the address limit is reached) from `client`.

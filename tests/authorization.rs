@@ -95,6 +95,13 @@ fn expected(method: &str, path: &str, caller: Caller) -> bool {
             _ => true,
         },
         ("GET", "/") | (_, "/account/password") | ("GET", "/account/sessions") => browser_signed_in,
+        // The code step exists only after a right password: anyone else is sent to sign in
+        // (and a signed-in browser home).
+        ("GET", "/login/mfa") => browser_signed_in,
+        ("POST", "/login/mfa") => false,
+        // Operators must keep their second factor.
+        ("POST", "/account/mfa/disable") => browser_signed_in && caller != Operator,
+        (_, p) if p.starts_with("/account/mfa") => browser_signed_in,
         // Asked with a session id no caller owns: 404 for everyone (ending one's own is in
         // tests/sessions_list.rs, which also shows another user's is refused).
         ("POST", "/account/sessions/{id}/end") => false,

@@ -51,7 +51,7 @@ fn browser_from(app: &TestApp, n: u8) -> Browser {
         .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, n)))
         .build()
         .expect("client");
-    Browser { addr: app.addr, http }
+    app.browser_with(http)
 }
 
 async fn scalar(app: &TestApp, sql: &str, clinic_id: i64) -> i64 {
@@ -538,4 +538,39 @@ async fn a_burst_of_writes_from_the_web_and_from_elsewhere_all_reach_the_caches(
         }
         assert_eq!(last, Ok(()), "round {round}");
     }
+}
+
+/// Invariant: a second-factor code's step is accepted once (`db::totp::use_step`, a conditional
+/// UPDATE that needs no lock), so one code sent at once from six browsers that all passed the
+/// password signs in exactly one of them.
+#[tokio::test]
+async fn one_code_sent_at_once_from_six_browsers_signs_in_one() {
+    let app = TestApp::spawn().await;
+    app.add_user_without_second_factor("op2@installer.jp", Role::Operator, None)
+        .await;
+    let secret = app.set_up_second_factor("op2@installer.jp").await;
+    let mut jobs = Vec::new();
+    let code = portal::auth::totp::code_at(&secret, portal::db::now() + 30).unwrap();
+    for n in 0..6 {
+        let browser = browser_from(&app, 60 + n);
+        let after_password = browser
+            .submit(
+                "/login",
+                "/login",
+                &[("email", "op2@installer.jp"), ("password", common::PASSWORD)],
+            )
+            .await;
+        assert_eq!(after_password.location(), Some("/login/mfa"));
+        let csrf = browser.get("/login/mfa").await.csrf();
+        let code = code.clone();
+        jobs.push(async move {
+            browser
+                .post("/login/mfa", &[("csrf", &csrf), ("code", &code)])
+                .await
+                .status
+        });
+    }
+    let answers = all_at_once(jobs).await;
+    let signed_in = answers.iter().filter(|s| **s == StatusCode::SEE_OTHER).count();
+    assert_eq!(signed_in, 1, "{answers:?}");
 }

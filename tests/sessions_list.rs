@@ -17,7 +17,7 @@ async fn signed_in_with(app: &TestApp, email: &str, user_agent: &str) -> Browser
         .user_agent(user_agent)
         .build()
         .unwrap();
-    let browser = Browser { addr: app.addr, http };
+    let browser = app.browser_with(http);
     assert_eq!(browser.login(email, PASSWORD).await.status, StatusCode::SEE_OTHER);
     browser
 }

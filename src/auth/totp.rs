@@ -150,7 +150,10 @@ mod tests {
         assert_eq!(matching_step(secret, &code, now + 30), Some(60_000_000));
         assert_eq!(matching_step(secret, &code, now - 30), Some(60_000_000));
         assert_eq!(matching_step(secret, &code, now + 60), None);
-        assert_eq!(matching_step(secret, &format!("{} {}", &code[..3], &code[3..]), now), Some(60_000_000));
+        assert_eq!(
+            matching_step(secret, &format!("{} {}", &code[..3], &code[3..]), now),
+            Some(60_000_000)
+        );
         for wrong in ["", "12345", "1234567", "abcdef", "１２３４５６"] {
             assert_eq!(matching_step(secret, wrong, now), None, "{wrong:?}");
         }
@@ -159,7 +162,10 @@ mod tests {
     #[test]
     fn the_provisioning_uri_names_the_issuer_account_and_secret() {
         let uri = provisioning_uri("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "admin@clinic.example.jp").unwrap();
-        assert!(uri.starts_with("otpauth://totp/Mokushi%20Portal:admin%40clinic.example.jp?"), "{uri}");
+        assert!(
+            uri.starts_with("otpauth://totp/Mokushi%20Portal:admin%40clinic.example.jp?"),
+            "{uri}"
+        );
         assert!(uri.contains("secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"), "{uri}");
         assert!(qr_svg(&uri).unwrap().starts_with("<?xml"));
     }
@@ -168,8 +174,10 @@ mod tests {
     fn recovery_codes_are_distinct_and_read_back_however_typed() {
         let codes = new_recovery_codes().unwrap();
         assert_eq!(codes.len(), 10);
-        let normalized: std::collections::HashSet<_> =
-            codes.iter().map(|c| normalize_recovery_code(c.expose()).unwrap()).collect();
+        let normalized: std::collections::HashSet<_> = codes
+            .iter()
+            .map(|c| normalize_recovery_code(c.expose()).unwrap())
+            .collect();
         assert_eq!(normalized.len(), 10);
         let code = codes[0].expose();
         assert_eq!(

@@ -117,7 +117,12 @@ pub async fn add_recovery_code(db: impl Into<Exec<'_>>, user_id: i64, code_hash:
 }
 
 /// Uses a recovery code once: false when it is not this user's or was used.
-pub async fn use_recovery_code(db: impl Into<Exec<'_>>, user_id: i64, code_hash: &str, now: i64) -> super::Result<bool> {
+pub async fn use_recovery_code(
+    db: impl Into<Exec<'_>>,
+    user_id: i64,
+    code_hash: &str,
+    now: i64,
+) -> super::Result<bool> {
     let done = execute!(
         db,
         "UPDATE totp_recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",

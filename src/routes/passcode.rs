@@ -70,12 +70,12 @@ pub async fn confirm(State(state): State<AppState>, ctx: Ctx, Path(code): Path<S
 
 /// Issuing needs a recent second factor from users who have one: proved at sign-in or here
 /// within the last ten minutes.
-async fn needs_code(ctx: &Ctx, totp_enabled: bool) -> Result<bool, AppError> {
+async fn needs_code(state: &AppState, ctx: &Ctx, totp_enabled: bool) -> Result<bool, AppError> {
     Ok(totp_enabled
         && ctx
             .second_factor_age()
             .await?
-            .is_none_or(|age| age > super::totp::RECHECK_AFTER_S))
+            .is_none_or(|age| age > state.config.totp_recheck_s))
 }
 
 async fn confirm_page(
@@ -86,7 +86,7 @@ async fn confirm_page(
     expired: bool,
     wrong_code: bool,
 ) -> Result<Response, AppError> {
-    let needs_code = needs_code(ctx, ctx.user.as_ref().is_some_and(|u| u.totp_enabled)).await?;
+    let needs_code = needs_code(state, ctx, ctx.user.as_ref().is_some_and(|u| u.totp_enabled)).await?;
     let has_current = db::passcodes::current(&state.pool, clinic.id).await?.is_some();
     let issue_token = passcodes::new_issue_token(&state.pool, clinic.id, user_id).await?;
     render_no_store(&ConfirmPage {
@@ -141,7 +141,7 @@ pub async fn issue(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_issue_passcode).await?;
-    if needs_code(&ctx, user.totp_enabled).await?
+    if needs_code(&state, &ctx, user.totp_enabled).await?
         && !super::totp::check_signed_in(&state, &ctx, user.id, &form.code).await?
     {
         let mut response = confirm_page(&state, &ctx, user.id, clinic, false, true).await?;

@@ -17,8 +17,6 @@ use crate::error::AppError;
 use crate::services::totp::{self as second_factor, Checked, EnableOutcome};
 use crate::state::AppState;
 
-/// Issuing a passcode asks for the code again when this session last proved it longer ago.
-pub const RECHECK_AFTER_S: i64 = 600;
 /// Wrong codes after a right password: fewer than for passwords, since each guess has three
 /// chances in a million and the password is already known to whoever guesses.
 pub const SECOND_FACTOR: throttle::Limits = throttle::Limits {
@@ -99,7 +97,8 @@ async fn mfa_page(
     };
     if enabled_at.is_some() {
         page.recovery_left = db::totp::unused_recovery_codes(&state.pool, user.id).await?;
-    } else if let Some(setup) = second_factor::pending_or_new(&state.pool, &state.sealing, user.id, &user.email).await? {
+    } else if let Some(setup) = second_factor::pending_or_new(&state.pool, &state.sealing, user.id, &user.email).await?
+    {
         page.qr_svg = totp::qr_svg(setup.uri.expose())?;
         page.secret = setup.secret.expose().to_owned();
         page.created_at = setup.created_at;
@@ -151,13 +150,24 @@ pub async fn enable(
             recovery_codes_page(&ctx, codes, next).await
         }
         EnableOutcome::WrongCode => {
-            mfa_page(&state, &ctx, &next, Some("mfa.wrong_code"), StatusCode::UNPROCESSABLE_ENTITY).await
+            mfa_page(
+                &state,
+                &ctx,
+                &next,
+                Some("mfa.wrong_code"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         EnableOutcome::Stale => mfa_page(&state, &ctx, &next, Some("mfa.stale"), StatusCode::CONFLICT).await,
     }
 }
 
-async fn recovery_codes_page(ctx: &Ctx, codes: Vec<crate::domain::Secret<String>>, next: String) -> Result<Response, AppError> {
+async fn recovery_codes_page(
+    ctx: &Ctx,
+    codes: Vec<crate::domain::Secret<String>>,
+    next: String,
+) -> Result<Response, AppError> {
     render_no_store(&RecoveryCodesPage {
         page: Page::new(ctx).await?,
         codes: codes.iter().map(|c| c.expose().to_owned()).collect(),
@@ -200,7 +210,14 @@ pub async fn renew_recovery_codes(
     ctx.check_csrf(&form.csrf).await?;
     let user = ctx.require_user()?;
     if !check_signed_in(&state, &ctx, user.id, &form.code).await? {
-        return mfa_page(&state, &ctx, "", Some("mfa.wrong_code"), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return mfa_page(
+            &state,
+            &ctx,
+            "",
+            Some("mfa.wrong_code"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     match second_factor::renew_recovery_codes(&state.pool, &user.audit_actor(), user.id, ctx.ip()).await? {
         Some(codes) => recovery_codes_page(&ctx, codes, "/account/mfa".to_owned()).await,
@@ -220,7 +237,14 @@ pub async fn disable(
         return Err(AppError::Forbidden);
     }
     if !check_signed_in(&state, &ctx, user.id, &form.code).await? {
-        return mfa_page(&state, &ctx, "", Some("mfa.wrong_code"), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return mfa_page(
+            &state,
+            &ctx,
+            "",
+            Some("mfa.wrong_code"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     second_factor::disable(&state.pool, &user.audit_actor(), user.id, ctx.ip()).await?;
     done(&ctx, "mfa.disabled", "/account/mfa").await

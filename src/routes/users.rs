@@ -53,7 +53,8 @@ struct ListPage {
 }
 
 async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, errors: FormErrors) -> Result<Response, AppError> {
-    let with_totp: std::collections::HashSet<i64> = db::totp::enabled_user_ids(&state.pool).await?.into_iter().collect();
+    let with_totp: std::collections::HashSet<i64> =
+        db::totp::enabled_user_ids(&state.pool).await?.into_iter().collect();
     let users = db::users::all(&state.pool)
         .await?
         .into_iter()

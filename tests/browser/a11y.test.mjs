@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { launchChromium } from './chromium.mjs';
+import { afterPassword } from './second-factor.mjs';
 
 const require = createRequire(import.meta.url);
 const axePath = require.resolve('axe-core/axe.min.js');
@@ -28,7 +29,7 @@ async function signedIn(email, password) {
     await page.fill('#email', email);
     await page.fill('#password', password);
     await page.press('#password', 'Enter');
-    await page.waitForLoadState();
+    await afterPassword(page, email);
     assert.ok(!page.url().endsWith('/login'), `${email} is signed in`);
   }
   return page;
@@ -57,7 +58,8 @@ test('no serious accessibility violations on any kind of page', async () => {
   }
   const admin = await signedIn('admin@sakura.example.jp', 'clinic password 123');
   for (const path of ['/clinics/0110113719', '/clinics/0110113719/passcode', '/clinics/0110113719/passcode/issue',
-    '/clinics/0110113719/requests', '/guide/mokushi/C-1', '/account/password', '/guide/mokushi/B-4/help']) {
+    '/clinics/0110113719/requests', '/guide/mokushi/C-1', '/account/password', '/guide/mokushi/B-4/help',
+    '/account/mfa', '/account/sessions']) {
     problems.push(...await scan(admin, path));
   }
   // The confirmation asked before revoking a reader (the revoke button's first POST).
@@ -70,7 +72,7 @@ test('no serious accessibility violations on any kind of page', async () => {
     problems.push(...await scan(agent, path));
   }
   const operator = await signedIn('operator@installer.example.jp', 'operator password 123');
-  for (const path of ['/users', '/desk/settings', '/guide/mokushi/stats']) {
+  for (const path of ['/users', '/desk/settings', '/guide/mokushi/stats', '/account/mfa', '/outbox', '/account/sessions']) {
     problems.push(...await scan(operator, path));
   }
   // A form refused with errors next to its fields, then a confirmation after a save.

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchChromium } from './chromium.mjs';
+import { afterPassword } from './second-factor.mjs';
 
 const base = process.env.PORTAL_URL;
 let browser;
@@ -24,7 +25,7 @@ async function phone(email, password, javaScriptEnabled = true) {
   await page.fill('#email', email);
   await page.fill('#password', password);
   await page.press('#password', 'Enter');
-  await page.waitForLoadState();
+  await afterPassword(page, email);
   return page;
 }
 

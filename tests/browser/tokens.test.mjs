@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launchChromium } from './chromium.mjs';
+import { afterPassword } from './second-factor.mjs';
 
 const base = process.env.PORTAL_URL;
 let browser;
@@ -24,7 +25,7 @@ async function enrolReader(javaScriptEnabled, name) {
   await page.fill('#email', 'operator@installer.example.jp');
   await page.fill('#password', 'operator password 123');
   await page.press('#password', 'Enter');
-  await page.waitForLoadState();
+  await afterPassword(page, 'operator@installer.example.jp');
   await page.goto(`${base}/clinics/0110113719`);
   await page.fill('#reader-name', name);
   await page.click('form[action$="/readers"] button[type=submit]');

@@ -382,7 +382,56 @@ impl TestApp {
         id
     }
 
+    /// Adds an account with [`PASSWORD`]. Operators, who cannot work without a second factor,
+    /// get one set up (the harness keeps its secret so `Browser::login` can answer the code step).
     pub async fn add_user(&self, email: &str, role: Role, clinic: Option<&str>) {
+        self.add_user_without_second_factor(email, role, clinic).await;
+        if role == Role::Operator {
+            self.set_up_second_factor(email).await;
+        }
+    }
+
+    /// Turns the second factor on for `email` as its owner would, through the service the page
+    /// uses, with a code one step old (so the next two steps are free for sign-ins).
+    pub async fn set_up_second_factor(&self, email: &str) -> String {
+        let user = portal::db::users::by_email(self.store(), email)
+            .await
+            .expect("user lookup")
+            .expect("user");
+        let setup = portal::services::totp::pending_or_new(self.store(), &self.state.sealing, user.id, email)
+            .await
+            .expect("TOTP setup")
+            .expect("not on yet");
+        let secret = setup.secret.expose().to_owned();
+        let now = portal::db::now();
+        let code = portal::auth::totp::code_at(&secret, now - 30).expect("code");
+        let outcome = portal::services::totp::enable(
+            self.store(),
+            &self.state.sealing,
+            &Actor::CommandLine,
+            user.id,
+            setup.created_at,
+            &code,
+            None,
+        )
+        .await
+        .expect("enable");
+        let portal::services::totp::EnableOutcome::Enabled(codes) = outcome else {
+            panic!("the harness could not turn on the second factor");
+        };
+        let recovery = codes.iter().map(|c| c.expose().to_owned()).collect();
+        second_factors().lock().expect("lock").insert(
+            factor_key(&self.state.config.database_url, email),
+            Enrolled {
+                secret: secret.clone(),
+                last_step: now / 30 - 1,
+                recovery,
+            },
+        );
+        secret
+    }
+
+    pub async fn add_user_without_second_factor(&self, email: &str, role: Role, clinic: Option<&str>) {
         let email = Email::parse(email).expect("email");
         let password = Password::parse(PASSWORD).expect("password");
         let clinic = clinic.map(|c| ClinicCode::parse(c).expect("code"));
@@ -444,7 +493,17 @@ impl TestApp {
     }
 
     pub fn browser(&self) -> Browser {
-        Browser::new(self.addr)
+        self.browser_with(Browser::new(self.addr).http)
+    }
+
+    /// A browser on this portal with its own client (proxy headers, a user agent, a source
+    /// address, or the cookies of an earlier one).
+    pub fn browser_with(&self, http: reqwest::Client) -> Browser {
+        Browser {
+            addr: self.addr,
+            http,
+            database: self.state.config.database_url.clone(),
+        }
     }
 
     pub fn reader(&self, token: &str) -> ReaderClient {
@@ -476,6 +535,40 @@ impl Drop for TestApp {
 pub struct Browser {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
+    /// Whose second factors this browser can answer for (the harness's, per database).
+    pub database: String,
+}
+
+/// A second factor the harness set up: its secret, the last step it used, and recovery codes to
+/// fall back on when a test signs in more often than a step (30 s) allows.
+struct Enrolled {
+    secret: String,
+    last_step: i64,
+    recovery: Vec<String>,
+}
+
+fn second_factors() -> &'static Mutex<std::collections::HashMap<String, Enrolled>> {
+    static FACTORS: std::sync::OnceLock<Mutex<std::collections::HashMap<String, Enrolled>>> =
+        std::sync::OnceLock::new();
+    FACTORS.get_or_init(Default::default)
+}
+
+fn factor_key(database: &str, email: &str) -> String {
+    format!("{database}|{}", email.trim().to_lowercase())
+}
+
+/// The next code the harness may use for `email`: a step not used yet within the one either side
+/// of now (a code works once), else a recovery code.
+pub fn next_second_factor_code(database: &str, email: &str) -> Option<String> {
+    let mut factors = second_factors().lock().expect("lock");
+    let enrolled = factors.get_mut(&factor_key(database, email))?;
+    let now_step = portal::db::now() / 30;
+    let step = (enrolled.last_step + 1).max(now_step - 1);
+    if step <= now_step + 1 {
+        enrolled.last_step = step;
+        return portal::auth::totp::code_at(&enrolled.secret, step * 30).ok();
+    }
+    enrolled.recovery.pop()
 }
 
 pub struct Page {
@@ -521,7 +614,23 @@ impl Browser {
             .redirect(Policy::none())
             .build()
             .expect("client");
-        Self { addr, http }
+        Self {
+            addr,
+            http,
+            database: String::new(),
+        }
+    }
+
+    /// After a right password for an account with a second factor, answers the code step with
+    /// the harness's next code; any other answer is returned as is.
+    async fn second_step(&self, email: &str, page: Page) -> Page {
+        if page.location() != Some("/login/mfa") {
+            return page;
+        }
+        let Some(code) = next_second_factor_code(&self.database, email) else {
+            return page;
+        };
+        self.submit("/login/mfa", "/login/mfa", &[("code", &code)]).await
     }
 
     fn url(&self, path: &str) -> String {
@@ -553,25 +662,30 @@ impl Browser {
         Page { status, headers, body }
     }
 
+    /// Signs in; the code step too, for accounts whose second factor the harness set up.
     pub async fn login(&self, email: &str, password: &str) -> Page {
-        self.submit("/login", "/login", &[("email", email), ("password", password)])
-            .await
+        let page = self
+            .submit("/login", "/login", &[("email", email), ("password", password)])
+            .await;
+        self.second_step(email, page).await
     }
 
     /// Posts the sign-in form as the page at `login_path` renders it, with `next` (where to go
     /// afterwards), and returns the answer.
     pub async fn login_then(&self, login_path: &str, email: &str, password: &str, next: &str) -> Page {
         let csrf = self.get(login_path).await.csrf();
-        self.post(
-            "/login",
-            &[
-                ("csrf", &csrf),
-                ("email", email),
-                ("password", password),
-                ("next", next),
-            ],
-        )
-        .await
+        let page = self
+            .post(
+                "/login",
+                &[
+                    ("csrf", &csrf),
+                    ("email", email),
+                    ("password", password),
+                    ("next", next),
+                ],
+            )
+            .await;
+        self.second_step(email, page).await
     }
 
     /// Signs in and checks it worked.
