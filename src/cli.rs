@@ -113,6 +113,12 @@ pub enum UserCommand {
         #[arg(long)]
         clinic: Option<String>,
     },
+    /// Turn off an account's two-step verification (a lost phone, and no operator left who
+    /// can sign in to do it on the web); audited, and the user is told by mail.
+    ResetMfa {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -221,6 +227,18 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
             };
             accounts::create_user(&pool, &hasher, &actor, &input).await?;
             println!("user {email} added as {}", role.as_db());
+            Ok(())
+        }
+        Command::User(UserCommand::ResetMfa { email }) => {
+            let email = Email::parse(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = crate::db::users::by_email(&pool, email.as_str())
+                .await?
+                .with_context(|| format!("no account has the address {email}"))?;
+            if crate::services::totp::reset(&pool, &actor, &user, None).await? {
+                println!("two-step verification of {email} turned off; they set it up again at their next sign-in");
+            } else {
+                println!("{email} had no two-step verification");
+            }
             Ok(())
         }
         Command::Reader(ReaderCommand::Add {

@@ -1646,7 +1646,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     (
         "mfa.required_cannot_disable",
-        "あなたの役割では二段階認証が必須のため、やめることはできません。スマートフォンを替えるときは、管理者に解除を依頼してください。",
+        "あなたの役割では二段階認証が必須のため、やめることはできません。スマートフォンを替えるときは、運用担当者に解除を依頼してください。",
         "Your role requires two-step verification, so it cannot be turned off. When you change phones, ask an operator to reset it.",
     ),
     (
@@ -1725,7 +1725,7 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("mfa.login_submit", "確認してログイン", "Verify and sign in"),
     (
         "mfa.lost_phone",
-        "スマートフォンも回復コードもないときは、管理者に二段階認証の解除を依頼してください。",
+        "スマートフォンも回復コードもないときは、運用担当者に二段階認証の解除を依頼してください。",
         "Without your phone or a recovery code, ask an operator to reset your two-step verification.",
     ),
     (

@@ -435,3 +435,41 @@ async fn a_code_for_an_older_page_of_the_set_up_does_not_turn_on_a_newer_secret(
     assert_eq!(app.audit_count("totp.enabled").await, 0);
     app.stop().await;
 }
+
+/// The last operator lost their phone and recovery codes: the command line (on the server's
+/// machine) turns the factor off, audited and mailed like an operator's reset on the web.
+#[tokio::test]
+async fn the_command_line_turns_off_a_locked_out_operators_second_factor() {
+    let app = TestApp::spawn().await;
+    app.add_user("operator@installer.jp", Role::Operator, None).await;
+    let dir = app.dir.path().to_owned();
+    let run = |args: &'static [&'static str]| {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || common::portal_command(&dir).args(args).output().unwrap())
+    };
+    let done = run(&["user", "reset-mfa", "--email", "operator@installer.jp"])
+        .await
+        .unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(String::from_utf8_lossy(&done.stdout).contains("turned off"));
+    assert_eq!(app.audit_count("totp.reset").await, 1);
+    let mails: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM mail_outbox WHERE kind = 'security_totp_reset' AND recipient = 'operator@installer.jp'",
+    )
+    .fetch_one(app.pool())
+    .await
+    .unwrap();
+    assert_eq!(mails, 1);
+    // Signing in again with the password leads to setting it up anew.
+    let browser = app.browser();
+    password_step(&browser, "operator@installer.jp").await;
+    assert_eq!(
+        browser.get("/clinics").await.location(),
+        Some("/account/mfa?next=%2Fclinics")
+    );
+    let unknown = run(&["user", "reset-mfa", "--email", "nobody@installer.jp"])
+        .await
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    app.stop().await;
+}
