@@ -241,6 +241,15 @@ async fn wrong_codes_are_throttled_per_account() {
     }
     assert_eq!(statuses[..3], [StatusCode::UNAUTHORIZED; 3]);
     assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
+    // Someone has the password: its owner is told once, with the address, never a code.
+    let notices: Vec<(String, String)> =
+        sqlx::query_as("SELECT recipient, body_text FROM mail_outbox WHERE kind = 'security_totp_wrong_codes'")
+            .fetch_all(app.pool())
+            .await
+            .unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].0, "op@installer.jp");
+    assert!(notices[0].1.contains("127.0.0.1") && !notices[0].1.contains(&wrong));
     // While throttled even the right code is not looked at, from any browser.
     let other = app.browser();
     password_step(&other, "op@installer.jp").await;

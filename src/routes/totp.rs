@@ -312,6 +312,12 @@ pub async fn login_code(
         let detail = if checked == Checked::Reused { "reused" } else { "" };
         record(&state, &ctx, &actor, "sign_in.totp_failed", user.clinic_id, detail).await?;
         state.metrics.signed_in("failed");
+        // The reservation stays: it is this failure. At the last free one the owner is told.
+        let (failures, _, _) = db::login_failures::since(&state.pool, &key, db::now() - 3600).await?;
+        if failures == SECOND_FACTOR.free {
+            second_factor::tell_of_wrong_codes(&state.pool, &user, failures, ctx.ip()).await?;
+            state.mail_wake.notify_one();
+        }
         return refused(&ctx, StatusCode::UNAUTHORIZED, "mfa.wrong_code").await;
     }
     throttle::release(&state.pool, reservation).await?;

@@ -265,6 +265,65 @@ async fn tell_of_reset(tx: &mut db::Tx, target: &db::users::User, actor: &audit:
     Ok(())
 }
 
+#[derive(Template)]
+#[template(path = "mail/totp_wrong_codes.txt", escape = "none")]
+struct WrongCodesText<'a> {
+    email: &'a str,
+    failures: i64,
+    at: &'a str,
+    address: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "mail/totp_wrong_codes.html")]
+struct WrongCodesHtml<'a> {
+    email: &'a str,
+    failures: i64,
+    at: &'a str,
+    address: &'a str,
+}
+
+/// Wrong codes after a right password mean the password is known to someone: the owner is told
+/// (a security notice, always sent) when the hour's count of wrong codes reaches `failures`.
+pub async fn tell_of_wrong_codes(
+    pool: &db::Pool,
+    user: &db::users::User,
+    failures: i64,
+    address: Option<&str>,
+) -> anyhow::Result<()> {
+    let at = crate::services::mail::jst(db::now());
+    let address = address.unwrap_or("-");
+    let text = WrongCodesText {
+        email: &user.email,
+        failures,
+        at: &at,
+        address,
+    }
+    .render()?;
+    let html = WrongCodesHtml {
+        email: &user.email,
+        failures,
+        at: &at,
+        address,
+    }
+    .render()?;
+    let mut tx = db::begin_write(pool).await?;
+    db::outbox::enqueue(
+        &mut tx,
+        &db::outbox::NewMessage {
+            recipient: &user.email,
+            language: "ja",
+            kind: "security_totp_wrong_codes",
+            subject: "【目視確認ポータル】確認コードの誤りが続きました / Wrong sign-in codes",
+            body_text: &text,
+            body_html: &html,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Operators require the second factor of every role, or only of operators again.
 pub async fn set_required_for_all(
     pool: &db::Pool,
