@@ -32,6 +32,16 @@ fn wrong_code(secret: &str) -> String {
         .unwrap()
 }
 
+/// A new agent signed in with the password, on the set-up page: the browser, the page, its secret.
+async fn on_the_set_up_page(app: &TestApp, email: &str) -> (Browser, common::Page, String) {
+    app.add_user_without_second_factor(email, Role::Agent, None).await;
+    let browser = app.browser();
+    password_step(&browser, email).await;
+    let page = browser.get("/account/mfa").await;
+    let secret = page.element_text("totp-secret").unwrap();
+    (browser, page, secret)
+}
+
 /// Signs in with the password only; returns where the answer points.
 async fn password_step(browser: &Browser, email: &str) -> common::Page {
     browser
@@ -173,12 +183,7 @@ async fn sign_in_asks_for_the_code_and_each_code_works_once() {
 #[tokio::test]
 async fn a_recovery_code_signs_in_once_and_new_codes_replace_the_old() {
     let app = TestApp::spawn().await;
-    app.add_user_without_second_factor("agent@installer.jp", Role::Agent, None)
-        .await;
-    let browser = app.browser();
-    password_step(&browser, "agent@installer.jp").await;
-    let page = browser.get("/account/mfa").await;
-    let secret = page.element_text("totp-secret").unwrap();
+    let (browser, page, secret) = on_the_set_up_page(&app, "agent@installer.jp").await;
     let created_at = page.hidden("created_at").unwrap();
     let code = code_at(&secret, now() - 30).unwrap();
     let enabled = browser
@@ -426,12 +431,7 @@ async fn a_clinic_admin_may_turn_it_off_with_a_code_and_an_operator_may_not() {
 #[tokio::test]
 async fn a_code_for_an_older_page_of_the_set_up_does_not_turn_on_a_newer_secret() {
     let app = TestApp::spawn().await;
-    app.add_user_without_second_factor("agent@installer.jp", Role::Agent, None)
-        .await;
-    let browser = app.browser();
-    password_step(&browser, "agent@installer.jp").await;
-    let page = browser.get("/account/mfa").await;
-    let secret = page.element_text("totp-secret").unwrap();
+    let (browser, _, secret) = on_the_set_up_page(&app, "agent@installer.jp").await;
     let code = code_at(&secret, now()).unwrap();
     let stale = browser
         .submit(

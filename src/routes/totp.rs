@@ -202,6 +202,10 @@ pub async fn check_signed_in(state: &AppState, ctx: &Ctx, user_id: i64, code: &s
     }
 }
 
+async fn wrong_code(state: &AppState, ctx: &Ctx) -> Result<Response, AppError> {
+    mfa_page(state, ctx, "", Some("mfa.wrong_code"), StatusCode::UNPROCESSABLE_ENTITY).await
+}
+
 pub async fn renew_recovery_codes(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -210,14 +214,7 @@ pub async fn renew_recovery_codes(
     ctx.check_csrf(&form.csrf).await?;
     let user = ctx.require_user()?;
     if !check_signed_in(&state, &ctx, user.id, &form.code).await? {
-        return mfa_page(
-            &state,
-            &ctx,
-            "",
-            Some("mfa.wrong_code"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return wrong_code(&state, &ctx).await;
     }
     match second_factor::renew_recovery_codes(&state.pool, &user.audit_actor(), user.id, ctx.ip()).await? {
         Some(codes) => recovery_codes_page(&ctx, codes, "/account/mfa".to_owned()).await,
@@ -237,14 +234,7 @@ pub async fn disable(
         return Err(AppError::Forbidden);
     }
     if !check_signed_in(&state, &ctx, user.id, &form.code).await? {
-        return mfa_page(
-            &state,
-            &ctx,
-            "",
-            Some("mfa.wrong_code"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return wrong_code(&state, &ctx).await;
     }
     second_factor::disable(&state.pool, &user.audit_actor(), user.id, ctx.ip()).await?;
     done(&ctx, "mfa.disabled", "/account/mfa").await
