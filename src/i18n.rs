@@ -1606,13 +1606,18 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     (
         "mfa.policy_operators",
-        "管理者（オペレーター）のみ（他の役割には設定をおすすめします）",
+        "運用担当者のみ（他の役割には設定をおすすめします）",
         "Operators only (other roles are asked to turn it on)",
     ),
     (
         "mfa.policy_all",
-        "すべての役割（医療機関の管理者、サポート担当者も）",
+        "すべての役割（医療機関管理者、サポート担当者も）",
         "Every role (clinic admins and support agents too)",
+    ),
+    (
+        "mfa.setup_code",
+        "認証アプリに表示された6桁の確認コード",
+        "The six-digit code your app shows",
     ),
     ("mfa.policy_save", "方針を保存", "Save policy"),
     (
