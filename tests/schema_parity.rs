@@ -17,7 +17,11 @@ const SQLITE_MIGRATIONS: &str = "migrations/sqlite";
 const POSTGRES_MIGRATIONS: &str = "migrations/postgres";
 
 /// SQLite INTEGER columns that the portal reads and binds as `bool`: BOOLEAN on PostgreSQL.
-const BOOLEAN_COLUMNS: &[(&str, &str)] = &[("desk_closures", "yearly"), ("users", "must_change_password")];
+const BOOLEAN_COLUMNS: &[(&str, &str)] = &[
+    ("desk_closures", "yearly"),
+    ("users", "must_change_password"),
+    ("account_policy", "totp_required_for_all"),
+];
 
 /// Columns whose PostgreSQL type is not the plain mapping of the SQLite one, by design.
 const OTHER_TYPES: &[(&str, &str, &str)] = &[
@@ -26,7 +30,7 @@ const OTHER_TYPES: &[(&str, &str, &str)] = &[
 ];
 
 /// CHECK constraints that exist on SQLite only because it has no BOOLEAN (`IN (0, 1)`).
-const SQLITE_ONLY_CHECKS: &[(&str, usize)] = &[("users", 1)];
+const SQLITE_ONLY_CHECKS: &[(&str, usize)] = &[("users", 1), ("account_policy", 1)];
 
 /// Tables refusing TRUNCATE on PostgreSQL (SQLite has no TRUNCATE: its DELETE triggers cover it).
 const NO_TRUNCATE: &[&str] = &["audit_log", "ticket_events", "audit_chain"];
