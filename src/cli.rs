@@ -228,7 +228,9 @@ pub async fn run_admin(data: &DataArgs, command: Command) -> anyhow::Result<()> 
             accounts::create_user(&pool, &hasher, &actor, &input).await?;
             println!("user {email} added as {}", role.as_db());
             if role == Role::Operator {
-                println!("at their first sign-in the portal asks them to set up two-step verification (an authenticator app)");
+                println!(
+                    "at their first sign-in the portal asks them to set up two-step verification (an authenticator app)"
+                );
             }
             Ok(())
         }

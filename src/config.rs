@@ -95,6 +95,8 @@ pub struct Config {
     /// Issuing a passcode asks for the second factor again when this session proved it longer
     /// ago (600 s; shorter only in tests).
     pub totp_recheck_s: i64,
+    /// How long after the password the sign-in code may be typed (300 s; shorter only in tests).
+    pub totp_pending_s: i64,
     /// `--smtp-url` (it may carry a password); `None`: mail off.
     pub smtp_url: Option<Secret<String>>,
     pub mail_from: String,
@@ -130,6 +132,7 @@ impl Config {
             header_read_timeout_s: 10,
             session_touch_s: 60,
             totp_recheck_s: 600,
+            totp_pending_s: 300,
             smtp_url: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             mail_retry_base_s: 30,

@@ -482,3 +482,24 @@ async fn the_command_line_turns_off_a_locked_out_operators_second_factor() {
     assert_eq!(unknown.status.code(), Some(1));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_code_must_follow_the_password_within_its_window() {
+    let dir = tempfile::tempdir().unwrap();
+    // Five minutes in production; one second here.
+    let app = TestApp::spawn_with(dir, |c| c.totp_pending_s = 1).await;
+    app.add_user("op@installer.jp", Role::Operator, None).await;
+    let browser = app.browser();
+    assert_eq!(
+        password_step(&browser, "op@installer.jp").await.location(),
+        Some("/login/mfa")
+    );
+    let csrf = browser.get("/login/mfa").await.csrf();
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let code = common::next_second_factor_code(&app.state.config.database_url, "op@installer.jp").unwrap();
+    let late = browser.post("/login/mfa", &[("csrf", &csrf), ("code", &code)]).await;
+    assert_eq!(late.location(), Some("/login"), "the password again");
+    assert_eq!(browser.get("/login/mfa").await.location(), Some("/login"));
+    assert_eq!(browser.get("/clinics").await.location(), Some("/login?next=%2Fclinics"));
+    app.stop().await;
+}

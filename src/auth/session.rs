@@ -35,8 +35,6 @@ const FLASH_KEY: &str = "flash";
 const SECOND_FACTOR_AT_KEY: &str = "second_factor_at";
 /// Between the password and the code: who, under which generation, since when, and where to go.
 const PENDING_KEY: &str = "pending_second_factor";
-/// How long the code may be typed after the password.
-pub const PENDING_SECOND_FACTOR_S: i64 = 300;
 /// When an unchanged session was last saved, which is what moves its idle expiry.
 const TOUCHED_KEY: &str = "touched_at";
 /// The CSRF token of a visitor who is not signed in lives in this cookie, not in a session.
@@ -370,10 +368,10 @@ impl Ctx {
         Ok(())
     }
 
-    /// The sign-in waiting for its code, while still fresh.
-    pub async fn pending_sign_in(&self) -> Result<Option<PendingSignIn>, AppError> {
+    /// The sign-in waiting for its code, while still fresh (`window_s` after the password).
+    pub async fn pending_sign_in(&self, window_s: i64) -> Result<Option<PendingSignIn>, AppError> {
         let pending = self.session.get::<PendingSignIn>(PENDING_KEY).await?;
-        Ok(pending.filter(|p| db::now() - p.at <= PENDING_SECOND_FACTOR_S))
+        Ok(pending.filter(|p| db::now() - p.at <= window_s))
     }
 
     pub async fn forget_pending_sign_in(&self) -> Result<(), AppError> {

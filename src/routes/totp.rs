@@ -248,11 +248,11 @@ struct LoginCodePage {
 }
 
 /// The second step of signing in, after a right password.
-pub async fn login_step(ctx: Ctx) -> Result<Response, AppError> {
+pub async fn login_step(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     if ctx.user.is_some() {
         return Ok(Redirect::to("/").into_response());
     }
-    if ctx.pending_sign_in().await?.is_none() {
+    if ctx.pending_sign_in(state.config.totp_pending_s).await?.is_none() {
         return Ok(Redirect::to("/login").into_response());
     }
     render_no_store(&LoginCodePage {
@@ -267,7 +267,7 @@ pub async fn login_code(
     HtmlForm(form): HtmlForm<CodeForm>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
-    let Some(pending) = ctx.pending_sign_in().await? else {
+    let Some(pending) = ctx.pending_sign_in(state.config.totp_pending_s).await? else {
         // Expired (five minutes), or never started: the password again.
         ctx.forget_pending_sign_in().await?;
         return Ok(Redirect::to("/login").into_response());
