@@ -9,9 +9,11 @@ mod desk_reports;
 mod desk_settings;
 mod guide;
 mod health;
+mod invitations;
 mod outbox;
 mod own_password;
 mod passcode;
+mod password_reset;
 mod readers;
 mod requests;
 mod sessions;
@@ -110,6 +112,40 @@ pub fn page_routes() -> Router<AppState> {
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
         .route("/users/{id}/password", post(users::reset_password))
+        .route("/users/invitations", post(invitations::create))
+        .route("/users/invitations/{id}/revoke", post(invitations::revoke))
+        .route("/invite/{token}", get(invitations::show))
+        .route("/invite", post(invitations::accept))
+        .route(
+            "/password/forgot",
+            get(password_reset::forgot_page).post(password_reset::forgot),
+        )
+        .route("/password/reset/{token}", get(password_reset::reset_form))
+        .route("/password/reset", post(password_reset::reset))
+}
+
+/// The request's span for the log (as tower-http's default, at debug level), with the token of
+/// an invitation or password-reset link cut out of the path: a link is a secret until used.
+pub fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let uri = request.uri().to_string();
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %without_link_token(&uri),
+        version = ?request.version(),
+    )
+}
+
+fn without_link_token(uri: &str) -> std::borrow::Cow<'_, str> {
+    use crate::services::account_mail::{INVITE_PATH, RESET_PATH};
+    for prefix in [INVITE_PATH, RESET_PATH] {
+        if let Some(at) = uri.find(prefix)
+            && uri.len() > at + prefix.len()
+        {
+            return format!("{}…", &uri[..at + prefix.len()]).into();
+        }
+    }
+    uri.into()
 }
 
 /// The JSON API. Routes carry the full `/api/v1` path and are merged rather than nested:
