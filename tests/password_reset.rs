@@ -354,3 +354,98 @@ async fn without_mail_the_forgot_page_says_to_ask_an_operator() {
         .unwrap();
     assert_eq!(queued, 0);
 }
+
+#[tokio::test]
+async fn two_racing_resets_with_one_link_set_the_password_once() {
+    let (smtp, app) = started().await;
+    ask(&app.browser(), ADMIN).await;
+    let token = reset_token(&smtp, ADMIN, 1).await;
+    let (a, b) = (app.browser(), app.browser());
+    let csrf_a = a.get(&format!("/password/reset/{token}")).await.csrf();
+    let csrf_b = b.get(&format!("/password/reset/{token}")).await.csrf();
+    let form = |csrf: String, password: &str| {
+        vec![
+            ("csrf", csrf),
+            ("token", token.clone()),
+            ("password", password.to_owned()),
+            ("password_confirm", password.to_owned()),
+        ]
+    };
+    let (fa, fb) = (form(csrf_a, NEW_PASSWORD), form(csrf_b, "the other racing pass phrase"));
+    let (ra, rb) = tokio::join!(
+        a.http.post(app.url("/password/reset")).form(&fa).send(),
+        b.http.post(app.url("/password/reset")).form(&fb).send(),
+    );
+    let mut statuses = [ra.unwrap().status(), rb.unwrap().status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::SEE_OTHER, StatusCode::GONE], "exactly one wins");
+    assert_eq!(app.audit_count("password.reset").await, 1);
+    let notices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'password_changed'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(notices, 1);
+}
+
+/// `portal serve` at debug level through a whole reset: the link's token is in no log line.
+#[tokio::test]
+async fn the_link_token_never_reaches_the_server_log() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let smtp = SmtpServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_owned();
+    let mut add = portal_command(&d)
+        .args(["user", "add", "--email", ADMIN, "--role", "agent"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap();
+    let log_path = d.join("server.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut server = portal_command(&d)
+        .args(["serve", "--addr", &addr.to_string(), "--public-url", PUBLIC_URL])
+        .args(["--smtp-url", &format!("smtp://127.0.0.1:{}", smtp.port)])
+        .env("RUST_LOG", "debug,sqlx=warn,hyper=info,hyper_util=info")
+        .env("NO_COLOR", "1")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if reqwest::get(format!("http://{addr}/healthz")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let browser = Browser::new(addr);
+    assert_eq!(ask(&browser, ADMIN).await.status, StatusCode::OK);
+    let token = reset_token(&smtp, ADMIN, 1).await;
+    assert_eq!(
+        browser.get(&format!("/password/reset/{token}")).await.status,
+        StatusCode::OK
+    );
+    let done = set_password(&browser, &token, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        browser.get(&format!("/password/reset/{token}")).await.status,
+        StatusCode::GONE
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logs.contains("uri=/password/reset/…"),
+        "requests are logged, the token cut off: {logs}"
+    );
+    assert!(!logs.contains(&token), "the link's token is in the log");
+}
