@@ -483,3 +483,21 @@ pub async fn authorize_clinic(
         Err(AppError::NotFound)
     }
 }
+
+#[cfg(test)]
+mod link_token_tests {
+    use super::without_link_token;
+
+    #[test]
+    fn link_tokens_are_cut_from_logged_paths() {
+        let token = "ab".repeat(32);
+        assert_eq!(without_link_token(&format!("/invite/{token}")), "/invite/…");
+        assert_eq!(
+            without_link_token(&format!("/password/reset/{token}")),
+            "/password/reset/…"
+        );
+        assert_eq!(without_link_token("/password/reset"), "/password/reset");
+        assert_eq!(without_link_token("/invite"), "/invite");
+        assert_eq!(without_link_token("/users?x=1"), "/users?x=1");
+    }
+}
