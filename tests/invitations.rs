@@ -156,7 +156,8 @@ async fn an_invitation_mails_a_link_that_creates_the_account_once() {
         login.body
     );
     let row = sqlx::query(
-        "SELECT u.role, c.code, u.must_change_password FROM users u LEFT JOIN clinics c ON c.id = u.clinic_id WHERE u.email = $1",
+        "SELECT u.role, c.code, CASE WHEN u.must_change_password THEN 1 ELSE 0 END
+         FROM users u LEFT JOIN clinics c ON c.id = u.clinic_id WHERE u.email = $1",
     )
     .bind(INVITEE)
     .fetch_one(app.pool())
@@ -164,6 +165,7 @@ async fn an_invitation_mails_a_link_that_creates_the_account_once() {
     .unwrap();
     assert_eq!(row.get::<String, _>(0), "clinic_admin");
     assert_eq!(row.get::<Option<String>, _>(1).as_deref(), Some(CLINIC_A));
+    assert_eq!(row.get::<i32, _>(2), 0, "the invitee's own password is not temporary");
 
     // Used up: the page and the form both refuse it, with the one page for bad links.
     let again = invitee.get(&format!("/invite/{token}")).await;

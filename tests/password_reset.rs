@@ -449,3 +449,29 @@ async fn the_link_token_never_reaches_the_server_log() {
     );
     assert!(!logs.contains(&token), "the link's token is in the log");
 }
+
+#[tokio::test]
+async fn a_reset_lifts_the_sign_in_delay_of_the_account() {
+    let (smtp, app) = started().await;
+    // Strangers' guesses have the account at its hourly cap.
+    for _ in 0..100 {
+        sqlx::query("INSERT INTO login_failures (key, failed_at) VALUES ($1, $2)")
+            .bind(format!("account:{ADMIN}"))
+            .bind(portal::db::now())
+            .execute(app.pool())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        app.browser().login(ADMIN, PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    ask(&app.browser(), ADMIN).await;
+    let token = reset_token(&smtp, ADMIN, 1).await;
+    let done = set_password(&app.browser(), &token, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.browser().login(ADMIN, NEW_PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
