@@ -109,7 +109,8 @@ pub async fn create(
         email: &email,
         role,
         clinic: clinic.as_ref(),
-        language: ctx.lang.code(),
+        // The invitee has no language of their own yet: Japanese first (English below).
+        language: crate::i18n::Lang::default().code(),
     };
     match account_mail::invite(&state.pool, &state.config.display_url(), &inviter, &invite).await {
         Ok(_) => {

@@ -56,7 +56,8 @@ pub async fn forgot(
             &state.config.display_url(),
             &form.email,
             ctx.ip(),
-            ctx.lang.code(),
+            // Users have no language of their own yet (the page's is the asker's, not the owner's).
+            crate::i18n::Lang::default().code(),
         )
         .await
         .map_err(internal)?;
@@ -156,7 +157,7 @@ pub async fn reset(
         &form.token,
         &password,
         ctx.ip(),
-        ctx.lang.code(),
+        crate::i18n::Lang::default().code(),
     )
     .await
     .map_err(internal)?;
