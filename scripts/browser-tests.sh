@@ -30,9 +30,20 @@ printf 'operator password 123\n' | $BIN --data-dir "$DATA" user add --email oper
 printf 'second operator 123\n' | $BIN --data-dir "$DATA" user add --email operator2@installer.example.jp --role operator >/dev/null
 $BIN --data-dir "$DATA" reader add --clinic 0110113719 --name 受付1 --install-type shared >/dev/null
 printf 'browser pc pass\n' | $BIN --data-dir "$DATA" guide-credential set --username BrowserPcUser >/dev/null
-RUST_LOG=warn $BIN --data-dir "$DATA" serve --addr "$ADDR" >"$DATA/server.log" 2>&1 &
+# A real SMTP server (aiosmtpd) saving into a Maildir, which the mail tests read links from.
+SMTP_PORT=${BROWSER_TEST_SMTP_PORT:-39128}
+PY=python3
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null && PY=/usr/bin/python3
+$PY -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$DATA/mail" >/dev/null 2>&1 &
+SMTP=$!
+trap 'kill ${SERVER:-} ${SMTP:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$DATA"' EXIT
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break; sleep 0.1; done
+
+RUST_LOG=warn $BIN --data-dir "$DATA" serve --addr "$ADDR" --public-url "http://$ADDR" \
+  --smtp-url "smtp://127.0.0.1:$SMTP_PORT" --mail-from portal@installer.example.jp >"$DATA/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do curl -fs "http://$ADDR/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 
-# What each account's authenticator app holds (tests/browser/second-factor.mjs), across test files.
-PORTAL_URL="http://$ADDR" PORTAL_TOTP_STATE="$DATA/totp.json" node --test tests/browser/ || { echo "--- server log"; cat "$DATA/server.log"; exit 1; }
+# What each account's authenticator app holds (tests/browser/second-factor.mjs), across test files;
+# the mail the portal sent (aiosmtpd's Maildir).
+PORTAL_URL="http://$ADDR" PORTAL_TOTP_STATE="$DATA/totp.json" PORTAL_MAILDIR="$DATA/mail" node --test tests/browser/ || { echo "--- server log"; cat "$DATA/server.log"; exit 1; }

@@ -1773,6 +1773,132 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "Required of: {required}",
     ),
     ("audit.sign_in.totp_failed", "確認コードの誤り", "Wrong two-step code"),
+    // Invitations and password resets by mail
+    ("login.forgot", "パスワードをお忘れの方", "Forgot your password?"),
+    ("invite.section", "メールで招待", "Invite by e-mail"),
+    (
+        "invite.section_intro",
+        "招待された人は、届いたリンク（72時間有効、一度だけ使えます）から自分でパスワードを設定します。あなたがパスワードを見ることも入力することもありません。",
+        "The invitee chooses their own password through the link they receive (valid for 72 hours, once only); you never see or type it.",
+    ),
+    (
+        "invite.mail_off",
+        "メール送信が設定されていないため（--smtp-url なし）、招待できません。上の「アカウントを作成」か portal user add を使ってください。",
+        "Mail is off (no --smtp-url), so no one can be invited. Use “Create an account” above or portal user add.",
+    ),
+    ("invite.send", "招待メールを送る", "Send the invitation"),
+    ("invite.pending", "招待中", "Pending invitations"),
+    (
+        "invite.none",
+        "招待中のアカウントはありません。",
+        "No pending invitations.",
+    ),
+    ("invite.invited_by", "招待した人", "Invited by"),
+    ("invite.expires_at", "有効期限", "Expires"),
+    ("invite.revoke", "取り消す", "Revoke"),
+    ("invite.title", "アカウントの作成", "Create your account"),
+    (
+        "invite.intro",
+        "招待されたアカウントのパスワードを決めてください。パスワードは招待した人にも知らされません。",
+        "Choose the password of the account you were invited to. Not even the person who invited you learns it.",
+    ),
+    ("invite.account", "アカウント", "Account"),
+    ("invite.submit", "アカウントを作成する", "Create my account"),
+    (
+        "flash.invitation_sent",
+        "招待しました。招待メールが送信されます。",
+        "Invited: the invitation mail is on its way.",
+    ),
+    (
+        "flash.invitation_revoked",
+        "招待を取り消しました。",
+        "The invitation has been revoked.",
+    ),
+    (
+        "flash.invitation_gone",
+        "この招待はもうありません（受諾済み、取り消し済み、または期限切れ）。",
+        "This invitation is no longer pending (accepted, revoked or expired).",
+    ),
+    (
+        "flash.invitation_accepted",
+        "アカウントを作成しました。設定したパスワードでログインしてください。",
+        "Your account has been created. Sign in with the password you chose.",
+    ),
+    (
+        "link.invalid_title",
+        "このリンクは使えません",
+        "This link cannot be used",
+    ),
+    (
+        "link.invalid",
+        "リンクの有効期限が切れたか、すでに使われたか、取り消されました。必要なら、もう一度依頼してください。",
+        "The link has expired, has been used already, or was withdrawn. Ask again if you still need one.",
+    ),
+    ("link.to_login", "ログインへ", "Go to sign-in"),
+    ("forgot.title", "パスワードの再設定", "Reset your password"),
+    (
+        "forgot.intro",
+        "アカウントのメールアドレスを入力してください。新しいパスワードを設定するためのリンク（30分間有効）をお送りします。",
+        "Enter your account's e-mail address: we mail you a link to choose a new password (valid for 30 minutes).",
+    ),
+    ("forgot.back", "ログインに戻る", "Back to sign-in"),
+    ("forgot.submit", "再設定用のリンクを送る", "Send the link"),
+    (
+        "forgot.sent",
+        "このアドレスのアカウントがあれば、再設定用のリンクをメールでお送りしました。届かない場合は、しばらくしてからもう一度お試しいただくか、運用担当者にご連絡ください。",
+        "If an account has this address, a mail with a link is on its way. If none arrives, try again later or ask your operator.",
+    ),
+    (
+        "forgot.mail_off",
+        "このポータルではメール送信が設定されていないため、ここではパスワードを再設定できません。運用担当者に一時パスワードの設定を依頼してください。",
+        "Mail is not set up on this portal, so passwords cannot be reset here. Ask an operator to set a temporary password for you.",
+    ),
+    ("reset.title", "新しいパスワードの設定", "Choose a new password"),
+    (
+        "reset.intro",
+        "新しいパスワードを2回入力してください。設定すると、このアカウントのすべてのログインが終了します。",
+        "Type your new password twice. Setting it signs this account out everywhere.",
+    ),
+    ("reset.submit", "パスワードを設定する", "Set the password"),
+    (
+        "flash.password_set_by_link",
+        "パスワードを設定しました。新しいパスワードでログインしてください。",
+        "Your password has been set. Sign in with your new password.",
+    ),
+    ("audit.user.invited", "メールで招待", "Invited by e-mail"),
+    ("audit.invitation.revoked", "招待の取り消し", "Invitation revoked"),
+    ("audit.invitation.accepted", "招待の受諾", "Invitation accepted"),
+    (
+        "audit.password.reset",
+        "パスワード再設定（メールのリンク）",
+        "Password reset (mailed link)",
+    ),
+    (
+        "audit.password.reset_requested",
+        "パスワード再設定の依頼",
+        "Password reset asked for",
+    ),
+    (
+        "audit_detail.user.invited",
+        "{email}（{role}）{clinic}",
+        "{email} ({role}) {clinic}",
+    ),
+    (
+        "audit_detail.invitation.revoked",
+        "{email}（{role}）",
+        "{email} ({role})",
+    ),
+    (
+        "audit_detail.invitation.accepted",
+        "{email}（{role}）招待した人: {invited_by}",
+        "{email} ({role}), invited by {invited_by}",
+    ),
+    ("audit_detail.password.reset", "{email}", "{email}"),
+    (
+        "audit_detail.password.reset_requested",
+        "{email}: {outcome}",
+        "{email}: {outcome}",
+    ),
 ];
 
 #[cfg(test)]

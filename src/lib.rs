@@ -241,7 +241,7 @@ impl Portal {
             )))
             // Rejects cross-site form posts by Origin / Sec-Fetch-Site before any handler runs.
             .layer(CsrfLayer::new())
-            .layer(TraceLayer::new_for_http())
+            .layer(TraceLayer::new_for_http().make_span_with(routes::request_span))
             .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
             .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
             .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))

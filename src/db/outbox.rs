@@ -96,16 +96,27 @@ pub async fn claim_due(
     Ok(claimed)
 }
 
+/// Kinds whose body holds a single-use link (an invitation, a password reset): once sent, the
+/// stored bodies are replaced by [`SCRUBBED`], so the outbox keeps no usable link.
+pub const SCRUBBED_AFTER_SENDING: [&str; 2] = ["invitation", "password_reset"];
+/// What such a message's stored body says once it was sent.
+pub const SCRUBBED: &str = "(本文は送信後に削除されました: 一度だけ使えるリンクを含んでいたため / removed after sending: it held a single-use link)";
+
 /// Marks a message sent, if `owner` still holds its claim. Returns whether it did.
 pub async fn mark_sent(db: impl Into<Exec<'_>>, id: i64, owner: &str, now: i64) -> super::Result<bool> {
     let done = on_engine!(db, |ex| sqlx::query(
         "UPDATE mail_outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL,
-                claimed_by = NULL, claimed_at = NULL
+                claimed_by = NULL, claimed_at = NULL,
+                body_text = CASE WHEN kind IN ($4, $5) THEN $6 ELSE body_text END,
+                body_html = CASE WHEN kind IN ($4, $5) THEN $6 ELSE body_html END
          WHERE id = $2 AND claimed_by = $3",
     )
     .bind(now)
     .bind(id)
     .bind(owner)
+    .bind(SCRUBBED_AFTER_SENDING[0])
+    .bind(SCRUBBED_AFTER_SENDING[1])
+    .bind(SCRUBBED)
     .execute(ex)
     .await
     .map(super::Done::from))?;

@@ -9,9 +9,11 @@ mod desk_reports;
 mod desk_settings;
 mod guide;
 mod health;
+mod invitations;
 mod outbox;
 mod own_password;
 mod passcode;
+mod password_reset;
 mod readers;
 mod requests;
 mod sessions;
@@ -118,6 +120,40 @@ pub fn page_routes() -> Router<AppState> {
         .route("/users/{id}/enable", post(users::enable))
         .route("/users/{id}/password", post(users::reset_password))
         .route("/users/{id}/mfa/reset", post(totp::reset))
+        .route("/users/invitations", post(invitations::create))
+        .route("/users/invitations/{id}/revoke", post(invitations::revoke))
+        .route("/invite/{token}", get(invitations::show))
+        .route("/invite", post(invitations::accept))
+        .route(
+            "/password/forgot",
+            get(password_reset::forgot_page).post(password_reset::forgot),
+        )
+        .route("/password/reset/{token}", get(password_reset::reset_form))
+        .route("/password/reset", post(password_reset::reset))
+}
+
+/// The request's span for the log (as tower-http's default, at debug level), with the token of
+/// an invitation or password-reset link cut out of the path: a link is a secret until used.
+pub fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let uri = request.uri().to_string();
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        uri = %without_link_token(&uri),
+        version = ?request.version(),
+    )
+}
+
+fn without_link_token(uri: &str) -> std::borrow::Cow<'_, str> {
+    use crate::services::account_mail::{INVITE_PATH, RESET_PATH};
+    for prefix in [INVITE_PATH, RESET_PATH] {
+        if let Some(at) = uri.find(prefix)
+            && uri.len() > at + prefix.len()
+        {
+            return format!("{}…", &uri[..at + prefix.len()]).into();
+        }
+    }
+    uri.into()
 }
 
 /// The JSON API. Routes carry the full `/api/v1` path and are merged rather than nested:
@@ -453,5 +489,23 @@ pub async fn authorize_clinic(
         Err(AppError::Forbidden)
     } else {
         Err(AppError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod link_token_tests {
+    use super::without_link_token;
+
+    #[test]
+    fn link_tokens_are_cut_from_logged_paths() {
+        let token = "ab".repeat(32);
+        assert_eq!(without_link_token(&format!("/invite/{token}")), "/invite/…");
+        assert_eq!(
+            without_link_token(&format!("/password/reset/{token}")),
+            "/password/reset/…"
+        );
+        assert_eq!(without_link_token("/password/reset"), "/password/reset");
+        assert_eq!(without_link_token("/invite"), "/invite");
+        assert_eq!(without_link_token("/users?x=1"), "/users?x=1");
     }
 }

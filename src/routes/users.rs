@@ -50,9 +50,22 @@ struct ListPage {
     errors: FormErrors,
     /// Operators' policy: the second factor required of every role, not only operators.
     totp_required_for_all: bool,
+    invite: super::invitations::InviteSection,
 }
 
 async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, errors: FormErrors) -> Result<Response, AppError> {
+    let invite = super::invitations::section(state, Default::default(), FormErrors::default()).await?;
+    render_list_with(state, ctx, form, errors, invite).await
+}
+
+/// The users page, with the invitations section as given (the invite form's errors, say).
+pub(super) async fn render_list_with(
+    state: &AppState,
+    ctx: &Ctx,
+    form: UserForm,
+    errors: FormErrors,
+    invite: super::invitations::InviteSection,
+) -> Result<Response, AppError> {
     let with_totp: std::collections::HashSet<i64> =
         db::totp::enabled_user_ids(&state.pool).await?.into_iter().collect();
     let users = db::users::all(&state.pool)
@@ -69,7 +82,7 @@ async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, errors: FormEr
         })
         .collect();
     let clinics = db::clinics::all(&state.pool).await?;
-    let status = if errors.any() {
+    let status = if errors.any() || invite.errors.any() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -83,6 +96,7 @@ async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, errors: FormEr
         form,
         errors,
         totp_required_for_all: db::totp::required_for_all(&state.pool).await?,
+        invite,
     })?;
     *response.status_mut() = status;
     Ok(response)
@@ -93,6 +107,26 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
         return Err(AppError::Forbidden);
     }
     render_list(&state, &ctx, UserForm::default(), FormErrors::default()).await
+}
+
+/// The address, role and clinic of a new account (created here or invited by mail): a clinic
+/// admin needs a clinic, the others none. `Err((field, message))` names the field at fault.
+pub(super) fn parse_account(
+    ctx: &Ctx,
+    email: &str,
+    role: &str,
+    clinic: &str,
+) -> Result<(Email, Role, Option<ClinicCode>), (&'static str, String)> {
+    let email = Email::parse(email).map_err(|_| ("email", ctx.t("form.email_invalid").to_owned()))?;
+    let role = Role::parse_cli(role).ok_or_else(|| ("role", ctx.t("user.role_invalid").to_owned()))?;
+    let clinic = match (role, clinic.trim()) {
+        (Role::ClinicAdmin, "") => return Err(("clinic", ctx.t("user.clinic_required").to_owned())),
+        (Role::ClinicAdmin, code) => {
+            Some(ClinicCode::parse(code).map_err(|e| ("clinic", ctx.t(e.ui_key()).to_owned()))?)
+        }
+        _ => None,
+    };
+    Ok((email, role, clinic))
 }
 
 pub async fn create(
@@ -106,15 +140,8 @@ pub async fn create(
         return Err(AppError::Forbidden);
     }
     let parsed = (|| {
-        let email = Email::parse(&form.email).map_err(|_| FormErrors::on("email", ctx.t("form.email_invalid")))?;
-        let role = Role::parse_cli(&form.role).ok_or_else(|| FormErrors::on("role", ctx.t("user.role_invalid")))?;
-        let clinic = match (role, form.clinic.trim()) {
-            (Role::ClinicAdmin, "") => return Err(FormErrors::on("clinic", ctx.t("user.clinic_required"))),
-            (Role::ClinicAdmin, code) => {
-                Some(ClinicCode::parse(code).map_err(|e| FormErrors::on("clinic", ctx.t(e.ui_key())))?)
-            }
-            _ => None,
-        };
+        let (email, role, clinic) = parse_account(&ctx, &form.email, &form.role, &form.clinic)
+            .map_err(|(field, message)| FormErrors::on(field, message))?;
         let password = Password::parse(&form.password).map_err(|e| FormErrors::on("password", ctx.t(e.ui_key())))?;
         Ok((email, role, clinic, password))
     })();

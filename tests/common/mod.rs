@@ -7,6 +7,8 @@
 //! ([`TestApp::pool`]) and is written to run unchanged on both engines.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
