@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { launchChromium } from './chromium.mjs';
+import { afterPassword } from './second-factor.mjs';
 
 const require = createRequire(import.meta.url);
 const axePath = require.resolve('axe-core/axe.min.js');
@@ -78,7 +79,7 @@ async function signIn(page, email, password) {
   await page.fill('#email', email);
   await page.fill('#password', password);
   await page.press('#password', 'Enter');
-  await page.waitForLoadState();
+  await afterPassword(page, email);
 }
 
 test('an invitation by mail, then a password reset by mail', async () => {
