@@ -99,6 +99,8 @@ pub struct Config {
     pub mail_retry_base_s: i64,
     /// How often the sender looks at the outbox when nothing woke it.
     pub mail_poll_ms: u64,
+    /// How often the server looks for time-based notices (stale readers, tickets due soon).
+    pub notice_check_ms: u64,
 }
 
 pub const PEPPER_ENV: &str = "PORTAL_PASSCODE_PEPPER";
@@ -130,6 +132,7 @@ impl Config {
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             mail_retry_base_s: 30,
             mail_poll_ms: 3000,
+            notice_check_ms: 60_000,
         }
     }
 

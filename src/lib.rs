@@ -341,7 +341,31 @@ impl Portal {
                 }
             })
         };
-        let mut tasks = vec![follow, flush, housekeeping, seal];
+        // Time-based notices: every process looks; each episode's claim makes one of them mail it.
+        // Also with mail off: the messages wait in the outbox like any other.
+        let notices = {
+            let state = self.state.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(state.config.notice_check_ms));
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    // This process's own last-seen times first, so a reader it sees is not called stale.
+                    if let Err(e) = state.live.flush_seen(&state.pool).await {
+                        tracing::warn!(error = ?e, "writing reader last-seen times failed");
+                    }
+                    match services::mail::time_based(&state.pool, db::now()).await {
+                        Ok(0) => {}
+                        Ok(found) => {
+                            tracing::info!(found, "time-based notices enqueued");
+                            state.mail_wake.notify_one();
+                        }
+                        Err(e) => tracing::warn!(error = ?e, "looking for time-based notices failed"),
+                    }
+                }
+            })
+        };
+        let mut tasks = vec![follow, flush, housekeeping, seal, notices];
         if let Some(mailer) = &self.state.mailer {
             tasks.push(tokio::spawn(mail::run(
                 self.state.pool.clone(),

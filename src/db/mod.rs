@@ -10,6 +10,7 @@ pub mod clinics;
 pub mod guide;
 pub mod installer;
 pub mod login_failures;
+pub mod notifications;
 pub mod outbox;
 pub mod passcodes;
 pub mod pc_credentials;

@@ -10,6 +10,7 @@ mod desk_settings;
 mod guide;
 mod health;
 mod outbox;
+mod notifications;
 mod own_password;
 mod passcode;
 mod readers;
@@ -103,6 +104,10 @@ pub fn page_routes() -> Router<AppState> {
         .route("/account/tokens", get(tokens::list).post(tokens::create))
         .route("/account/password", get(own_password::show).post(own_password::change))
         .route("/account/sessions", get(sessions::list))
+        .route(
+            "/account/notifications",
+            get(notifications::show).post(notifications::save),
+        )
         .route("/account/sessions/{id}/end", post(sessions::end))
         .route("/account/tokens/{id}/revoke", post(tokens::revoke))
         .route("/outbox", get(outbox::list))
