@@ -31,6 +31,9 @@ pub struct Mailer {
     from: Mailbox,
     /// Where mail goes, without the password, for the log.
     pub server: String,
+    /// The decoded user and password, for the unit tests.
+    #[cfg(test)]
+    credentials: Option<(String, String)>,
 }
 
 impl Mailer {
@@ -48,7 +51,12 @@ impl Mailer {
         let (credentials, host_port) = match rest.rsplit_once('@') {
             Some((userinfo, host_port)) => {
                 let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-                (Some(Credentials::new(user.to_owned(), password.to_owned())), host_port)
+                // As in any URL, `@`, `:` and `%` in the user or password are percent-encoded.
+                let decode = |part: &str, what: &str| {
+                    percent_decode(part)
+                        .with_context(|| format!("invalid --smtp-url {server}: the {what} is not valid percent-encoding"))
+                };
+                (Some((decode(user, "user")?, decode(password, "password")?)), host_port)
             }
             None => (None, rest),
         };
@@ -78,8 +86,8 @@ impl Mailer {
             }
         };
         let builder = builder.timeout(Some(SMTP_TIMEOUT));
-        let builder = match credentials {
-            Some(credentials) => builder.credentials(credentials),
+        let builder = match credentials.clone() {
+            Some((user, password)) => builder.credentials(Credentials::new(user, password)),
             None => builder,
         };
         let from: Mailbox = mail_from.parse().with_context(|| {
@@ -89,6 +97,8 @@ impl Mailer {
             transport: builder.build(),
             from,
             server,
+            #[cfg(test)]
+            credentials,
         }))
     }
 
@@ -109,6 +119,24 @@ impl Mailer {
         self.transport.send(email).await.context("SMTP")?;
         Ok(())
     }
+}
+
+/// `user%40example.jp` → `user@example.jp`; `None` for a broken escape or bytes that are not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Seconds to wait after the `attempts`-th failure: 30 s, 1 min, 2 min… at most an hour.
@@ -179,6 +207,26 @@ mod tests {
         assert_eq!(backoff_s(30, 3), 120);
         assert_eq!(backoff_s(30, 10), 3600);
         assert_eq!(backoff_s(30, 50), 3600);
+    }
+
+    #[test]
+    fn the_user_and_password_of_an_smtp_url_are_percent_decoded() {
+        assert_eq!(percent_decode("user%40example.jp").as_deref(), Some("user@example.jp"));
+        assert_eq!(percent_decode("p%40ss%3Aw%25rd").as_deref(), Some("p@ss:w%rd"));
+        assert_eq!(percent_decode("%E3%81%82").as_deref(), Some("あ"));
+        assert_eq!(percent_decode("plain").as_deref(), Some("plain"));
+        for broken in ["%", "%4", "%zz", "%FF"] {
+            assert_eq!(percent_decode(broken), None, "{broken}");
+        }
+        let url = Secret::new("smtp://user%40example.jp:p%40ss@127.0.0.1:2525".to_owned());
+        let m = Mailer::from_config(Some(&url), "a@b.jp").unwrap().unwrap();
+        assert_eq!(
+            m.credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
+            Some(("user@example.jp", "p@ss"))
+        );
+        let bad = Secret::new("smtp://u:hunter2%zz@127.0.0.1".to_owned());
+        let e = Mailer::from_config(Some(&bad), "a@b.jp").err().unwrap();
+        assert!(format!("{e:#}").contains("percent-encoding") && !format!("{e:#}").contains("hunter2"));
     }
 
     #[test]
