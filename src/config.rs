@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// The sender address of the portal's mail.
     #[arg(long, env = "PORTAL_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
     pub mail_from: String,
+    /// How often (seconds) to look for readers not seen and tickets about to miss their due
+    /// time, to mail them.
+    #[arg(long, env = "PORTAL_NOTICE_CHECK_S", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub notice_check_s: u64,
 }
 
 pub const DEFAULT_MAIL_FROM: &str = "portal@localhost";
@@ -151,6 +155,7 @@ impl Config {
             config.metrics_addr = serve.metrics_addr;
             config.smtp_url = serve.smtp_url.clone().map(Secret::new);
             config.mail_from = serve.mail_from.clone();
+            config.notice_check_ms = serve.notice_check_s * 1000;
         }
         config
     }

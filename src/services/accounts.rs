@@ -1,6 +1,7 @@
 //! Clinics and user accounts.
 
 use crate::auth::Hasher;
+use crate::domain::notification::Kind;
 use crate::db::{self, audit};
 use crate::domain::{ClinicCode, Email, Password, Role};
 
@@ -265,6 +266,7 @@ pub async fn reset_password(
         },
     )
     .await?;
+    super::mail::security_notice(&mut tx, user_id, Kind::SecurityPasswordReset, db::now(), None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -307,6 +309,7 @@ pub async fn change_own_password(
         },
     )
     .await?;
+    super::mail::security_notice(&mut tx, user_id, Kind::SecurityPasswordChanged, db::now(), ip).await?;
     tx.commit().await?;
     Ok(generation)
 }
