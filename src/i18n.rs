@@ -1590,7 +1590,11 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("mail.at", "{time}（日本時間）", "{time} (JST)"),
     ("mail.minutes", "{n} 分", "{n} min"),
     ("mail.never", "一度も接続していません", "never"),
-    ("mail.by_installer_cli", "設置業者（コマンドライン）", "the installer (command line)"),
+    (
+        "mail.by_installer_cli",
+        "設置業者（コマンドライン）",
+        "the installer (command line)",
+    ),
     ("mail.via.cli", "コマンドライン", "the command line"),
     ("mail.via.web", "ポータル（Web）", "the portal (web)"),
     ("mail.due.response", "初回対応期限", "first response due"),
@@ -1814,28 +1818,52 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "About your account's security: cannot be turned off.",
     ),
     ("notify.save", "保存する", "Save"),
-    ("flash.notifications_saved", "通知設定を保存しました。", "Notifications saved."),
-    ("notify.kind.passcode_issued", "パスコードの発行", "A passcode was issued"),
+    (
+        "flash.notifications_saved",
+        "通知設定を保存しました。",
+        "Notifications saved.",
+    ),
+    (
+        "notify.kind.passcode_issued",
+        "パスコードの発行",
+        "A passcode was issued",
+    ),
     (
         "notify.kind.passcode_disabled",
         "誤入力によるパスコードの無効化",
         "The passcode was disabled by wrong codes",
     ),
-    ("notify.kind.reader_locked", "カードリーダーのロック", "A card reader was locked"),
+    (
+        "notify.kind.reader_locked",
+        "カードリーダーのロック",
+        "A card reader was locked",
+    ),
     (
         "notify.kind.reader_stale",
         "カードリーダーの未接続",
         "A card reader is not connected",
     ),
-    ("notify.kind.desk_reply", "サポート窓口からの返信", "A reply from the desk"),
-    ("notify.kind.request_new", "医療機関からの新しい問い合わせ", "A new request from a clinic"),
+    (
+        "notify.kind.desk_reply",
+        "サポート窓口からの返信",
+        "A reply from the desk",
+    ),
+    (
+        "notify.kind.request_new",
+        "医療機関からの新しい問い合わせ",
+        "A new request from a clinic",
+    ),
     ("notify.kind.clinic_reply", "医療機関からの返信", "A clinic's reply"),
     (
         "notify.kind.ticket_due_soon",
         "期限の 30 分前になった問い合わせ",
         "A ticket 30 minutes before its due time",
     ),
-    ("notify.kind.ticket_assigned", "問い合わせの担当になったとき", "A ticket assigned to you"),
+    (
+        "notify.kind.ticket_assigned",
+        "問い合わせの担当になったとき",
+        "A ticket assigned to you",
+    ),
     (
         "notify.kind.security_password_changed",
         "パスワードの変更",
@@ -1846,7 +1874,11 @@ const ENTRIES: &[(&str, &str, &str)] = &[
         "パスワードの再設定",
         "Your password was reset",
     ),
-    ("notify.kind.security_mfa_reset", "2 段階認証の解除", "Your second factor was reset"),
+    (
+        "notify.kind.security_mfa_reset",
+        "2 段階認証の解除",
+        "Your second factor was reset",
+    ),
     ("audit.notifications.changed", "通知設定の変更", "Notifications changed"),
 ];
 

@@ -53,8 +53,9 @@ impl Mailer {
                 let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
                 // As in any URL, `@`, `:` and `%` in the user or password are percent-encoded.
                 let decode = |part: &str, what: &str| {
-                    percent_decode(part)
-                        .with_context(|| format!("invalid --smtp-url {server}: the {what} is not valid percent-encoding"))
+                    percent_decode(part).with_context(|| {
+                        format!("invalid --smtp-url {server}: the {what} is not valid percent-encoding")
+                    })
                 };
                 (Some((decode(user, "user")?, decode(password, "password")?)), host_port)
             }

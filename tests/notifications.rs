@@ -144,14 +144,19 @@ async fn every_kind_reaches_its_recipients_in_their_language_without_secrets() {
     let agent2 = Browser::signed_in(&app, "agent2@installer.jp").await;
     // English by the notifications page for one, by the UI language switch for the other.
     assert_eq!(save_preferences(&admin, "en", &[]).await.status, StatusCode::SEE_OTHER);
-    let switched = agent2.submit("/desk", "/lang", &[("lang", "en"), ("next", "/desk")]).await;
+    let switched = agent2
+        .submit("/desk", "/lang", &[("lang", "en"), ("next", "/desk")])
+        .await;
     assert_eq!(switched.status, StatusCode::SEE_OTHER);
 
     // Clinic admins: passcode issued (on the web), readers locked, passcode disabled.
     let issued = admin.issue_passcode(CLINIC_A).await;
     let code = issued.element_text("new-passcode").expect("the code is shown");
     let wrong = other_code(&code);
-    let tokens = [app.add_reader(clinic_a, "受付1").await, app.add_reader(clinic_a, "受付2").await];
+    let tokens = [
+        app.add_reader(clinic_a, "受付1").await,
+        app.add_reader(clinic_a, "受付2").await,
+    ];
     for token in &tokens {
         for _ in 0..5 {
             app.reader(token).verify(&wrong).await;
@@ -179,7 +184,11 @@ async fn every_kind_reaches_its_recipients_in_their_language_without_secrets() {
     assert_eq!(replied.status, StatusCode::SEE_OTHER, "{}", replied.body);
     let request_page = format!("/clinics/{CLINIC_A}/requests/{}", number(ticket));
     let answered = admin2
-        .submit(&request_page, &format!("{request_page}/reply"), &[("body", "直りません")])
+        .submit(
+            &request_page,
+            &format!("{request_page}/reply"),
+            &[("body", "直りません")],
+        )
         .await;
     assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
     let agent_id = user_id(&app, "agent@installer.jp").await.to_string();
@@ -233,7 +242,11 @@ async fn every_kind_reaches_its_recipients_in_their_language_without_secrets() {
     let admin_b = user_id(&app, "admin-b@clinic-b.jp").await;
     let temporary = "a temporary passphrase for admin b";
     let reset = operator
-        .submit("/users", &format!("/users/{admin_b}/password"), &[("password", temporary)])
+        .submit(
+            "/users",
+            &format!("/users/{admin_b}/password"),
+            &[("password", temporary)],
+        )
         .await;
     assert!(reset.status.is_redirection(), "{}", reset.body);
 
@@ -262,7 +275,10 @@ async fn every_kind_reaches_its_recipients_in_their_language_without_secrets() {
     ];
     let received = smtp.wait_for(expected.len()).await;
     let rows = outbox(&app).await;
-    let mut got: Vec<(String, String, String)> = rows.iter().map(|(k, to, l, _)| (k.clone(), to.clone(), l.clone())).collect();
+    let mut got: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|(k, to, l, _)| (k.clone(), to.clone(), l.clone()))
+        .collect();
     let mut want: Vec<(String, String, String)> = expected
         .iter()
         .map(|(k, to, l)| (k.to_string(), to.to_string(), l.to_string()))
@@ -281,11 +297,7 @@ async fn every_kind_reaches_its_recipients_in_their_language_without_secrets() {
     let rows_by_recipient = |to: &str| rows.iter().filter(|r| r.1 == to).count();
     let year = time::OffsetDateTime::now_utc().year().to_string();
     for m in &received {
-        let lang = rows
-            .iter()
-            .find(|r| r.1 == m.recipient())
-            .map(|r| r.2.clone())
-            .unwrap();
+        let lang = rows.iter().find(|r| r.1 == m.recipient()).map(|r| r.2.clone()).unwrap();
         assert_language(m, &lang);
         assert!(received.iter().filter(|r| r.recipient() == m.recipient()).count() == rows_by_recipient(m.recipient()));
         assert_eq!(m.from, "portal@installer.example.jp");
@@ -296,7 +308,10 @@ async fn every_kind_reaches_its_recipients_in_their_language_without_secrets() {
             assert!(!all.contains(secret), "a secret is in {m:?}");
         }
         // Replies are announced, not quoted.
-        assert!(!all.contains("再起動してください") && !all.contains("直りません"), "{m:?}");
+        assert!(
+            !all.contains("再起動してください") && !all.contains("直りません"),
+            "{m:?}"
+        );
     }
     let issued_en = received
         .iter()
@@ -307,11 +322,18 @@ async fn every_kind_reaches_its_recipients_in_their_language_without_secrets() {
                 .find(|m| m.recipient() == "admin-a@clinic-a.jp" && m.subject.contains("passcode"))
         })
         .expect("the English passcode notice");
-    assert!(issued_en.text.contains("Issued by: admin-a@clinic-a.jp"), "{issued_en:?}");
+    assert!(
+        issued_en.text.contains("Issued by: admin-a@clinic-a.jp"),
+        "{issued_en:?}"
+    );
     assert!(issued_en.text.contains("the portal (web)"), "{issued_en:?}");
     let issued_ja = received
         .iter()
-        .find(|m| m.recipient() == "admin-a2@clinic-a.jp" && m.subject.starts_with("【目視確認用パスコード】") && m.text.contains("発行者"))
+        .find(|m| {
+            m.recipient() == "admin-a2@clinic-a.jp"
+                && m.subject.starts_with("【目視確認用パスコード】")
+                && m.text.contains("発行者")
+        })
         .expect("the Japanese passcode notice");
     assert!(issued_ja.text.contains("（日本時間）"), "{issued_ja:?}");
     let assigned = received
@@ -334,18 +356,26 @@ async fn a_kind_turned_off_is_not_sent_and_the_others_still_are() {
     );
     let page = admin2.get("/account/notifications").await;
     assert!(
-        !page.body.contains("id=\"receive-passcode_issued\" name=\"receive_passcode_issued\" value=\"on\" checked"),
+        !page
+            .body
+            .contains("id=\"receive-passcode_issued\" name=\"receive_passcode_issued\" value=\"on\" checked"),
         "shown as off: {}",
         page.body
     );
-    assert!(page.body.contains("id=\"receive-reader_locked\" name=\"receive_reader_locked\" value=\"on\" checked"));
+    assert!(
+        page.body
+            .contains("id=\"receive-reader_locked\" name=\"receive_reader_locked\" value=\"on\" checked")
+    );
 
     let code = app.issue_passcode(clinic_a).await;
     let token = app.add_reader(clinic_a, "受付1").await;
     for _ in 0..5 {
         app.reader(&token).verify(&other_code(&code)).await;
     }
-    assert_eq!(kinds_to(&app, "admin-a@clinic-a.jp").await, ["passcode_issued", "reader_locked"]);
+    assert_eq!(
+        kinds_to(&app, "admin-a@clinic-a.jp").await,
+        ["passcode_issued", "reader_locked"]
+    );
     assert_eq!(
         kinds_to(&app, "admin-a2@clinic-a.jp").await,
         ["reader_locked"],
@@ -359,7 +389,11 @@ async fn security_notices_cannot_be_turned_off() {
     app.with_two_clinics().await;
     let agent = Browser::signed_in(&app, "agent@installer.jp").await;
     let page = agent.get("/account/notifications").await;
-    for kind in ["security_password_changed", "security_password_reset", "security_mfa_reset"] {
+    for kind in [
+        "security_password_changed",
+        "security_password_reset",
+        "security_mfa_reset",
+    ] {
         assert!(
             page.body.contains(&format!(
                 "id=\"receive-{kind}\" name=\"receive_{kind}\" value=\"on\" checked disabled aria-describedby=\"reason-{kind}\""
@@ -369,11 +403,18 @@ async fn security_notices_cannot_be_turned_off() {
         );
         assert!(page.body.contains(&format!("id=\"reason-{kind}\"")), "with its reason");
     }
-    assert!(!page.body.contains("receive-reader_locked"), "only the agent's own kinds are listed");
+    assert!(
+        !page.body.contains("receive-reader_locked"),
+        "only the agent's own kinds are listed"
+    );
 
     // Everything unticked, and a security kind sent as if turned off: none of them is stored.
     let saved = agent
-        .submit("/account/notifications", "/account/notifications", &[("language", "ja")])
+        .submit(
+            "/account/notifications",
+            "/account/notifications",
+            &[("language", "ja")],
+        )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let id = user_id(&app, "agent@installer.jp").await;
@@ -383,11 +424,16 @@ async fn security_notices_cannot_be_turned_off() {
         .await
         .unwrap();
     stored.sort();
-    assert_eq!(stored, ["clinic_reply", "request_new", "ticket_assigned", "ticket_due_soon"]);
-    let refused = sqlx::query("INSERT INTO notification_optouts (user_id, kind, created_at) VALUES ($1, 'security_password_changed', 0)")
-        .bind(id)
-        .execute(app.pool())
-        .await;
+    assert_eq!(
+        stored,
+        ["clinic_reply", "request_new", "ticket_assigned", "ticket_due_soon"]
+    );
+    let refused = sqlx::query(
+        "INSERT INTO notification_optouts (user_id, kind, created_at) VALUES ($1, 'security_password_changed', 0)",
+    )
+    .bind(id)
+    .execute(app.pool())
+    .await;
     assert!(refused.is_err(), "the table itself refuses a security kind");
 
     let new_password = "a brand new passphrase for the agent";
@@ -403,13 +449,22 @@ async fn security_notices_cannot_be_turned_off() {
         )
         .await;
     assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
-    assert_eq!(kinds_to(&app, "agent@installer.jp").await, ["security_password_changed"]);
+    assert_eq!(
+        kinds_to(&app, "agent@installer.jp").await,
+        ["security_password_changed"]
+    );
 
     // The helper the other account notices use refuses a kind that is not a security notice.
     let mut tx = portal::db::begin_write(app.store()).await.unwrap();
-    let sent = portal::services::mail::security_notice(&mut tx, id, Kind::SecurityMfaReset, portal::db::now(), Some("192.0.2.7"))
-        .await
-        .unwrap();
+    let sent = portal::services::mail::security_notice(
+        &mut tx,
+        id,
+        Kind::SecurityMfaReset,
+        portal::db::now(),
+        Some("192.0.2.7"),
+    )
+    .await
+    .unwrap();
     assert_eq!(sent, 1);
     assert!(
         portal::services::mail::security_notice(&mut tx, id, Kind::ReaderStale, 0, None)
@@ -435,14 +490,25 @@ async fn the_notifications_page_is_each_users_own_and_its_form_needs_csrf() {
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
     let shown = admin.get("/account/notifications").await;
     assert_eq!(shown.status, StatusCode::OK);
-    assert!(shown.body.contains("href=\"/account/notifications\""), "linked beside the account pages");
-    assert!(shown.body.contains("id=\"language-ja\" name=\"language\" value=\"ja\" checked"));
+    assert!(
+        shown.body.contains("href=\"/account/notifications\""),
+        "linked beside the account pages"
+    );
+    assert!(
+        shown
+            .body
+            .contains("id=\"language-ja\" name=\"language\" value=\"ja\" checked")
+    );
     let forged = admin
         .post("/account/notifications", &[("csrf", "forged"), ("language", "en")])
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     let bad = admin
-        .submit("/account/notifications", "/account/notifications", &[("language", "fr")])
+        .submit(
+            "/account/notifications",
+            "/account/notifications",
+            &[("language", "fr")],
+        )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let id = user_id(&app, "admin-a@clinic-a.jp").await;
@@ -493,7 +559,10 @@ async fn a_stale_reader_is_mailed_once_per_episode() {
     make_stale().await;
     let rows = wait_rows(&app, 1).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!((rows[0].0.as_str(), rows[0].1.as_str()), ("reader_stale", "admin-a@clinic-a.jp"));
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1.as_str()),
+        ("reader_stale", "admin-a@clinic-a.jp")
+    );
     // Many more rounds: still one notice for this episode.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(outbox(&app).await.len(), 1, "one notice per episode");
@@ -502,10 +571,11 @@ async fn a_stale_reader_is_mailed_once_per_episode() {
     assert_eq!(app.reader(&token).poll(None).await.status(), StatusCode::OK);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let cleared: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM readers WHERE name = '受付1' AND stale_notified_at IS NULL")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
+        let cleared: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM readers WHERE name = '受付1' AND stale_notified_at IS NULL")
+                .fetch_one(app.pool())
+                .await
+                .unwrap();
         if cleared == 1 {
             break;
         }
@@ -543,11 +613,10 @@ async fn a_refusing_smtp_server_leaves_the_message_failing_with_its_last_error()
     app.issue_passcode(clinic_a).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let (status, attempts, error) = loop {
-        let row: (String, i64, Option<String>) =
-            sqlx::query_as("SELECT status, attempts, last_error FROM mail_outbox")
-                .fetch_one(app.pool())
-                .await
-                .unwrap();
+        let row: (String, i64, Option<String>) = sqlx::query_as("SELECT status, attempts, last_error FROM mail_outbox")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
         if row.0 != "queued" || Instant::now() > deadline {
             break row;
         }

@@ -56,11 +56,7 @@ pub async fn optouts(db: impl Into<Exec<'_>>, user_id: i64) -> super::Result<Vec
 
 /// Replaces the user's turned-off kinds with `kinds`.
 pub async fn set_optouts(tx: &mut super::Tx, user_id: i64, kinds: &[&str], now: i64) -> super::Result<()> {
-    super::execute!(
-        &mut *tx,
-        "DELETE FROM notification_optouts WHERE user_id = $1",
-        user_id
-    )?;
+    super::execute!(&mut *tx, "DELETE FROM notification_optouts WHERE user_id = $1", user_id)?;
     for kind in kinds {
         super::execute!(
             &mut *tx,

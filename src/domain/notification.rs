@@ -68,9 +68,11 @@ impl Kind {
     /// Whether a user of `role` can receive this kind (what their notifications page lists).
     pub fn is_for(self, role: Role) -> bool {
         match self {
-            Self::PasscodeIssued | Self::PasscodeDisabled | Self::ReaderLocked | Self::ReaderStale | Self::DeskReply => {
-                role == Role::ClinicAdmin
-            }
+            Self::PasscodeIssued
+            | Self::PasscodeDisabled
+            | Self::ReaderLocked
+            | Self::ReaderStale
+            | Self::DeskReply => role == Role::ClinicAdmin,
             Self::RequestNew | Self::ClinicReply | Self::TicketDueSoon => role == Role::Agent,
             // Tickets are assigned to agents and operators.
             Self::TicketAssigned => matches!(role, Role::Agent | Role::Operator),

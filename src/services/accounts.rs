@@ -1,8 +1,8 @@
 //! Clinics and user accounts.
 
 use crate::auth::Hasher;
-use crate::domain::notification::Kind;
 use crate::db::{self, audit};
+use crate::domain::notification::Kind;
 use crate::domain::{ClinicCode, Email, Password, Role};
 
 #[derive(Debug, thiserror::Error)]

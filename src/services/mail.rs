@@ -159,15 +159,28 @@ pub async fn passcode_issued(
         return Ok(0);
     };
     let values = clinic_values(&clinic);
-    send(tx, Kind::PasscodeIssued, Audience::ClinicAdmins(clinic_id), None, |lang| {
-        let by = match actor {
-            audit::Actor::User { email, .. } => email.clone(),
-            _ => i18n::text(lang, "mail.by_installer_cli").to_owned(),
-        };
-        let via = i18n::text(lang, if from_command_line { "mail.via.cli" } else { "mail.via.web" });
-        let facts = vec![("issued_by", by), ("at", at_text(lang, at)), ("via", via.to_owned())];
-        notice(Kind::PasscodeIssued, lang, &refs(&values), facts)
-    })
+    send(
+        tx,
+        Kind::PasscodeIssued,
+        Audience::ClinicAdmins(clinic_id),
+        None,
+        |lang| {
+            let by = match actor {
+                audit::Actor::User { email, .. } => email.clone(),
+                _ => i18n::text(lang, "mail.by_installer_cli").to_owned(),
+            };
+            let via = i18n::text(
+                lang,
+                if from_command_line {
+                    "mail.via.cli"
+                } else {
+                    "mail.via.web"
+                },
+            );
+            let facts = vec![("issued_by", by), ("at", at_text(lang, at)), ("via", via.to_owned())];
+            notice(Kind::PasscodeIssued, lang, &refs(&values), facts)
+        },
+    )
     .await
 }
 
@@ -177,10 +190,16 @@ pub async fn passcode_disabled(tx: &mut db::Tx, clinic_id: i64, failures: i64, a
         return Ok(0);
     };
     let values = clinic_values(&clinic);
-    send(tx, Kind::PasscodeDisabled, Audience::ClinicAdmins(clinic_id), None, |lang| {
-        let facts = vec![("failures", failures.to_string()), ("at", at_text(lang, at))];
-        notice(Kind::PasscodeDisabled, lang, &refs(&values), facts)
-    })
+    send(
+        tx,
+        Kind::PasscodeDisabled,
+        Audience::ClinicAdmins(clinic_id),
+        None,
+        |lang| {
+            let facts = vec![("failures", failures.to_string()), ("at", at_text(lang, at))];
+            notice(Kind::PasscodeDisabled, lang, &refs(&values), facts)
+        },
+    )
     .await
 }
 
@@ -200,15 +219,21 @@ pub async fn reader_locked(
     };
     let mut values = clinic_values(&clinic).to_vec();
     values.push(("reader", reader.name.clone()));
-    send(tx, Kind::ReaderLocked, Audience::ClinicAdmins(clinic_id), None, |lang| {
-        let minutes = locked_for_s.div_ceil(60).to_string();
-        let facts = vec![
-            ("reader", reader.name.clone()),
-            ("at", at_text(lang, at)),
-            ("locked_for", fill(i18n::text(lang, "mail.minutes"), &[("n", &minutes)])),
-        ];
-        notice(Kind::ReaderLocked, lang, &refs(&values), facts)
-    })
+    send(
+        tx,
+        Kind::ReaderLocked,
+        Audience::ClinicAdmins(clinic_id),
+        None,
+        |lang| {
+            let minutes = locked_for_s.div_ceil(60).to_string();
+            let facts = vec![
+                ("reader", reader.name.clone()),
+                ("at", at_text(lang, at)),
+                ("locked_for", fill(i18n::text(lang, "mail.minutes"), &[("n", &minutes)])),
+            ];
+            notice(Kind::ReaderLocked, lang, &refs(&values), facts)
+        },
+    )
     .await
 }
 
@@ -364,7 +389,10 @@ async fn reader_stale(
         let facts = vec![
             ("reader", reader.name.clone()),
             ("last_seen", last_seen),
-            ("threshold", fill(i18n::text(lang, "mail.minutes"), &[("n", &threshold)])),
+            (
+                "threshold",
+                fill(i18n::text(lang, "mail.minutes"), &[("n", &threshold)]),
+            ),
         ];
         notice(Kind::ReaderStale, lang, &refs(&values), facts)
     })
@@ -384,8 +412,15 @@ async fn due_soon(tx: &mut db::Tx, ticket: &db::notifications::DueSoon) -> anyho
     let audience = ticket.assignee_id.map_or(Audience::Agents, Audience::User);
     send(tx, Kind::TicketDueSoon, audience, None, |lang| {
         let mut facts = ticket_facts(&values);
-        let which = if ticket.response { "mail.due.response" } else { "mail.due.resolution" };
-        facts.push(("due", format!("{} {}", i18n::text(lang, which), at_text(lang, ticket.due_at))));
+        let which = if ticket.response {
+            "mail.due.response"
+        } else {
+            "mail.due.resolution"
+        };
+        facts.push((
+            "due",
+            format!("{} {}", i18n::text(lang, which), at_text(lang, ticket.due_at)),
+        ));
         notice(Kind::TicketDueSoon, lang, &refs(&values), facts)
     })
     .await
