@@ -638,3 +638,50 @@ async fn a_refusing_smtp_server_leaves_the_message_failing_with_its_last_error()
         .unwrap();
     assert_eq!(attempts, portal::mail::MAX_ATTEMPTS, "not tried again");
 }
+
+#[tokio::test]
+async fn a_ticket_is_mailed_thirty_minutes_before_its_due_time_and_not_earlier() {
+    let app = app_mailing_to(None, |_| {}).await;
+    app.with_two_clinics().await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    for summary in ["31 分後が期限", "29 分後が期限", "期限切れ"] {
+        let made = admin
+            .submit(
+                &format!("/clinics/{CLINIC_A}/requests"),
+                &format!("/clinics/{CLINIC_A}/requests"),
+                &[("summary", summary), ("category", "other")],
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    }
+    let now = portal::db::now();
+    for (summary, due) in [
+        ("31 分後が期限", now + 31 * 60),
+        ("29 分後が期限", now + 29 * 60),
+        ("期限切れ", now - 60),
+    ] {
+        sqlx::query("UPDATE tickets SET response_due_at = $1 WHERE summary = $2")
+            .bind(due)
+            .bind(summary)
+            .execute(app.pool())
+            .await
+            .unwrap();
+    }
+    let due_soon = || async {
+        sqlx::query_scalar::<_, String>("SELECT subject FROM mail_outbox WHERE kind = 'ticket_due_soon'")
+            .fetch_all(app.pool())
+            .await
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while due_soon().await.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let soon = ticket_id(&app, "29 分後が期限").await;
+    assert_eq!(
+        due_soon().await,
+        [format!("【期限間近】{} の期限が 30 分以内です", number(soon))],
+        "only the ticket within 30 minutes, once; a missed one is not 'about to miss'"
+    );
+}
