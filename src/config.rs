@@ -54,6 +54,10 @@ pub struct ServeArgs {
     /// the outbox).
     #[arg(long, env = "PORTAL_SMTP_URL")]
     pub smtp_url: Option<String>,
+    /// A PEM file of root certificates to trust for the SMTP server's TLS besides the usual ones
+    /// (a relay whose certificate a private CA signed). The certificate is always checked.
+    #[arg(long, env = "PORTAL_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
     /// The sender address of the portal's mail.
     #[arg(long, env = "PORTAL_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
     pub mail_from: String,
@@ -98,6 +102,8 @@ pub struct Config {
     pub session_touch_s: u64,
     /// `--smtp-url` (it may carry a password); `None`: mail off.
     pub smtp_url: Option<Secret<String>>,
+    /// `--smtp-ca-file`: more roots to trust for the SMTP server's certificate.
+    pub smtp_ca_file: Option<PathBuf>,
     pub mail_from: String,
     /// The first retry's wait after a failed send; doubles each time, at most an hour.
     pub mail_retry_base_s: i64,
@@ -133,6 +139,7 @@ impl Config {
             header_read_timeout_s: 10,
             session_touch_s: 60,
             smtp_url: None,
+            smtp_ca_file: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             mail_retry_base_s: 30,
             mail_poll_ms: 3000,
@@ -154,6 +161,7 @@ impl Config {
             config.trusted_proxies = serve.trusted_proxies.clone();
             config.metrics_addr = serve.metrics_addr;
             config.smtp_url = serve.smtp_url.clone().map(Secret::new);
+            config.smtp_ca_file = serve.smtp_ca_file.clone();
             config.mail_from = serve.mail_from.clone();
             config.notice_check_ms = serve.notice_check_s * 1000;
         }

@@ -67,7 +67,12 @@ pub struct Portal {
 pub async fn build(config: Config) -> anyhow::Result<Portal> {
     config.prepare_data_dir()?;
     config.check_shared_secrets()?;
-    let mailer = mail::Mailer::from_config(config.smtp_url.as_ref(), &config.mail_from)?.map(Arc::new);
+    let mailer = mail::Mailer::from_config(
+        config.smtp_url.as_ref(),
+        &config.mail_from,
+        config.smtp_ca_file.as_deref(),
+    )?
+    .map(Arc::new);
     match &mailer {
         Some(m) => tracing::info!(server = %m.server, from = %config.mail_from, "mail on"),
         None => tracing::info!("mail is off (no --smtp-url / PORTAL_SMTP_URL): messages wait in the outbox"),

@@ -102,12 +102,33 @@ impl SmtpServer {
         Self::spawn(port, "refuse").await
     }
 
+    /// Accepts messages over TLS only: `smtps` (TLS from the first byte) or `starttls`
+    /// (required), with the certificate and key files given.
+    pub async fn tls(port: u16, kind: &str, cert: &Path, key: &Path) -> Self {
+        let flags = match kind {
+            "smtps" => ["--smtpscert", "--smtpskey"],
+            _ => ["--tlscert", "--tlskey"],
+        };
+        let args = vec![
+            flags[0].to_owned(),
+            cert.display().to_string(),
+            flags[1].to_owned(),
+            key.display().to_string(),
+        ];
+        Self::spawn_with(port, "no", &args).await
+    }
+
     async fn spawn(port: u16, mode: &str) -> Self {
+        Self::spawn_with(port, mode, &[]).await
+    }
+
+    async fn spawn_with(port: u16, mode: &str, flags: &[String]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("decoded.py"), HANDLER).expect("handler");
         let out = dir.path().join("received.jsonl");
         let child = Command::new(python())
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(flags)
             .args(["-c", "decoded.Decoded"])
             .arg(&out)
             .arg(mode)
@@ -158,4 +179,71 @@ impl Drop for SmtpServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A test CA and a certificate it signed for 127.0.0.1 and localhost, made with openssl in
+/// `dir`: (CA certificate, server certificate, server key).
+pub fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=portal test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("extensions");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
+    (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
 }
