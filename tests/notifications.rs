@@ -685,3 +685,49 @@ async fn a_ticket_is_mailed_thirty_minutes_before_its_due_time_and_not_earlier()
         "only the ticket within 30 minutes, once; a missed one is not 'about to miss'"
     );
 }
+
+#[tokio::test]
+async fn an_assignment_through_the_ticket_api_mails_the_assignee_and_not_the_one_assigning_themselves() {
+    let app = app_mailing_to(None, |_| {}).await;
+    app.with_two_clinics().await;
+    app.add_user("agent2@installer.jp", Role::Agent, None).await;
+    let email = portal::domain::Email::parse("agent@installer.jp").unwrap();
+    let token = portal::services::accounts::issue_api_token(
+        app.store(),
+        &portal::db::audit::Actor::CommandLine,
+        &email,
+        "phone system",
+    )
+    .await
+    .unwrap()
+    .token
+    .expose()
+    .clone();
+    let http = reqwest::Client::new();
+    let created = http
+        .post(app.url("/api/v1/tickets"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"clinic_code": CLINIC_A, "summary": "電話で受けた件"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = ticket_id(&app, "電話で受けた件").await;
+    for assignee in ["agent@installer.jp", "agent2@installer.jp"] {
+        let v: i64 = version(&app, id).await.parse().unwrap();
+        let patched = http
+            .patch(app.url(&format!("/api/v1/tickets/{}", number(id))))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"version": v, "assignee": assignee}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        kinds_to(&app, "agent@installer.jp").await,
+        Vec::<String>::new(),
+        "not for assigning oneself, nor for a call the desk logs"
+    );
+    assert_eq!(kinds_to(&app, "agent2@installer.jp").await, ["ticket_assigned"]);
+}
