@@ -54,9 +54,17 @@ pub struct ServeArgs {
     /// the outbox).
     #[arg(long, env = "PORTAL_SMTP_URL")]
     pub smtp_url: Option<String>,
+    /// A PEM file of root certificates to trust for the SMTP server's TLS besides the usual ones
+    /// (a relay whose certificate a private CA signed). The certificate is always checked.
+    #[arg(long, env = "PORTAL_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<PathBuf>,
     /// The sender address of the portal's mail.
     #[arg(long, env = "PORTAL_MAIL_FROM", default_value = DEFAULT_MAIL_FROM)]
     pub mail_from: String,
+    /// How often (seconds) to look for readers not seen and tickets about to miss their due
+    /// time, to mail them.
+    #[arg(long, env = "PORTAL_NOTICE_CHECK_S", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub notice_check_s: u64,
 }
 
 pub const DEFAULT_MAIL_FROM: &str = "portal@localhost";
@@ -99,11 +107,15 @@ pub struct Config {
     pub totp_pending_s: i64,
     /// `--smtp-url` (it may carry a password); `None`: mail off.
     pub smtp_url: Option<Secret<String>>,
+    /// `--smtp-ca-file`: more roots to trust for the SMTP server's certificate.
+    pub smtp_ca_file: Option<PathBuf>,
     pub mail_from: String,
     /// The first retry's wait after a failed send; doubles each time, at most an hour.
     pub mail_retry_base_s: i64,
     /// How often the sender looks at the outbox when nothing woke it.
     pub mail_poll_ms: u64,
+    /// How often the server looks for time-based notices (stale readers, tickets due soon).
+    pub notice_check_ms: u64,
 }
 
 pub const PEPPER_ENV: &str = "PORTAL_PASSCODE_PEPPER";
@@ -134,9 +146,11 @@ impl Config {
             totp_recheck_s: 600,
             totp_pending_s: 300,
             smtp_url: None,
+            smtp_ca_file: None,
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             mail_retry_base_s: 30,
             mail_poll_ms: 3000,
+            notice_check_ms: 60_000,
         }
     }
 
@@ -154,7 +168,9 @@ impl Config {
             config.trusted_proxies = serve.trusted_proxies.clone();
             config.metrics_addr = serve.metrics_addr;
             config.smtp_url = serve.smtp_url.clone().map(Secret::new);
+            config.smtp_ca_file = serve.smtp_ca_file.clone();
             config.mail_from = serve.mail_from.clone();
+            config.notice_check_ms = serve.notice_check_s * 1000;
         }
         config
     }

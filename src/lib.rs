@@ -67,7 +67,12 @@ pub struct Portal {
 pub async fn build(config: Config) -> anyhow::Result<Portal> {
     config.prepare_data_dir()?;
     config.check_shared_secrets()?;
-    let mailer = mail::Mailer::from_config(config.smtp_url.as_ref(), &config.mail_from)?.map(Arc::new);
+    let mailer = mail::Mailer::from_config(
+        config.smtp_url.as_ref(),
+        &config.mail_from,
+        config.smtp_ca_file.as_deref(),
+    )?
+    .map(Arc::new);
     match &mailer {
         Some(m) => tracing::info!(server = %m.server, from = %config.mail_from, "mail on"),
         None => tracing::info!("mail is off (no --smtp-url / PORTAL_SMTP_URL): messages wait in the outbox"),
@@ -341,7 +346,31 @@ impl Portal {
                 }
             })
         };
-        let mut tasks = vec![follow, flush, housekeeping, seal];
+        // Time-based notices: every process looks; each episode's claim makes one of them mail it.
+        // Also with mail off: the messages wait in the outbox like any other.
+        let notices = {
+            let state = self.state.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(state.config.notice_check_ms));
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    // This process's own last-seen times first, so a reader it sees is not called stale.
+                    if let Err(e) = state.live.flush_seen(&state.pool).await {
+                        tracing::warn!(error = ?e, "writing reader last-seen times failed");
+                    }
+                    match services::mail::time_based(&state.pool, db::now()).await {
+                        Ok(0) => {}
+                        Ok(found) => {
+                            tracing::info!(found, "time-based notices enqueued");
+                            state.mail_wake.notify_one();
+                        }
+                        Err(e) => tracing::warn!(error = ?e, "looking for time-based notices failed"),
+                    }
+                }
+            })
+        };
+        let mut tasks = vec![follow, flush, housekeeping, seal, notices];
         if let Some(mailer) = &self.state.mailer {
             tasks.push(tokio::spawn(mail::run(
                 self.state.pool.clone(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::Notify;
 
@@ -31,12 +32,19 @@ pub struct Mailer {
     from: Mailbox,
     /// Where mail goes, without the password, for the log.
     pub server: String,
+    /// The decoded user and password, for the unit tests.
+    #[cfg(test)]
+    credentials: Option<(String, String)>,
 }
 
 impl Mailer {
     /// The mailer of `--smtp-url` and `--mail-from`; `Ok(None)` when no SMTP URL is set (mail
     /// off); an error naming the problem when the URL or the address is unusable.
-    pub fn from_config(smtp_url: Option<&Secret<String>>, mail_from: &str) -> anyhow::Result<Option<Self>> {
+    pub fn from_config(
+        smtp_url: Option<&Secret<String>>,
+        mail_from: &str,
+        ca_file: Option<&std::path::Path>,
+    ) -> anyhow::Result<Option<Self>> {
         let Some(url) = smtp_url else {
             return Ok(None);
         };
@@ -48,7 +56,13 @@ impl Mailer {
         let (credentials, host_port) = match rest.rsplit_once('@') {
             Some((userinfo, host_port)) => {
                 let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-                (Some(Credentials::new(user.to_owned(), password.to_owned())), host_port)
+                // As in any URL, `@`, `:` and `%` in the user or password are percent-encoded.
+                let decode = |part: &str, what: &str| {
+                    percent_decode(part).with_context(|| {
+                        format!("invalid --smtp-url {server}: the {what} is not valid percent-encoding")
+                    })
+                };
+                (Some((decode(user, "user")?, decode(password, "password")?)), host_port)
             }
             None => (None, rest),
         };
@@ -65,21 +79,32 @@ impl Mailer {
         if host.is_empty() {
             bail!("invalid --smtp-url {server}: no host");
         }
+        // The certificate is always verified, against the usual roots plus `--smtp-ca-file`'s.
+        let tls = || -> anyhow::Result<TlsParameters> {
+            let mut params = TlsParameters::builder(host.to_owned());
+            if let Some(path) = ca_file {
+                let pem =
+                    std::fs::read(path).with_context(|| format!("cannot read --smtp-ca-file {}", path.display()))?;
+                let root = Certificate::from_pem(&pem)
+                    .with_context(|| format!("--smtp-ca-file {} holds no PEM certificate", path.display()))?;
+                params = params.add_root_certificate(root);
+            }
+            params
+                .build_rustls()
+                .with_context(|| format!("invalid --smtp-url {server}"))
+        };
+        let plain = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host);
         let builder = match scheme {
-            "smtp" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(port.unwrap_or(25)),
-            "smtp+starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                .with_context(|| format!("invalid --smtp-url {server}"))?
-                .port(port.unwrap_or(587)),
-            "smtps" => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-                .with_context(|| format!("invalid --smtp-url {server}"))?
-                .port(port.unwrap_or(465)),
+            "smtp" => plain.port(port.unwrap_or(25)),
+            "smtp+starttls" => plain.port(port.unwrap_or(587)).tls(Tls::Required(tls()?)),
+            "smtps" => plain.port(port.unwrap_or(465)).tls(Tls::Wrapper(tls()?)),
             other => {
                 bail!("invalid --smtp-url {server}: unknown scheme {other:?} (smtp://, smtp+starttls:// or smtps://)")
             }
         };
         let builder = builder.timeout(Some(SMTP_TIMEOUT));
-        let builder = match credentials {
-            Some(credentials) => builder.credentials(credentials),
+        let builder = match credentials.clone() {
+            Some((user, password)) => builder.credentials(Credentials::new(user, password)),
             None => builder,
         };
         let from: Mailbox = mail_from.parse().with_context(|| {
@@ -89,6 +114,8 @@ impl Mailer {
             transport: builder.build(),
             from,
             server,
+            #[cfg(test)]
+            credentials,
         }))
     }
 
@@ -109,6 +136,24 @@ impl Mailer {
         self.transport.send(email).await.context("SMTP")?;
         Ok(())
     }
+}
+
+/// `user%40example.jp` → `user@example.jp`; `None` for a broken escape or bytes that are not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Seconds to wait after the `attempts`-th failure: 30 s, 1 min, 2 min… at most an hour.
@@ -182,20 +227,40 @@ mod tests {
     }
 
     #[test]
+    fn the_user_and_password_of_an_smtp_url_are_percent_decoded() {
+        assert_eq!(percent_decode("user%40example.jp").as_deref(), Some("user@example.jp"));
+        assert_eq!(percent_decode("p%40ss%3Aw%25rd").as_deref(), Some("p@ss:w%rd"));
+        assert_eq!(percent_decode("%E3%81%82").as_deref(), Some("あ"));
+        assert_eq!(percent_decode("plain").as_deref(), Some("plain"));
+        for broken in ["%", "%4", "%zz", "%FF"] {
+            assert_eq!(percent_decode(broken), None, "{broken}");
+        }
+        let url = Secret::new("smtp://user%40example.jp:p%40ss@127.0.0.1:2525".to_owned());
+        let m = Mailer::from_config(Some(&url), "a@b.jp", None).unwrap().unwrap();
+        assert_eq!(
+            m.credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
+            Some(("user@example.jp", "p@ss"))
+        );
+        let bad = Secret::new("smtp://u:hunter2%zz@127.0.0.1".to_owned());
+        let e = Mailer::from_config(Some(&bad), "a@b.jp", None).err().unwrap();
+        assert!(format!("{e:#}").contains("percent-encoding") && !format!("{e:#}").contains("hunter2"));
+    }
+
+    #[test]
     fn smtp_urls_are_parsed_and_bad_ones_refused() {
         let url = |s: &str| Secret::new(s.to_owned());
-        assert!(Mailer::from_config(None, "a@b.jp").unwrap().is_none());
-        let m = Mailer::from_config(Some(&url("smtp://u:hunter2@127.0.0.1:2525")), "a@b.jp")
+        assert!(Mailer::from_config(None, "a@b.jp", None).unwrap().is_none());
+        let m = Mailer::from_config(Some(&url("smtp://u:hunter2@127.0.0.1:2525")), "a@b.jp", None)
             .unwrap()
             .unwrap();
         assert!(!m.server.contains("hunter2"), "{}", m.server);
-        assert!(Mailer::from_config(Some(&url("smtp+starttls://mail.example.jp")), "a@b.jp").is_ok());
-        assert!(Mailer::from_config(Some(&url("smtps://mail.example.jp:465")), "a@b.jp").is_ok());
-        let bad = Mailer::from_config(Some(&url("http://u:hunter2@x")), "a@b.jp")
+        assert!(Mailer::from_config(Some(&url("smtp+starttls://mail.example.jp")), "a@b.jp", None).is_ok());
+        assert!(Mailer::from_config(Some(&url("smtps://mail.example.jp:465")), "a@b.jp", None).is_ok());
+        let bad = Mailer::from_config(Some(&url("http://u:hunter2@x")), "a@b.jp", None)
             .err()
             .unwrap();
         assert!(!format!("{bad:#}").contains("hunter2"));
-        assert!(Mailer::from_config(Some(&url("smtp://x:notaport")), "a@b.jp").is_err());
-        assert!(Mailer::from_config(Some(&url("smtp://x:25")), "not an address").is_err());
+        assert!(Mailer::from_config(Some(&url("smtp://x:notaport")), "a@b.jp", None).is_err());
+        assert!(Mailer::from_config(Some(&url("smtp://x:25")), "not an address", None).is_err());
     }
 }

@@ -109,6 +109,8 @@ fn expected(method: &str, path: &str, caller: Caller) -> bool {
         // Operators must keep their second factor.
         ("POST", "/account/mfa/disable") => browser_signed_in && caller != Operator,
         (_, p) if p.starts_with("/account/mfa") => browser_signed_in,
+        // Each user's own settings; nobody else's can be reached (tests/notifications.rs).
+        (_, "/account/notifications") => browser_signed_in,
         // Asked with a session id no caller owns: 404 for everyone (ending one's own is in
         // tests/sessions_list.rs, which also shows another user's is refused).
         ("POST", "/account/sessions/{id}/end") => false,

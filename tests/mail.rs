@@ -3,6 +3,8 @@
 //! message made while the server is down arrives once it is up, the command line enqueues too.
 
 mod common;
+#[path = "support/smtp.rs"]
+mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -291,4 +293,59 @@ async fn issuing_from_the_command_line_enqueues_the_notice_in_the_same_transacti
     assert!(rows[0].5.contains("コマンドライン"), "{}", rows[0].5);
     let year = time::OffsetDateTime::now_utc().year().to_string();
     assert!(!contains_code(&rows[0].5.replace(&year, ""), &code));
+}
+
+/// Mail over TLS to an aiosmtpd whose certificate a test CA signed: delivered with the CA given
+/// by `--smtp-ca-file`, refused (certificate error kept) without it.
+async fn tls_delivery(scheme: &str, kind: &str) {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = smtp::test_certificates(certs.path());
+    let port = free_port();
+    let server = smtp::SmtpServer::tls(port, kind, &cert, &key).await;
+    let untrusting = {
+        let dir = tempfile::tempdir().expect("temp dir");
+        TestApp::spawn_with(dir, |c| {
+            c.smtp_url = Some(Secret::new(format!("{scheme}://127.0.0.1:{port}")));
+            c.mail_retry_base_s = 60;
+            c.mail_poll_ms = 200;
+        })
+        .await
+    };
+    let (clinic_a, _) = untrusting.with_two_clinics().await;
+    untrusting.issue_passcode(clinic_a).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let error = loop {
+        let rows = outbox(&untrusting).await;
+        if let Some(error) = rows.first().and_then(|r| r.3.clone()) {
+            break error;
+        }
+        assert!(Instant::now() < deadline, "no attempt was made: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(error.to_lowercase().contains("certificate"), "{scheme}: {error}");
+    assert!(server.received().is_empty(), "nothing sent to an unverified server");
+    drop(untrusting);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = TestApp::spawn_with(dir, |c| {
+        c.smtp_url = Some(Secret::new(format!("{scheme}://127.0.0.1:{port}")));
+        c.smtp_ca_file = Some(ca.clone());
+        c.mail_poll_ms = 200;
+    })
+    .await;
+    let (clinic_a, _) = app.with_two_clinics().await;
+    app.issue_passcode(clinic_a).await;
+    let received = server.wait_for(1).await;
+    assert_eq!(received.len(), 1, "{scheme}: {:?}", outbox(&app).await);
+    assert_eq!(received[0].recipient(), "admin-a@clinic-a.jp");
+}
+
+#[tokio::test]
+async fn mail_goes_over_implicit_tls_to_a_server_whose_certificate_is_trusted() {
+    tls_delivery("smtps", "smtps").await;
+}
+
+#[tokio::test]
+async fn mail_goes_over_starttls_to_a_server_whose_certificate_is_trusted() {
+    tls_delivery("smtp+starttls", "starttls").await;
 }

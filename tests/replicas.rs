@@ -27,6 +27,9 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use tokio::sync::{Barrier, RwLock, RwLockReadGuard};
 
+#[path = "support/smtp.rs"]
+mod smtp;
+
 const CLINIC: &str = "0110113719";
 const ADMIN: &str = "admin@clinic-a.jp";
 const PASSWORD: &str = "correct horse battery staple";
@@ -187,7 +190,8 @@ struct Portal {
 impl Portal {
     /// Starts a process on ports the system chooses, and learns them from its log, so no other
     /// program on the machine can take a port between choosing and binding it.
-    async fn start(name: &'static str, db: &TestDb) -> Self {
+    /// `extra`: more `serve` flags (an SMTP server, say).
+    async fn start_with(name: &'static str, db: &TestDb, extra: &[String]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("portal.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_portal"))
@@ -196,6 +200,7 @@ impl Portal {
             .arg("--database-url")
             .arg(&db.url)
             .args(["serve", "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
+            .args(extra)
             .env_remove("DATABASE_URL")
             .env("PORTAL_PASSCODE_PEPPER", PEPPER)
             .env("PORTAL_AUDIT_KEY", AUDIT_KEY)
@@ -535,6 +540,10 @@ enum ClusterUse {
 
 impl Replicas {
     async fn start(admin: String, cluster: ClusterUse) -> Self {
+        Self::start_with(admin, cluster, &[]).await
+    }
+
+    async fn start_with(admin: String, cluster: ClusterUse, extra: &[String]) -> Self {
         let db = TestDb::create(admin).await;
         // Migrations run in the first command; both processes then start on a ready schema.
         cli(&db, &["clinic", "add", "--code", CLINIC, "--name", "さくら内科"], None);
@@ -552,7 +561,7 @@ impl Replicas {
             ],
             Some(&format!("{PASSWORD}\n")),
         );
-        let (a, b) = tokio::join!(Portal::start("A", &db), Portal::start("B", &db));
+        let (a, b) = tokio::join!(Portal::start_with("A", &db, extra), Portal::start_with("B", &db, extra));
         for portal in [&a, &b] {
             portal.wait_ready(StatusCode::OK, Duration::from_secs(60)).await;
         }
@@ -568,6 +577,18 @@ impl Replicas {
     async fn shared() -> Option<Self> {
         let admin = admin_url()?;
         Some(Self::start(admin, ClusterUse::Shared(CLUSTER.read().await)).await)
+    }
+
+    /// Both processes with mail on (their senders and time-based notices running), to `smtp_port`.
+    async fn mailing(smtp_port: u16) -> Option<Self> {
+        let admin = admin_url()?;
+        let extra = [
+            "--smtp-url".to_owned(),
+            format!("smtp://127.0.0.1:{smtp_port}"),
+            "--notice-check-s".to_owned(),
+            "1".to_owned(),
+        ];
+        Some(Self::start_with(admin, ClusterUse::Shared(CLUSTER.read().await), &extra).await)
     }
 
     fn enrol_reader(&self, name: &str) -> Reader {
@@ -1083,5 +1104,98 @@ async fn both_processes_ride_out_a_database_restart() {
         StatusCode::SEE_OTHER,
         "sign-in after the outage: {}",
         page.body
+    );
+}
+
+/// Waits until `smtp` has `n` messages (at most 60 s), then 4 s more, longer than a sender's
+/// poll, so that a message sent twice would show.
+async fn all_received(smtp: &smtp::SmtpServer, n: usize) -> Vec<smtp::Received> {
+    let started = Instant::now();
+    while smtp.received().len() < n && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    smtp.received()
+}
+
+fn count_by_recipient(received: &[smtp::Received]) -> std::collections::BTreeMap<String, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for m in received {
+        *counts.entry(m.recipient().to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_sending_one_outbox_deliver_each_message_exactly_once() {
+    let port = smtp::free_port();
+    let smtp = smtp::SmtpServer::start(port).await;
+    let Some(replicas) = Replicas::mailing(port).await else {
+        return;
+    };
+    // 120 messages at once, as a burst of events would leave them: both senders find them
+    // (each looks every 3 s and takes 20 at a time) and claim with FOR UPDATE SKIP LOCKED.
+    const N: usize = 120;
+    replicas
+        .db
+        .execute(&format!(
+            "INSERT INTO mail_outbox (recipient, language, kind, subject, body_text, body_html, next_attempt_at, created_at)
+             SELECT 'r' || n || '@example.jp', 'ja', 'test', 'テスト ' || n, 'text', '<p>html</p>', 0, 0
+             FROM generate_series(1, {N}) AS n"
+        ))
+        .await;
+    let received = all_received(&smtp, N).await;
+    let counts = count_by_recipient(&received);
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "sent more than once: {twice:?}");
+    assert_eq!(counts.len(), N, "every message arrived");
+    assert_eq!(
+        replicas
+            .db
+            .scalar("SELECT COUNT(*) FROM mail_outbox WHERE status = 'sent' AND attempts = 1")
+            .await,
+        N as i64
+    );
+    let sent_by = |portal: &Portal| {
+        std::fs::read_to_string(&portal.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("mail sent"))
+            .count()
+    };
+    eprintln!("sent by A: {}, by B: {}", sent_by(&replicas.a), sent_by(&replicas.b));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_mail_a_stale_reader_once() {
+    let port = smtp::free_port();
+    let smtp = smtp::SmtpServer::start(port).await;
+    let Some(replicas) = Replicas::mailing(port).await else {
+        return;
+    };
+    // Ten readers go quiet at once; both processes look every second.
+    for i in 0..10 {
+        replicas.enrol_reader(&format!("受付{i}"));
+    }
+    replicas
+        .db
+        .execute(&format!(
+            "UPDATE readers SET enrolled_at = {}",
+            time::OffsetDateTime::now_utc().unix_timestamp() - 7200
+        ))
+        .await;
+    let received = all_received(&smtp, 10).await;
+    assert_eq!(received.len(), 10, "one notice per reader: {received:#?}");
+    assert!(received.iter().all(|m| m.recipient() == ADMIN));
+    let mut subjects: Vec<&str> = received.iter().map(|m| m.subject.as_str()).collect();
+    subjects.sort();
+    subjects.dedup();
+    assert_eq!(subjects.len(), 10, "each reader named once: {subjects:?}");
+    assert_eq!(
+        replicas
+            .db
+            .scalar("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'reader_stale'")
+            .await,
+        10
     );
 }

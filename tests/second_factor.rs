@@ -248,7 +248,7 @@ async fn wrong_codes_are_throttled_per_account() {
     assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS);
     // Someone has the password: its owner is told once, with the address, never a code.
     let notices: Vec<(String, String)> =
-        sqlx::query_as("SELECT recipient, body_text FROM mail_outbox WHERE kind = 'security_totp_wrong_codes'")
+        sqlx::query_as("SELECT recipient, body_text FROM mail_outbox WHERE kind = 'security_wrong_codes'")
             .fetch_all(app.pool())
             .await
             .unwrap();
@@ -338,14 +338,14 @@ async fn an_operator_resets_a_lost_second_factor_and_the_user_is_told_by_mail() 
     assert_eq!(reset.status, StatusCode::SEE_OTHER);
     assert_eq!(app.audit_count("totp.reset").await, 1);
     let (recipient, kind, text, html): (String, String, String, String) = sqlx::query_as(
-        "SELECT recipient, kind, body_text, body_html FROM mail_outbox WHERE kind = 'security_totp_reset'",
+        "SELECT recipient, kind, body_text, body_html FROM mail_outbox WHERE kind = 'security_mfa_reset'",
     )
     .fetch_one(app.pool())
     .await
     .unwrap();
     assert_eq!(
         (recipient.as_str(), kind.as_str()),
-        ("agent@installer.jp", "security_totp_reset")
+        ("agent@installer.jp", "security_mfa_reset")
     );
     assert!(text.contains("operator@installer.jp") && html.contains("operator@installer.jp"));
     // The agent signs in with the password alone again, and is asked to set it up.
@@ -463,7 +463,7 @@ async fn the_command_line_turns_off_a_locked_out_operators_second_factor() {
     assert!(String::from_utf8_lossy(&done.stdout).contains("turned off"));
     assert_eq!(app.audit_count("totp.reset").await, 1);
     let mails: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM mail_outbox WHERE kind = 'security_totp_reset' AND recipient = 'operator@installer.jp'",
+        "SELECT COUNT(*) FROM mail_outbox WHERE kind = 'security_mfa_reset' AND recipient = 'operator@installer.jp'",
     )
     .fetch_one(app.pool())
     .await

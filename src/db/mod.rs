@@ -11,6 +11,7 @@ pub mod guide;
 pub mod installer;
 pub mod invitations;
 pub mod login_failures;
+pub mod notifications;
 pub mod outbox;
 pub mod passcodes;
 pub mod password_resets;

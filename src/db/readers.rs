@@ -73,7 +73,7 @@ pub async fn revoke(db: impl Into<Exec<'_>>, id: i64) -> super::Result<bool> {
 pub async fn reenroll(db: impl Into<Exec<'_>>, id: i64, token_hash: &[u8]) -> super::Result<()> {
     on_engine!(db, |ex| sqlx::query(
         "UPDATE readers SET token_hash = $1, revoked_at = NULL, enrolled_at = $2, failed_attempts = 0,
-                lockouts = 0, locked_until = NULL WHERE id = $3",
+                lockouts = 0, locked_until = NULL, stale_notified_at = NULL WHERE id = $3",
     )
     .bind(token_hash)
     .bind(super::now())
@@ -116,7 +116,9 @@ pub async fn active_token(db: impl Into<Exec<'_>>, id: i64) -> super::Result<Opt
 pub async fn record_seen(db: impl Into<Exec<'_>>, id: i64, at: i64, generation: i64) -> super::Result<()> {
     on_engine!(db, |ex| {
         sqlx::query(
-        "UPDATE readers SET last_seen_at = CASE WHEN COALESCE(last_seen_at, 0) > $1 THEN last_seen_at ELSE $1 END, last_seen_generation = $2
+        // Seen again: a later "not seen" episode gets its own notice (stale_notified_at, 0022).
+        "UPDATE readers SET last_seen_at = CASE WHEN COALESCE(last_seen_at, 0) > $1 THEN last_seen_at ELSE $1 END, last_seen_generation = $2,
+                stale_notified_at = NULL
          WHERE id = $3",
     )
     .bind(at)

@@ -12,6 +12,7 @@ mod install_type;
 pub mod installer;
 mod local_path;
 pub mod lockout;
+pub mod notification;
 mod passcode;
 mod password;
 pub mod pc_credential;

@@ -386,6 +386,13 @@ pub async fn set_language(
     let lang = Lang::parse(&form.lang).ok_or_else(|| AppError::BadRequest(ctx.t("form.invalid_choice").to_owned()))?;
     // Only local paths: no open redirect.
     let next = LocalPath::or(&form.next, "/");
+    // A signed-in user's choice is also the language their mail comes in (users.language). A
+    // database that cannot be written does not stop the page's language from switching.
+    if let Some(user) = &ctx.user
+        && let Err(e) = db::notifications::set_language(&state.pool, user.id, lang.code()).await
+    {
+        tracing::warn!(error = ?e, "storing the mail language failed");
+    }
     let cookie = crate::auth::cookies::set("lang", lang.code(), "/", Some(31_536_000), state.config.uses_https());
     let mut response = Redirect::to(&next).into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie);

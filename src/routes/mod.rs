@@ -10,6 +10,7 @@ mod desk_settings;
 mod guide;
 mod health;
 mod invitations;
+mod notifications;
 mod outbox;
 mod own_password;
 mod passcode;
@@ -112,6 +113,10 @@ pub fn page_routes() -> Router<AppState> {
         .route("/account/mfa/recovery-codes", post(totp::renew_recovery_codes))
         .route("/account/mfa/disable", post(totp::disable))
         .route("/account/sessions", get(sessions::list))
+        .route(
+            "/account/notifications",
+            get(notifications::show).post(notifications::save),
+        )
         .route("/account/sessions/{id}/end", post(sessions::end))
         .route("/account/tokens/{id}/revoke", post(tokens::revoke))
         .route("/outbox", get(outbox::list))

@@ -2,6 +2,7 @@
 
 use crate::auth::Hasher;
 use crate::db::{self, audit};
+use crate::domain::notification::Kind;
 use crate::domain::{ClinicCode, Email, Password, Role};
 
 #[derive(Debug, thiserror::Error)]
@@ -265,6 +266,7 @@ pub async fn reset_password(
         },
     )
     .await?;
+    super::mail::security_notice(&mut tx, user_id, Kind::SecurityPasswordReset, db::now(), None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -307,6 +309,7 @@ pub async fn change_own_password(
         },
     )
     .await?;
+    super::mail::security_notice(&mut tx, user_id, Kind::SecurityPasswordChanged, db::now(), ip).await?;
     tx.commit().await?;
     Ok(generation)
 }

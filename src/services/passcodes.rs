@@ -253,6 +253,11 @@ pub async fn verify(
                 )
                 .await?;
                 db::cache_events::append(&mut tx, Kind::Clinic, clinic_id).await?;
+                crate::services::mail::passcode_disabled(&mut tx, clinic_id, clinic_failures, now).await?;
+            }
+            // This wrong code locked the reader (it was not locked before): one notice per lockout.
+            if let Some(locked_for_s) = lock.locked_for_s(now) {
+                crate::services::mail::reader_locked(&mut tx, clinic_id, reader_id, locked_for_s, now).await?;
             }
             Verification::Rejected {
                 generation: p.generation,

@@ -159,6 +159,18 @@ pub async fn create(pool: &db::Pool, author: &Author, input: NewTicketInput) -> 
     if let Some((guide, version, step, path)) = &input.guide {
         db::tickets::set_guide_context(&mut tx, id, guide, version, step, path).await?;
     }
+    let ticket = super::mail::TicketRef {
+        id,
+        clinic_id: input.clinic_id,
+        summary: &input.summary,
+    };
+    // A clinic asking (the portal, a guide step) is news for the desk; a call the desk logs is not.
+    if !author.is_desk() {
+        super::mail::request_new(&mut tx, author.user_id, &ticket, now).await?;
+    }
+    if let Some(assignee) = input.assignee_id {
+        super::mail::ticket_assigned(&mut tx, author.user_id, assignee, &ticket, now).await?;
+    }
     super::search::reindex(&mut tx, id).await?;
     tx.commit().await?;
     Ok(id)
@@ -271,6 +283,16 @@ pub async fn update(
         return Err(TicketError::Conflict {
             current_version: expected_version + 1,
         });
+    }
+    if let Some(Some(assignee)) = changes.assignee
+        && events.iter().any(|(field, _, _)| *field == "assignee")
+    {
+        let mailed = super::mail::TicketRef {
+            id,
+            clinic_id: ticket.clinic_id,
+            summary: &ticket.summary,
+        };
+        super::mail::ticket_assigned(&mut tx, author.user_id, assignee, &mailed, now).await?;
     }
     for (field, old, new) in &events {
         let mut event = NewEvent::new(id, Some(author.user_id), &author.email, "change", "clinic");
@@ -406,6 +428,18 @@ pub async fn add_entry_then(
     // Whatever the clinic says is marked on the desk's lists until someone there opens the ticket.
     if !author.is_desk() && matches!(entry, Entry::Reply(_)) {
         db::tickets::mark_clinic_reply_unread(&mut tx, id, now).await?;
+    }
+    if matches!(entry, Entry::Reply(_)) {
+        let mailed = super::mail::TicketRef {
+            id,
+            clinic_id: ticket.clinic_id,
+            summary: &ticket.summary,
+        };
+        if author.is_desk() {
+            super::mail::desk_reply(&mut tx, author.user_id, &mailed, now).await?;
+        } else {
+            super::mail::clinic_reply(&mut tx, author.user_id, ticket.assignee_id, &mailed, now).await?;
+        }
     }
     let version = ticket.version;
     // The row is locked, so this cannot miss; if it ever did, nothing of the entry is kept.

@@ -2,10 +2,9 @@
 //! checking a code at sign-in and before issuing a passcode, recovery codes, and an operator's
 //! reset. Secrets are sealed at rest; a code's step is accepted once (`db::totp::use_step`).
 
-use askama::Template;
-
 use crate::auth::{SealingKey, device_token, totp};
 use crate::db::{self, audit};
+use crate::domain::notification::Kind;
 use crate::domain::{Role, Secret};
 
 /// The sealing scope ties a sealed secret to its user: a row copied onto another account does
@@ -209,78 +208,22 @@ pub async fn reset(
             ip,
         };
         audit::record(&mut tx, entry).await?;
-        tell_of_reset(&mut tx, target, actor, db::now()).await?;
+        let by = match actor {
+            audit::Actor::User { email, .. } => email.clone(),
+            _ => "portal user reset-mfa".to_owned(),
+        };
+        crate::services::mail::security_notice_with(
+            &mut tx,
+            target.id,
+            Kind::SecurityMfaReset,
+            db::now(),
+            ip,
+            &[("by", by)],
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(removed)
-}
-
-#[derive(Template)]
-#[template(path = "mail/totp_reset.txt", escape = "none")]
-struct ResetText<'a> {
-    email: &'a str,
-    reset_by: &'a str,
-    reset_at: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "mail/totp_reset.html")]
-struct ResetHtml<'a> {
-    email: &'a str,
-    reset_by: &'a str,
-    reset_at: &'a str,
-}
-
-/// A security notice about the user's own account: always sent, whatever they turned off.
-async fn tell_of_reset(tx: &mut db::Tx, target: &db::users::User, actor: &audit::Actor, at: i64) -> anyhow::Result<()> {
-    let reset_by = match actor {
-        audit::Actor::User { email, .. } => email.as_str(),
-        _ => "command line",
-    };
-    let reset_at = crate::services::mail::jst(at);
-    let text = ResetText {
-        email: &target.email,
-        reset_by,
-        reset_at: &reset_at,
-    }
-    .render()?;
-    let html = ResetHtml {
-        email: &target.email,
-        reset_by,
-        reset_at: &reset_at,
-    }
-    .render()?;
-    db::outbox::enqueue(
-        tx,
-        &db::outbox::NewMessage {
-            recipient: &target.email,
-            language: "ja",
-            kind: "security_totp_reset",
-            subject: "【目視確認ポータル】二段階認証が解除されました / Two-step verification turned off",
-            body_text: &text,
-            body_html: &html,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
-#[derive(Template)]
-#[template(path = "mail/totp_wrong_codes.txt", escape = "none")]
-struct WrongCodesText<'a> {
-    email: &'a str,
-    failures: i64,
-    at: &'a str,
-    address: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "mail/totp_wrong_codes.html")]
-struct WrongCodesHtml<'a> {
-    email: &'a str,
-    failures: i64,
-    at: &'a str,
-    address: &'a str,
 }
 
 /// Wrong codes after a right password mean the password is known to someone: the owner is told
@@ -291,33 +234,14 @@ pub async fn tell_of_wrong_codes(
     failures: i64,
     address: Option<&str>,
 ) -> anyhow::Result<()> {
-    let at = crate::services::mail::jst(db::now());
-    let address = address.unwrap_or("-");
-    let text = WrongCodesText {
-        email: &user.email,
-        failures,
-        at: &at,
-        address,
-    }
-    .render()?;
-    let html = WrongCodesHtml {
-        email: &user.email,
-        failures,
-        at: &at,
-        address,
-    }
-    .render()?;
     let mut tx = db::begin_write(pool).await?;
-    db::outbox::enqueue(
+    crate::services::mail::security_notice_with(
         &mut tx,
-        &db::outbox::NewMessage {
-            recipient: &user.email,
-            language: "ja",
-            kind: "security_totp_wrong_codes",
-            subject: "【目視確認ポータル】確認コードの誤りが続きました / Wrong sign-in codes",
-            body_text: &text,
-            body_html: &html,
-        },
+        user.id,
+        Kind::SecurityWrongCodes,
+        db::now(),
+        address,
+        &[("failures", failures.to_string())],
     )
     .await?;
     tx.commit().await?;

@@ -59,7 +59,7 @@ test('no serious accessibility violations on any kind of page', async () => {
   const admin = await signedIn('admin@sakura.example.jp', 'clinic password 123');
   for (const path of ['/clinics/0110113719', '/clinics/0110113719/passcode', '/clinics/0110113719/passcode/issue',
     '/clinics/0110113719/requests', '/guide/mokushi/C-1', '/account/password', '/guide/mokushi/B-4/help',
-    '/account/mfa', '/account/sessions']) {
+    '/account/mfa', '/account/sessions', '/account/notifications']) {
     problems.push(...await scan(admin, path));
   }
   // The confirmation asked before revoking a reader (the revoke button's first POST).
@@ -68,13 +68,23 @@ test('no serious accessibility violations on any kind of page', async () => {
   await admin.waitForSelector('#confirm-action');
   problems.push(...await scanCurrent(admin, 'confirm revoke'));
   const agent = await signedIn('agent@installer.example.jp', 'agent password 123');
-  for (const path of ['/desk', '/desk/tickets', '/desk/calls/new?clinic_q=さくら', '/clinics', '/account/tokens']) {
+  for (const path of ['/desk', '/desk/tickets', '/desk/calls/new?clinic_q=さくら', '/clinics', '/account/tokens',
+    '/account/notifications']) {
     problems.push(...await scan(agent, path));
   }
   const operator = await signedIn('operator@installer.example.jp', 'operator password 123');
   for (const path of ['/users', '/desk/settings', '/guide/mokushi/stats', '/account/mfa', '/outbox', '/account/sessions']) {
     problems.push(...await scan(operator, path));
   }
+  // The notifications page after a save (its confirmation shown), with a kind turned off.
+  await agent.goto(`${base}/account/notifications`);
+  await agent.uncheck('#receive-ticket_due_soon');
+  await agent.check('#language-en');
+  await agent.click('#notifications-save');
+  await agent.waitForLoadState();
+  assert.ok(!(await agent.isChecked('#receive-ticket_due_soon')), 'the kind stays off');
+  assert.ok(await agent.isDisabled('#receive-security_password_changed'), 'security notices are locked');
+  problems.push(...await scanCurrent(agent, 'notifications saved'));
   // A form refused with errors next to its fields, then a confirmation after a save.
   await operator.goto(`${base}/clinics`);
   await operator.fill('#code', '0110113718');
