@@ -128,7 +128,8 @@ mod tests {
                 "ticket_assigned",
                 "security_password_changed",
                 "security_password_reset",
-                "security_mfa_reset"
+                "security_mfa_reset",
+                "security_wrong_codes"
             ]
         );
     }
