@@ -4,13 +4,15 @@
 //! revoked; only operators invite; two racing acceptances create one account.
 
 mod common;
+#[path = "support/smtp.rs"]
+mod smtp;
 
 use std::time::Duration;
 
-use common::smtp::{Mail, SmtpServer, app_mailing_to, token_of};
 use common::*;
 use portal::domain::Role;
 use reqwest::StatusCode;
+use smtp::{Mail, SmtpServer, free_port, token_of};
 use sqlx::Row;
 
 const PUBLIC_URL: &str = "http://portal.example.jp";
@@ -18,8 +20,8 @@ const INVITEE: &str = "new-admin@clinic-a.jp";
 const CHOSEN: &str = "a pass phrase of my own";
 
 async fn started() -> (SmtpServer, TestApp, Browser) {
-    let smtp = SmtpServer::start().await;
-    let app = app_mailing_to(&smtp, |c| c.public_url = Some(PUBLIC_URL.to_owned())).await;
+    let smtp = SmtpServer::start(free_port()).await;
+    let app = app_mailing_to(Some(smtp.port), |c| c.public_url = Some(PUBLIC_URL.to_owned())).await;
     app.with_two_clinics().await;
     let operator = Browser::signed_in(&app, "operator@installer.jp").await;
     (smtp, app, operator)
@@ -37,7 +39,7 @@ async fn invite(operator: &Browser, email: &str, role: &str, clinic: &str) -> Pa
 
 /// The mails to `to` received so far.
 fn mails_to(smtp: &SmtpServer, to: &str) -> Vec<Mail> {
-    smtp.messages().into_iter().filter(|m| m.to == to).collect()
+    smtp.received().into_iter().filter(|m| m.to == to).collect()
 }
 
 /// Waits for the `n`-th mail to `to` and returns the token of its invitation link.
@@ -324,7 +326,7 @@ async fn only_operators_invite_or_revoke() {
         .unwrap();
     assert_eq!(count, 1, "nothing invited, nothing revoked");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(smtp.messages().len(), 1);
+    assert_eq!(smtp.received().len(), 1);
 }
 
 #[tokio::test]

@@ -1,126 +1,18 @@
-//! Mail through a real SMTP server (Python's aiosmtpd, started on 127.0.0.1 by each test, saving
-//! every message into a Maildir): passcode notices reach every clinic admin without the code, a
+//! Mail through a real SMTP server (Python's aiosmtpd, started on 127.0.0.1 by each test:
+//! tests/support/smtp.rs): passcode notices reach every clinic admin without the code, a
 //! message made while the server is down arrives once it is up, the command line enqueues too.
 
 mod common;
 #[path = "support/smtp.rs"]
 mod smtp;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use portal::domain::{Role, Secret};
 use reqwest::StatusCode;
+use smtp::{SmtpServer, free_port};
 use sqlx::Row;
-
-/// A python3 that has aiosmtpd (Debian's `python3-aiosmtpd` lives under /usr/bin/python3, which a
-/// pyenv shim on PATH may hide); installed when missing, as scripts/test.sh does.
-fn python() -> String {
-    let has = |py: &str| {
-        Command::new(py)
-            .args(["-c", "import aiosmtpd"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    for py in ["/usr/bin/python3", "python3"] {
-        if has(py) {
-            return py.to_owned();
-        }
-    }
-    let _ = Command::new("python3")
-        .args(["-m", "pip", "install", "--quiet", "aiosmtpd"])
-        .status();
-    assert!(
-        has("python3"),
-        "aiosmtpd is missing: apt-get install python3-aiosmtpd (or pip install aiosmtpd)"
-    );
-    "python3".to_owned()
-}
-
-struct SmtpServer {
-    child: Child,
-    maildir: PathBuf,
-}
-
-impl SmtpServer {
-    async fn start(port: u16, dir: &Path) -> Self {
-        // Maildir creates its new/cur/tmp only in a directory it makes itself.
-        let maildir = dir.join("box");
-        let child = Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start aiosmtpd");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start on port {port}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Self { child, maildir }
-    }
-
-    /// The raw messages received so far.
-    fn messages(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for sub in ["new", "cur"] {
-            if let Ok(entries) = std::fs::read_dir(self.maildir.join(sub)) {
-                for entry in entries.flatten() {
-                    out.push(std::fs::read_to_string(entry.path()).unwrap_or_default());
-                }
-            }
-        }
-        out
-    }
-
-    async fn wait_for(&self, n: usize) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let messages = self.messages();
-            if messages.len() >= n || Instant::now() > deadline {
-                return messages;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn app_mailing_to(port: u16) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    TestApp::spawn_with(dir, |c| {
-        c.smtp_url = Some(Secret::new(format!("smtp://127.0.0.1:{port}")));
-        c.mail_from = "portal@installer.example.jp".to_owned();
-        c.mail_retry_base_s = 1;
-        c.mail_poll_ms = 200;
-    })
-    .await
-}
-
-fn recipient_of(raw: &str) -> String {
-    raw.lines()
-        .find_map(|l| l.strip_prefix("To: "))
-        .unwrap_or_default()
-        .trim()
-        .to_owned()
-}
 
 /// The outbox rows as (recipient, status, attempts, last error, subject, text, html).
 async fn outbox(app: &TestApp) -> Vec<(String, String, i64, Option<String>, String, String, String)> {
@@ -150,9 +42,8 @@ fn contains_code(text: &str, code: &str) -> bool {
 #[tokio::test]
 async fn issuing_a_passcode_on_the_web_mails_every_clinic_admin_without_the_code() {
     let port = free_port();
-    let maildir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(port, maildir.path()).await;
-    let app = app_mailing_to(port).await;
+    let smtp = SmtpServer::start(port).await;
+    let app = app_mailing_to(Some(port), |_| {}).await;
     app.with_two_clinics().await;
     app.add_user("admin-a2@clinic-a.jp", Role::ClinicAdmin, Some(CLINIC_A))
         .await;
@@ -161,21 +52,17 @@ async fn issuing_a_passcode_on_the_web_mails_every_clinic_admin_without_the_code
     let issued = admin.issue_passcode(CLINIC_A).await;
     let code = issued.element_text("new-passcode").expect("the code is shown");
 
+    // Waits 700 ms past the second message, so that a third would be counted.
     let messages = smtp.wait_for(2).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let messages = if smtp.messages().len() > messages.len() {
-        smtp.messages()
-    } else {
-        messages
-    };
-    let mut to: Vec<String> = messages.iter().map(|m| recipient_of(m)).collect();
+    let mut to: Vec<String> = messages.iter().map(|m| m.to.clone()).collect();
     to.sort();
     assert_eq!(
         to,
         ["admin-a2@clinic-a.jp", "admin-a@clinic-a.jp"],
         "one mail per admin of the clinic"
     );
-    for raw in &messages {
+    for m in &messages {
+        let raw = &m.raw;
         assert!(raw.contains("From: portal@installer.example.jp"), "{raw}");
         assert!(
             raw.contains("text/plain") && raw.contains("text/html"),
@@ -208,7 +95,7 @@ async fn issuing_a_passcode_on_the_web_mails_every_clinic_admin_without_the_code
 #[tokio::test]
 async fn a_message_made_while_the_smtp_server_is_down_arrives_once_it_is_up() {
     let port = free_port();
-    let app = app_mailing_to(port).await;
+    let app = app_mailing_to(Some(port), |_| {}).await;
     let (clinic_a, _) = app.with_two_clinics().await;
 
     app.issue_passcode(clinic_a).await;
@@ -246,18 +133,17 @@ async fn a_message_made_while_the_smtp_server_is_down_arrives_once_it_is_up() {
     let agent = Browser::signed_in(&app, "agent@installer.jp").await;
     assert_eq!(agent.get("/outbox").await.status, StatusCode::FORBIDDEN);
 
-    let maildir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(port, maildir.path()).await;
+    let smtp = SmtpServer::start(port).await;
     let messages = smtp.wait_for(1).await;
     assert_eq!(messages.len(), 1, "delivered once the server is up");
-    assert_eq!(recipient_of(&messages[0]), "admin-a@clinic-a.jp");
+    assert_eq!(messages[0].to, "admin-a@clinic-a.jp");
     let deadline = Instant::now() + Duration::from_secs(5);
     while outbox(&app).await[0].1 != "sent" {
         assert!(Instant::now() < deadline, "marked sent");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(smtp.messages().len(), 1, "sent once");
+    assert_eq!(smtp.received().len(), 1, "sent once");
     assert_eq!(app.state.metrics.outbox_queued.get(), 0, "nothing left queued");
     let page = operator.get("/outbox").await;
     assert!(page.body.contains("送信済み"), "{}", page.body);
@@ -266,9 +152,8 @@ async fn a_message_made_while_the_smtp_server_is_down_arrives_once_it_is_up() {
 #[tokio::test]
 async fn issuing_from_the_command_line_enqueues_the_notice_in_the_same_transaction() {
     let port = free_port();
-    let maildir = tempfile::tempdir().unwrap();
-    let smtp = SmtpServer::start(port, maildir.path()).await;
-    let app = app_mailing_to(port).await;
+    let smtp = SmtpServer::start(port).await;
+    let app = app_mailing_to(Some(port), |_| {}).await;
     app.with_two_clinics().await;
 
     let dir = app.dir.path().to_owned();
@@ -287,7 +172,7 @@ async fn issuing_from_the_command_line_enqueues_the_notice_in_the_same_transacti
     // The command line does not send: the server's sender finds the row on its next poll.
     let messages = smtp.wait_for(1).await;
     assert_eq!(messages.len(), 1);
-    assert_eq!(recipient_of(&messages[0]), "admin-a@clinic-a.jp");
+    assert_eq!(messages[0].to, "admin-a@clinic-a.jp");
     let rows = outbox(&app).await;
     assert_eq!(rows.len(), 1);
     assert!(rows[0].5.contains("コマンドライン"), "{}", rows[0].5);
@@ -301,7 +186,7 @@ async fn tls_delivery(scheme: &str, kind: &str) {
     let certs = tempfile::tempdir().unwrap();
     let (ca, cert, key) = smtp::test_certificates(certs.path());
     let port = free_port();
-    let server = smtp::SmtpServer::tls(port, kind, &cert, &key).await;
+    let server = SmtpServer::tls(port, kind, &cert, &key).await;
     let untrusting = {
         let dir = tempfile::tempdir().expect("temp dir");
         TestApp::spawn_with(dir, |c| {

@@ -10,19 +10,15 @@ mod smtp;
 use std::time::{Duration, Instant};
 
 use common::*;
+use portal::domain::Role;
 use portal::domain::notification::Kind;
-use portal::domain::{Role, Secret};
 use reqwest::StatusCode;
-use smtp::{Received, SmtpServer, free_port};
+use smtp::{Mail, SmtpServer, free_port};
 use sqlx::Row;
 
+/// tests/common's `app_mailing_to`, with the time-based notices checked every 300 ms.
 async fn app_mailing_to(port: Option<u16>, adjust: impl FnOnce(&mut portal::PortalConfig)) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    TestApp::spawn_with(dir, |c| {
-        c.smtp_url = port.map(|port| Secret::new(format!("smtp://127.0.0.1:{port}")));
-        c.mail_from = "portal@installer.example.jp".to_owned();
-        c.mail_retry_base_s = 1;
-        c.mail_poll_ms = 200;
+    common::app_mailing_to(port, |c| {
         c.notice_check_ms = 300;
         adjust(c);
     })
@@ -105,7 +101,7 @@ fn contains_code(text: &str, code: &str) -> bool {
 }
 
 /// The message is in `lang` only: its footer in that language, not the other's.
-fn assert_language(m: &Received, lang: &str) {
+fn assert_language(m: &Mail, lang: &str) {
     let ja = m.text.contains("通知設定") || m.text.contains("止めることはできません");
     let en = m.text.contains("Notifications in the portal") || m.text.contains("cannot be turned off");
     assert_eq!(
@@ -300,7 +296,7 @@ async fn every_kind_reaches_its_recipients_in_their_language_without_secrets() {
         let lang = rows.iter().find(|r| r.1 == m.recipient()).map(|r| r.2.clone()).unwrap();
         assert_language(m, &lang);
         assert!(received.iter().filter(|r| r.recipient() == m.recipient()).count() == rows_by_recipient(m.recipient()));
-        assert_eq!(m.from, "portal@installer.example.jp");
+        assert_eq!(m.mail_from, "portal@installer.example.jp");
         let all = m.all().replace(&year, "");
         assert!(!contains_code(&all, &code), "the passcode {code} is in {m:?}");
         assert!(!contains_code(&all, &wrong), "a typed code is in {m:?}");

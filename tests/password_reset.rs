@@ -3,20 +3,22 @@
 //! per client address, every session of the account ended, and a notice without any link.
 
 mod common;
+#[path = "support/smtp.rs"]
+mod smtp;
 
 use std::time::Duration;
 
-use common::smtp::{SmtpServer, app_mailing_to, token_of};
 use common::*;
 use reqwest::StatusCode;
+use smtp::{SmtpServer, free_port, token_of};
 
 const PUBLIC_URL: &str = "http://portal.example.jp";
 const ADMIN: &str = "admin-a@clinic-a.jp";
 const NEW_PASSWORD: &str = "a brand new pass phrase";
 
 async fn started() -> (SmtpServer, TestApp) {
-    let smtp = SmtpServer::start().await;
-    let app = app_mailing_to(&smtp, |c| c.public_url = Some(PUBLIC_URL.to_owned())).await;
+    let smtp = SmtpServer::start(free_port()).await;
+    let app = app_mailing_to(Some(smtp.port), |c| c.public_url = Some(PUBLIC_URL.to_owned())).await;
     app.with_two_clinics().await;
     (smtp, app)
 }
@@ -46,7 +48,7 @@ async fn reset_token(smtp: &SmtpServer, to: &str, n: usize) -> String {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
         let mails: Vec<_> = smtp
-            .messages()
+            .received()
             .into_iter()
             .filter(|m| m.to == to && m.link("/password/reset/").is_some())
             .collect();
@@ -129,7 +131,7 @@ async fn a_reset_link_sets_the_password_once_and_ends_every_session() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let token = reset_token(&smtp, ADMIN, 1).await;
-    assert!(!smtp.messages()[0].raw.contains("attacker.example"));
+    assert!(!smtp.received()[0].raw.contains("attacker.example"));
 
     for _ in 0..2 {
         let page = browser.get(&format!("/password/reset/{token}")).await;
@@ -279,7 +281,7 @@ async fn reset_mails_are_limited_to_three_an_hour_per_account() {
     );
     smtp.wait_for(3).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(smtp.messages().len(), 3, "three mails an hour for one account");
+    assert_eq!(smtp.received().len(), 3, "three mails an hour for one account");
     // Another account is not held up by it.
     ask(&app.browser(), "admin-b@clinic-b.jp").await;
     let mails = smtp.wait_for(4).await;
@@ -297,7 +299,7 @@ async fn reset_requests_are_limited_to_ten_an_hour_per_client_address() {
     assert!(page.body.contains("id=\"forgot-sent\""));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
-        smtp.messages().len(),
+        smtp.received().len(),
         0,
         "the eleventh request from one address mails nothing"
     );
@@ -392,7 +394,7 @@ async fn two_racing_resets_with_one_link_set_the_password_once() {
 async fn the_link_token_never_reaches_the_server_log() {
     use std::io::Write;
     use std::process::Stdio;
-    let smtp = SmtpServer::start().await;
+    let smtp = SmtpServer::start(free_port()).await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_owned();
     let mut add = portal_command(&d)

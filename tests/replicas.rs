@@ -1109,7 +1109,7 @@ async fn both_processes_ride_out_a_database_restart() {
 
 /// Waits until `smtp` has `n` messages (at most 60 s), then 4 s more, longer than a sender's
 /// poll, so that a message sent twice would show.
-async fn all_received(smtp: &smtp::SmtpServer, n: usize) -> Vec<smtp::Received> {
+async fn all_received(smtp: &smtp::SmtpServer, n: usize) -> Vec<smtp::Mail> {
     let started = Instant::now();
     while smtp.received().len() < n && started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -1118,7 +1118,7 @@ async fn all_received(smtp: &smtp::SmtpServer, n: usize) -> Vec<smtp::Received> 
     smtp.received()
 }
 
-fn count_by_recipient(received: &[smtp::Received]) -> std::collections::BTreeMap<String, usize> {
+fn count_by_recipient(received: &[smtp::Mail]) -> std::collections::BTreeMap<String, usize> {
     let mut counts = std::collections::BTreeMap::new();
     for m in received {
         *counts.entry(m.recipient().to_owned()).or_insert(0) += 1;

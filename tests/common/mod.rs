@@ -7,8 +7,6 @@
 //! ([`TestApp::pool`]) and is written to run unchanged on both engines.
 #![allow(dead_code)]
 
-pub mod smtp;
-
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -788,4 +786,19 @@ impl ReaderClient {
 pub fn other_code(code: &str) -> String {
     let n: u32 = code.parse().expect("four digits");
     format!("{:04}", (n + 1) % 10_000)
+}
+
+/// A portal that mails through the SMTP server on 127.0.0.1:`smtp_port` (mail off with `None`),
+/// from portal@installer.example.jp, its sender polling every 200 ms and retrying after 1 s; then
+/// `adjust`. The server is tests/support/smtp.rs's.
+pub async fn app_mailing_to(smtp_port: Option<u16>, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    TestApp::spawn_with(dir, |c| {
+        c.smtp_url = smtp_port.map(|port| Secret::new(format!("smtp://127.0.0.1:{port}")));
+        c.mail_from = "portal@installer.example.jp".to_owned();
+        c.mail_retry_base_s = 1;
+        c.mail_poll_ms = 200;
+        adjust(c);
+    })
+    .await
 }

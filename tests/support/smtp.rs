@@ -1,6 +1,8 @@
 //! A real SMTP server for tests: Python's aiosmtpd on 127.0.0.1 with a handler that decodes each
-//! message (subject, plain text, HTML) into a line of JSON, or refuses every message with 550.
-//! Included with `#[path = "support/smtp.rs"] mod smtp;`.
+//! message (envelope, To, subject, plain text, HTML and the raw message) into a line of JSON, or
+//! refuses every message with 550; over TLS with a test CA's certificate when asked. Included with
+//! `#[path = "support/smtp.rs"] mod smtp;` (it needs nothing of tests/common, so tests without
+//! that harness can use it too).
 
 #![allow(dead_code)]
 
@@ -24,22 +26,28 @@ class Decoded:
     async def handle_DATA(self, server, session, envelope):
         if self.refuse:
             return "550 5.7.1 refused by the test server"
-        msg = email.message_from_bytes(envelope.content, policy=policy.default)
+        content = envelope.content
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        msg = email.message_from_bytes(content, policy=policy.default)
         plain = msg.get_body(("plain",))
         html = msg.get_body(("html",))
         record = {
-            "to": envelope.rcpt_tos,
-            "from": envelope.mail_from,
-            "subject": str(msg["subject"]),
+            "rcpt_to": envelope.rcpt_tos,
+            "mail_from": envelope.mail_from,
+            "to": str(msg.get("to", "")).strip(),
+            "subject": str(msg.get("subject", "")),
             "text": plain.get_content() if plain else "",
             "html": html.get_content() if html else "",
+            "raw": content.decode("utf-8", "replace").replace("\r\n", "\n"),
         }
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
         return "250 OK"
 "#;
 
-/// A python3 that has aiosmtpd (Debian's `python3-aiosmtpd` lives under /usr/bin/python3).
+/// A python3 that has aiosmtpd (Debian's `python3-aiosmtpd` lives under /usr/bin/python3, which a
+/// pyenv shim on PATH may hide); installed when missing, as scripts/test.sh does.
 pub fn python() -> String {
     let has = |py: &str| {
         Command::new(py)
@@ -53,7 +61,14 @@ pub fn python() -> String {
             return py.to_owned();
         }
     }
-    panic!("aiosmtpd is missing: apt-get install python3-aiosmtpd (or pip install aiosmtpd)");
+    let _ = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "aiosmtpd"])
+        .status();
+    assert!(
+        has("python3"),
+        "aiosmtpd is missing: apt-get install python3-aiosmtpd (or pip install aiosmtpd)"
+    );
+    "python3".to_owned()
 }
 
 pub fn free_port() -> u16 {
@@ -63,25 +78,57 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// A message as the SMTP server received it, decoded.
+/// A message as the SMTP server received it, decoded (by Python's `email` package: transfer
+/// encodings, charsets and RFC 2047 encoded words).
 #[derive(Clone, Debug, serde::Deserialize)]
-pub struct Received {
-    pub to: Vec<String>,
-    pub from: String,
+pub struct Mail {
+    /// The envelope's recipients (RCPT TO).
+    pub rcpt_to: Vec<String>,
+    /// The envelope's sender (MAIL FROM).
+    pub mail_from: String,
+    /// The To header.
+    pub to: String,
     pub subject: String,
+    /// The plain-text part ("" without one).
     pub text: String,
+    /// The HTML part ("" without one).
     pub html: String,
+    /// The whole message as received (headers and encoded body), lines ended by "\n".
+    pub raw: String,
 }
 
-impl Received {
+impl Mail {
+    /// The (first) envelope recipient.
     pub fn recipient(&self) -> &str {
-        self.to.first().map_or("", String::as_str)
+        self.rcpt_to.first().map_or("", String::as_str)
     }
 
     /// Subject, text and HTML together, for checks that look at all of it.
     pub fn all(&self) -> String {
         format!("{}\n{}\n{}", self.subject, self.text, self.html)
     }
+
+    /// The first link in the plain text whose path starts with `path` (e.g. "/invite/").
+    pub fn link(&self, path: &str) -> Option<String> {
+        let at = self.text.find(path)?;
+        let start = self.text[..at].rfind("http")?;
+        let end = self.text[at..]
+            .find(|c: char| c.is_whitespace())
+            .map_or(self.text.len(), |i| at + i);
+        Some(self.text[start..end].to_owned())
+    }
+
+    /// Whether any part mentions an URL at all.
+    pub fn has_any_link(&self) -> bool {
+        [&self.text, &self.html]
+            .iter()
+            .any(|part| part.contains("http://") || part.contains("https://") || part.contains("href"))
+    }
+}
+
+/// The token at the end of a link.
+pub fn token_of(link: &str) -> String {
+    link.rsplit('/').next().unwrap_or_default().to_owned()
 }
 
 pub struct SmtpServer {
@@ -94,12 +141,12 @@ pub struct SmtpServer {
 impl SmtpServer {
     /// Accepts and records every message.
     pub async fn start(port: u16) -> Self {
-        Self::spawn(port, "no").await
+        Self::spawn(port, "no", &[]).await
     }
 
     /// Answers every message with `550`.
     pub async fn refusing(port: u16) -> Self {
-        Self::spawn(port, "refuse").await
+        Self::spawn(port, "refuse", &[]).await
     }
 
     /// Accepts messages over TLS only: `smtps` (TLS from the first byte) or `starttls`
@@ -115,14 +162,10 @@ impl SmtpServer {
             flags[1].to_owned(),
             key.display().to_string(),
         ];
-        Self::spawn_with(port, "no", &args).await
+        Self::spawn(port, "no", &args).await
     }
 
-    async fn spawn(port: u16, mode: &str) -> Self {
-        Self::spawn_with(port, mode, &[]).await
-    }
-
-    async fn spawn_with(port: u16, mode: &str, flags: &[String]) -> Self {
+    async fn spawn(port: u16, mode: &str, flags: &[String]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("decoded.py"), HANDLER).expect("handler");
         let out = dir.path().join("received.jsonl");
@@ -149,13 +192,19 @@ impl SmtpServer {
         }
     }
 
-    pub fn received(&self) -> Vec<Received> {
-        read(&self.out)
+    /// The messages received so far, oldest first.
+    pub fn received(&self) -> Vec<Mail> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("a decoded message"))
+            .collect()
     }
 
     /// Waits until at least `n` messages arrived (at most 30 s), then a little longer so that a
-    /// message too many would show.
-    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+    /// message too many would show; returns them all.
+    pub async fn wait_for(&self, n: usize) -> Vec<Mail> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while self.received().len() < n && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -163,15 +212,6 @@ impl SmtpServer {
         tokio::time::sleep(Duration::from_millis(700)).await;
         self.received()
     }
-}
-
-fn read(path: &Path) -> Vec<Received> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("a decoded message"))
-        .collect()
 }
 
 impl Drop for SmtpServer {
