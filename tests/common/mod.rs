@@ -659,6 +659,12 @@ impl Browser {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.text().await.expect("body");
+        // Every page any test sees: its title is text (a template that put markup into the
+        // title block once showed the whole policy form in the browser's tab).
+        if let (Some(start), Some(end)) = (body.find("<title>"), body.find("</title>")) {
+            let title = &body[start + "<title>".len()..end];
+            assert!(!title.contains('<'), "markup in the page title: {title}");
+        }
         Page { status, headers, body }
     }
 
