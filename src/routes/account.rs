@@ -231,9 +231,7 @@ async fn login_failed(
             .map(|p| p.as_str().to_owned())
             .unwrap_or_default(),
     };
-    let mut response = render(&page)?;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok((status, render(&page)?).into_response())
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -103,9 +104,7 @@ pub async fn create(
                 form,
                 errors,
             };
-            let mut response = render(&page)?;
-            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(response)
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
         }
     }
 }
@@ -250,7 +249,5 @@ pub async fn render_show(
     } else {
         StatusCode::OK
     };
-    let mut response = render(&page)?;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok((status, render(&page)?).into_response())
 }

@@ -3,6 +3,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -286,9 +287,7 @@ pub async fn list(
         categories,
         query_string,
     };
-    let mut response = render(&page)?;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok((status, render(&page)?).into_response())
 }
 
 #[derive(Default, Deserialize)]
@@ -410,9 +409,7 @@ async fn call_page(
         started_at,
         errors,
     };
-    let mut response = render(&page)?;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok((status, render(&page)?).into_response())
 }
 
 /// The call screen: find the clinic, then log the call in one step.

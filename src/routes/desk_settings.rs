@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -178,9 +179,7 @@ async fn settings_page_with(
         pc_form,
         pc_errors,
     };
-    let mut response = render(&page)?;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok((status, render(&page)?).into_response())
 }
 
 pub async fn show(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {

@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -71,16 +72,18 @@ async fn list_page(
     } else {
         StatusCode::OK
     };
-    let mut response = render(&ListPage {
-        page: Page::new(ctx).await?,
-        clinic,
-        rows,
-        categories,
-        form,
-        error,
-    })?;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok((
+        status,
+        render(&ListPage {
+            page: Page::new(ctx).await?,
+            clinic,
+            rows,
+            categories,
+            form,
+            error,
+        })?,
+    )
+        .into_response())
 }
 
 pub async fn list(State(state): State<AppState>, ctx: Ctx, Path(code): Path<String>) -> Result<Response, AppError> {

@@ -3,6 +3,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -43,9 +44,7 @@ async fn tokens_page(
         new_token,
         error,
     };
-    let mut response = render_no_store(&page)?;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok((status, render_no_store(&page)?).into_response())
 }
 
 pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {

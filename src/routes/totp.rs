@@ -107,9 +107,7 @@ async fn mfa_page(
         page.enabled_at = Some(db::now());
     }
     // The secret is on the page until it is confirmed: never cached.
-    let mut response = render_no_store(&page)?;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok((status, render_no_store(&page)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -333,12 +331,14 @@ pub async fn login_code(
 }
 
 async fn refused(ctx: &Ctx, status: StatusCode, error: &'static str) -> Result<Response, AppError> {
-    let mut response = render_no_store(&LoginCodePage {
-        page: Page::new(ctx).await?,
-        error: Some(error),
-    })?;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok((
+        status,
+        render_no_store(&LoginCodePage {
+            page: Page::new(ctx).await?,
+            error: Some(error),
+        })?,
+    )
+        .into_response())
 }
 
 async fn record(

@@ -3,6 +3,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -88,18 +89,20 @@ pub(super) async fn render_list_with(
         StatusCode::OK
     };
     let me = ctx.require_user()?.id;
-    let mut response = render(&ListPage {
-        page: Page::new(ctx).await?,
-        me,
-        users,
-        clinics,
-        form,
-        errors,
-        totp_required_for_all: db::totp::required_for_all(&state.pool).await?,
-        invite,
-    })?;
-    *response.status_mut() = status;
-    Ok(response)
+    Ok((
+        status,
+        render(&ListPage {
+            page: Page::new(ctx).await?,
+            me,
+            users,
+            clinics,
+            form,
+            errors,
+            totp_required_for_all: db::totp::required_for_all(&state.pool).await?,
+            invite,
+        })?,
+    )
+        .into_response())
 }
 
 pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
