@@ -208,10 +208,21 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ),
     (
         "confirm.disable_user_consequence",
-        "このアカウントではすぐにサインインできなくなり、使用中のセッションとAPIトークンも使えなくなります。あとで有効に戻せます。",
-        "It can no longer sign in, and its open sessions and API tokens stop working at once. You can enable it again later.",
+        "このアカウントではすぐにサインインできなくなり、使用中のセッションとAPIトークン、このアカウントが送った未使用の招待も使えなくなります。あとで有効に戻せます。",
+        "It can no longer sign in, and its open sessions, its API tokens and the unused invitations it sent stop working at once. You can enable it again later.",
     ),
     ("confirm.disable_user_submit", "無効にする", "Disable"),
+    (
+        "confirm.mfa_reset_title",
+        "このアカウントの二段階認証を解除しますか？",
+        "Turn off two-step verification for this account?",
+    ),
+    (
+        "confirm.mfa_reset_consequence",
+        "スマートフォンをなくした場合などに使います。本人の確認が取れていることを確かめてください。解除すると、次のサインインはパスワードだけで通り（必須の役割ではその場で設定し直し）、本人にメールで知らせます。",
+        "For a lost phone and the like: make sure you have confirmed who is asking. Once turned off, the next sign-in needs only the password (roles that require it set it up again right then), and the user is told by mail.",
+    ),
+    ("confirm.mfa_reset_submit", "二段階認証を解除する", "Turn it off"),
     (
         "confirm.revoke_token_title",
         "このAPIトークンを失効させますか？",
@@ -1593,10 +1604,36 @@ const ENTRIES: &[(&str, &str, &str)] = &[
     ("mfa.on", "設定済み", "On"),
     ("mfa.off", "未設定", "Off"),
     ("mfa.reset", "二段階認証を解除", "Turn off two-step verification"),
+    ("user.send_reset_link", "再設定リンクを送る", "Mail a reset link"),
+    (
+        "flash.reset_link_sent",
+        "パスワード再設定のリンクを本人にメールで送りました（30分間有効）。",
+        "A password-reset link was mailed to the user (valid for 30 minutes).",
+    ),
+    (
+        "users.reset_link_disabled",
+        "無効にしたアカウントには再設定リンクを送れません。先に有効に戻してください。",
+        "A disabled account cannot be sent a reset link: enable it first.",
+    ),
+    (
+        "users.invite_instead",
+        "メールが使えるため、アカウントは「メールで招待」から作成してください。本人が自分でパスワードを決めます。",
+        "Mail is on: create accounts with “Invite by mail”, so people choose their own password.",
+    ),
+    (
+        "users.send_link_instead",
+        "メールが使えるため、パスワードは「再設定リンクを送る」で本人に決めてもらってください。",
+        "Mail is on: use “Mail a reset link”, so the user chooses their own password.",
+    ),
     (
         "mfa.reset_done",
         "二段階認証を解除し、本人にメールで知らせました。",
         "Two-step verification turned off; the user is told by mail.",
+    ),
+    (
+        "mfa.reset_nothing",
+        "このアカウントの二段階認証は既に解除されていました。",
+        "Two-step verification was already off for this account.",
     ),
     ("mfa.policy_title", "二段階認証の方針", "Two-step verification policy"),
     (

@@ -444,3 +444,144 @@ async fn without_mail_the_invite_form_says_so_and_refuses() {
     // The command line's and the create form's way stays.
     app.add_user("agent2@installer.jp", Role::Agent, None).await;
 }
+
+#[tokio::test]
+async fn an_invitation_revoked_while_the_smtp_server_is_down_is_never_sent() {
+    // Nothing listens on this port: the invitation's mail waits in the outbox.
+    let app = app_mailing_to(Some(free_port()), |c| c.public_url = Some(PUBLIC_URL.to_owned())).await;
+    app.with_two_clinics().await;
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    invite(&operator, "agent2@installer.jp", "agent", "").await;
+    let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'invitation'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(waiting, 1);
+    let id: i64 = sqlx::query_scalar("SELECT id FROM invitations")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    let revoked = operator
+        .submit("/users", &format!("/users/invitations/{id}/revoke"), &[])
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    // Its mail is withdrawn with it: the outbox holds no working link, and nothing goes out later.
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'invitation'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn disabling_an_operator_revokes_the_invitations_they_sent() {
+    let (smtp, app, operator) = started().await;
+    app.add_user("second-op@installer.jp", Role::Operator, None).await;
+    let second = Browser::signed_in(&app, "second-op@installer.jp").await;
+    invite(&second, "agent2@installer.jp", "operator", "").await;
+    let token = invitation_token(&smtp, "agent2@installer.jp", 1).await;
+    invite(&operator, "agent3@installer.jp", "agent", "").await;
+    let kept = invitation_token(&smtp, "agent3@installer.jp", 1).await;
+
+    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'second-op@installer.jp'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    let disabled = operator
+        .submit("/users", &format!("/users/{id}/disable"), &[("confirm", "yes")])
+        .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER);
+    // The let-go operator's link no longer makes an account; the other operator's still does.
+    assert_eq!(app.browser().get(&format!("/invite/{token}")).await.status, StatusCode::GONE);
+    assert_eq!(accept(&app.browser(), &token, CHOSEN, CHOSEN).await.status, StatusCode::GONE);
+    assert_eq!(
+        accept(&app.browser(), &kept, CHOSEN, CHOSEN).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let detail: String = sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'user.disabled'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert!(detail.contains("\"invitations_revoked\":\"1\""), "{detail}");
+}
+
+#[tokio::test]
+async fn with_mail_on_operators_never_type_a_password_for_someone() {
+    let (smtp, app, operator) = started().await;
+    let page = operator.get("/users").await;
+    assert!(page.body.contains("id=\"invite-form\""));
+    assert!(!page.body.contains("id=\"create-account\""), "no form with a typed password");
+    assert!(!page.body.contains("name=\"password\""), "no password field at all");
+    let created = operator
+        .submit(
+            "/users",
+            "/users",
+            &[
+                ("email", "typed@installer.jp"),
+                ("role", "agent"),
+                ("clinic", ""),
+                ("password", "a typed pass phrase"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let none: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = 'typed@installer.jp'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+
+    // A forgotten password: the operator mails a reset link instead of typing one.
+    let admin_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin-a@clinic-a.jp'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert!(page.body.contains(&format!("id=\"reset-link-{admin_id}\"")));
+    let typed = operator
+        .submit(
+            "/users",
+            &format!("/users/{admin_id}/password"),
+            &[("password", "a typed pass phrase")],
+        )
+        .await;
+    assert_eq!(typed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.browser().login("admin-a@clinic-a.jp", "a typed pass phrase").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let sent = operator
+        .submit("/users", &format!("/users/{admin_id}/password-link"), &[])
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    assert!(operator.get("/users").await.body.contains("再設定のリンクを本人にメールで送りました"));
+    assert_eq!(app.audit_count("password.reset_link_sent").await, 1);
+    let mail = loop {
+        if let Some(m) = mails_to(&smtp, "admin-a@clinic-a.jp")
+            .into_iter()
+            .find(|m| m.link("/password/reset/").is_some())
+        {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let token = token_of(&mail.link("/password/reset/").unwrap());
+    let browser = app.browser();
+    let csrf = browser.get(&format!("/password/reset/{token}")).await.csrf();
+    let set = browser
+        .post(
+            "/password/reset",
+            &[
+                ("csrf", &csrf),
+                ("token", &token),
+                ("password", CHOSEN),
+                ("password_confirm", CHOSEN),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.body);
+    assert_eq!(
+        app.browser().login("admin-a@clinic-a.jp", CHOSEN).await.status,
+        StatusCode::SEE_OTHER,
+        "the password the user chose, not a temporary one"
+    );
+}

@@ -727,3 +727,73 @@ async fn an_assignment_through_the_ticket_api_mails_the_assignee_and_not_the_one
     );
     assert_eq!(kinds_to(&app, "agent2@installer.jp").await, ["ticket_assigned"]);
 }
+
+#[tokio::test]
+async fn a_clinic_reply_on_a_ticket_whose_assignee_left_reaches_every_agent() {
+    let app = app_mailing_to(None, |_| {}).await;
+    app.with_two_clinics().await;
+    app.add_user("agent2@installer.jp", Role::Agent, None).await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let agent = Browser::signed_in(&app, "agent@installer.jp").await;
+    admin
+        .submit(
+            &format!("/clinics/{CLINIC_A}/requests"),
+            &format!("/clinics/{CLINIC_A}/requests"),
+            &[("summary", "担当者が退職したチケット"), ("category", "other")],
+        )
+        .await;
+    let ticket = ticket_id(&app, "担当者が退職したチケット").await;
+    let desk_page = format!("/desk/tickets/{}", number(ticket));
+    let agent2 = user_id(&app, "agent2@installer.jp").await;
+    let v = version(&app, ticket).await;
+    agent
+        .submit(
+            &desk_page,
+            &format!("{desk_page}/update"),
+            &[("version", &v), ("assignee", &agent2.to_string())],
+        )
+        .await;
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    let disabled = operator
+        .submit("/users", &format!("/users/{agent2}/disable"), &[("confirm", "yes")])
+        .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER);
+
+    let request_page = format!("/clinics/{CLINIC_A}/requests/{}", number(ticket));
+    let answered = admin
+        .submit(&request_page, &format!("{request_page}/reply"), &[("body", "まだ直りません")])
+        .await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
+    assert!(
+        kinds_to(&app, "agent@installer.jp").await.contains(&"clinic_reply".to_owned()),
+        "the desk hears of it"
+    );
+    assert!(!kinds_to(&app, "agent2@installer.jp").await.contains(&"clinic_reply".to_owned()));
+}
+
+#[tokio::test]
+async fn a_due_soon_notice_is_not_claimed_for_a_ticket_answered_since_it_was_found() {
+    let app = app_mailing_to(None, |_| {}).await;
+    app.with_two_clinics().await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    admin
+        .submit(
+            &format!("/clinics/{CLINIC_A}/requests"),
+            &format!("/clinics/{CLINIC_A}/requests"),
+            &[("summary", "解決済みになった"), ("category", "other")],
+        )
+        .await;
+    let id = ticket_id(&app, "解決済みになった").await;
+    let due = portal::db::now() + 20 * 60;
+    sqlx::query("UPDATE tickets SET response_due_at = $1, status = 'resolved' WHERE id = $2")
+        .bind(due)
+        .bind(id)
+        .execute(app.pool())
+        .await
+        .unwrap();
+    // Found by a scan a moment before it was resolved: the claim looks again.
+    let mut tx = portal::db::begin_write(app.store()).await.unwrap();
+    let claimed = portal::db::notifications::claim_due_soon(&mut tx, id, due).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(!claimed, "a resolved ticket is not about to miss anything");
+}

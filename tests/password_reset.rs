@@ -271,21 +271,80 @@ async fn a_reset_link_expires_after_30_minutes_and_a_newer_one_replaces_it() {
 async fn reset_mails_are_limited_to_three_an_hour_per_account() {
     let (smtp, app) = started().await;
     let mut answers = Vec::new();
-    for _ in 0..5 {
+    for n in 1..=5 {
         let page = ask(&app.browser(), ADMIN).await;
         answers.push((page.status, without_tokens(&page.body)));
+        // Each mail goes before the next request (a newer request withdraws an older unsent one).
+        if n <= 3 {
+            smtp.wait_for(n).await;
+        }
     }
     assert!(
         answers.iter().all(|a| *a == answers[0]),
         "a throttled request gets the same answer"
     );
-    smtp.wait_for(3).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(smtp.received().len(), 3, "three mails an hour for one account");
     // Another account is not held up by it.
     ask(&app.browser(), "admin-b@clinic-b.jp").await;
     let mails = smtp.wait_for(4).await;
     assert_eq!(mails.iter().filter(|m| m.to == "admin-b@clinic-b.jp").count(), 1);
+}
+
+/// A browser whose requests reach the portal through a trusted reverse proxy that says they
+/// came from `client`.
+fn behind_proxy(app: &TestApp, client: &str) -> Browser {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", client.parse().unwrap());
+    app.browser_with(
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_stranger_asking_for_someones_resets_does_not_keep_the_owner_from_theirs() {
+    let smtp = SmtpServer::start(free_port()).await;
+    let app = app_mailing_to(Some(smtp.port), |c| {
+        c.public_url = Some(PUBLIC_URL.to_owned());
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    app.with_two_clinics().await;
+    let stranger = behind_proxy(&app, "203.0.113.66");
+    for n in 1..=5 {
+        ask(&stranger, ADMIN).await;
+        if n <= 3 {
+            smtp.wait_for(n).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.received().len(), 3, "the stranger's share is three an hour");
+
+    // The owner, from their own address, still gets a link that works.
+    let owner = behind_proxy(&app, "198.51.100.20");
+    ask(&owner, ADMIN).await;
+    let token = reset_token(&smtp, ADMIN, 4).await;
+    let page = set_password(&owner, &token, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+
+    // Strangers at several addresses together reach the account's overall limit of ten.
+    for address in ["203.0.113.67", "203.0.113.68", "203.0.113.69"] {
+        for _ in 0..3 {
+            ask(&behind_proxy(&app, address), ADMIN).await;
+        }
+    }
+    let mailed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'password.reset_requested' AND detail LIKE '%mailed%'",
+    )
+    .fetch_one(app.pool())
+    .await
+    .unwrap();
+    assert_eq!(mailed, 10, "ten reset mails an hour for one account in all, whoever asks");
 }
 
 #[tokio::test]

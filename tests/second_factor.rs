@@ -332,10 +332,23 @@ async fn an_operator_resets_a_lost_second_factor_and_the_user_is_told_by_mail() 
         .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
 
-    let reset = users
+    // First a confirmation, which changes nothing.
+    let asked = users
         .submit("/users", &format!("/users/{agent_id}/mfa/reset"), &[])
         .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(asked.body.contains("agent@installer.jp") && asked.body.contains("name=\"confirm\""));
+    assert_eq!(app.audit_count("totp.reset").await, 0);
+    let reset = users
+        .submit("/users", &format!("/users/{agent_id}/mfa/reset"), &[("confirm", "yes")])
+        .await;
     assert_eq!(reset.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.audit_count("totp.reset").await, 1);
+    // Confirmed again (a second tab): nothing more to reset, and nothing more mailed.
+    let again = users
+        .submit("/users", &format!("/users/{agent_id}/mfa/reset"), &[("confirm", "yes")])
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
     assert_eq!(app.audit_count("totp.reset").await, 1);
     let (recipient, kind, text, html): (String, String, String, String) = sqlx::query_as(
         "SELECT recipient, kind, body_text, body_html FROM mail_outbox WHERE kind = 'security_mfa_reset'",
@@ -501,5 +514,154 @@ async fn the_code_must_follow_the_password_within_its_window() {
     assert_eq!(late.location(), Some("/login"), "the password again");
     assert_eq!(browser.get("/login/mfa").await.location(), Some("/login"));
     assert_eq!(browser.get("/clinics").await.location(), Some("/login?next=%2Fclinics"));
+    app.stop().await;
+}
+
+fn session_cookie(page: &common::Page) -> Option<String> {
+    page.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("portal_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn the_session_id_changes_at_the_code_step_and_the_half_signed_in_browser_reaches_nothing() {
+    let app = TestApp::spawn().await;
+    app.add_user_without_second_factor("op@installer.jp", Role::Operator, None)
+        .await;
+    let secret = app.set_up_second_factor("op@installer.jp").await;
+    let browser = app.browser();
+    let after_password = password_step(&browser, "op@installer.jp").await;
+    let pending = session_cookie(&after_password).expect("the password step sets a session");
+
+    // Between the two steps: no page, no form of a signed-in user.
+    for path in ["/account/mfa", "/account/sessions", "/account/password", "/users"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(page.location().unwrap().starts_with("/login"), "{path}");
+    }
+    let csrf = browser.get("/login/mfa").await.csrf();
+    for path in ["/account/mfa/enable", "/account/password", "/account/mfa/disable"] {
+        let refused = browser.post(path, &[("csrf", &csrf), ("code", "123456")]).await;
+        assert!(
+            refused.status == StatusCode::SEE_OTHER || refused.status == StatusCode::UNAUTHORIZED,
+            "{path}: {}",
+            refused.status
+        );
+        assert!(refused.location().is_none_or(|l| l.starts_with("/login")), "{path}");
+    }
+    // A forged token is refused at the code step itself.
+    let forged = browser
+        .post("/login/mfa", &[("csrf", "forged"), ("code", &code_at(&secret, now()).unwrap())])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+
+    let signed_in = code_step(&browser, &code_at(&secret, now()).unwrap()).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.body);
+    let after_code = session_cookie(&signed_in).expect("a new session id after the code");
+    assert_ne!(after_code, pending, "the session id must change at the code step");
+    assert_eq!(browser.get("/users").await.status, StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn parallel_wrong_codes_tell_the_owner_exactly_once() {
+    let app = TestApp::spawn().await;
+    app.add_user_without_second_factor("op@installer.jp", Role::Operator, None)
+        .await;
+    let secret = app.set_up_second_factor("op@installer.jp").await;
+    let wrong = wrong_code(&secret);
+    let mut browsers = Vec::new();
+    for _ in 0..6 {
+        let browser = app.browser();
+        assert_eq!(
+            password_step(&browser, "op@installer.jp").await.location(),
+            Some("/login/mfa")
+        );
+        let csrf = browser.get("/login/mfa").await.csrf();
+        browsers.push((browser, csrf));
+    }
+    let attempts: Vec<_> = browsers
+        .into_iter()
+        .map(|(browser, csrf)| {
+            let wrong = wrong.clone();
+            tokio::spawn(async move {
+                browser
+                    .post("/login/mfa", &[("csrf", &csrf), ("code", &wrong)])
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    let refused = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    assert_eq!(refused, 3, "three free wrong codes, the rest held back: {statuses:?}");
+    let notices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'security_wrong_codes'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(notices, 1, "the owner is told once, however the wrong codes race");
+    assert_eq!(app.audit_count("sign_in.totp_failed").await, 3);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_factor_reset_between_the_password_and_the_code_sends_the_user_back_to_the_password() {
+    let app = TestApp::spawn().await;
+    app.with_two_clinics().await;
+    let secret = app.set_up_second_factor("agent@installer.jp").await;
+    let browser = app.browser();
+    assert_eq!(
+        password_step(&browser, "agent@installer.jp").await.location(),
+        Some("/login/mfa")
+    );
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    let agent_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'agent@installer.jp'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    operator
+        .submit("/users", &format!("/users/{agent_id}/mfa/reset"), &[("confirm", "yes")])
+        .await;
+    let step = code_step(&browser, &code_at(&secret, now()).unwrap()).await;
+    assert_eq!(step.status, StatusCode::SEE_OTHER);
+    assert_eq!(step.location(), Some("/login"));
+    assert_eq!(app.audit_count("sign_in.totp_failed").await, 0, "no wrong code counted");
+    // The password alone now signs in.
+    assert_eq!(password_step(&browser, "agent@installer.jp").await.location(), Some("/"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_passcode_form_sent_without_a_code_asks_for_it_without_counting_a_wrong_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_with(dir, |c| c.totp_recheck_s = 1).await;
+    app.with_two_clinics().await;
+    app.set_up_second_factor("admin-a@clinic-a.jp").await;
+    let browser = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let confirm = format!("/clinics/{CLINIC_A}/passcode/issue");
+    let page = browser.get(&confirm).await;
+    assert!(page.body.contains("id=\"mfa-recheck\""), "asks again");
+    let token = page.hidden("issue_token").unwrap();
+    let action = format!("/clinics/{CLINIC_A}/passcode");
+    for _ in 0..5 {
+        let asked = browser
+            .post(&action, &[("csrf", &page.csrf()), ("issue_token", &token), ("code", "")])
+            .await;
+        assert_eq!(asked.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(asked.body.contains("id=\"mfa-recheck\""), "asks for the code");
+        assert!(!asked.body.contains("id=\"mfa-error\""), "no wrong code was typed");
+    }
+    let failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key LIKE 'totp:%'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(failures, 0);
     app.stop().await;
 }

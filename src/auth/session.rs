@@ -175,10 +175,10 @@ impl FromRequestParts<AppState> for Ctx {
         let user = load_user(&session, state, seen).await?;
         touch(&session, state.config.session_touch_s).await?;
         if user.as_ref().is_some_and(|u| u.must_change_password) && !may_wait_for_new_password(&path) {
-            return Err(AppError::PasswordChangeRequired { next: path });
+            return Err(AppError::PasswordChangeRequired { next: comeback(path) });
         }
         if user.as_ref().is_some_and(|u| u.totp_required && !u.totp_enabled) && !may_wait_for_second_factor(&path) {
-            return Err(AppError::SecondFactorRequired { next: path });
+            return Err(AppError::SecondFactorRequired { next: comeback(path) });
         }
         Ok(Self {
             lang,
@@ -193,6 +193,17 @@ impl FromRequestParts<AppState> for Ctx {
             user_agent,
             pool: state.pool.clone(),
         })
+    }
+}
+
+/// Where to come back to after the password change or the second factor's set-up. Never a
+/// mailed link: its token would travel on in `?next=`, into logs and history.
+fn comeback(path: String) -> String {
+    use crate::services::account_mail::{INVITE_PATH, RESET_PATH};
+    if path.starts_with(INVITE_PATH) || path.starts_with(RESET_PATH) {
+        "/".to_owned()
+    } else {
+        path
     }
 }
 
@@ -351,12 +362,21 @@ impl Ctx {
         self.session.insert(SIGNED_IN_AT_KEY, db::now()).await?;
         self.session.insert(CSRF_KEY, random_hex(32)?).await?;
         self.session.remove::<PendingSignIn>(PENDING_KEY).await?;
+        // A proof made by whoever this browser was signed in as before is not this user's.
+        self.session.remove::<i64>(SECOND_FACTOR_AT_KEY).await?;
         Ok(())
     }
 
     /// The password was right and the account has a second factor: the session waits for the
     /// code, signed in to nothing yet. A new id here too, so the step cannot be fixed either.
     pub async fn await_second_factor(&self, user_id: i64, generation: i64, next: &str) -> Result<(), AppError> {
+        // Whoever this browser was signed in as before is signed out now: the password typed
+        // was someone else's (or the same user's, starting over).
+        if let Some(old) = self.session.remove::<String>(HANDLE_KEY).await? {
+            db::user_sessions::end_handle(&self.pool, &old, db::now()).await?;
+        }
+        self.session.remove::<i64>(USER_KEY).await?;
+        self.session.remove::<i64>(SECOND_FACTOR_AT_KEY).await?;
         self.session.cycle_id().await?;
         let pending = PendingSignIn {
             user_id,

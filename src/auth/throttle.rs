@@ -70,6 +70,13 @@ pub struct Reservation {
     ids: Vec<i64>,
 }
 
+impl Reservation {
+    /// The failure row recorded for the first key (by convention the account's).
+    pub fn first(&self) -> i64 {
+        self.ids.first().copied().unwrap_or_default()
+    }
+}
+
 /// Checks the limits and, if the attempt may go ahead, records it as a failure first, in one
 /// write transaction. Counting before the (slow) password check is what keeps a burst of
 /// parallel guesses to the same limits as sequential ones. `Err(wait)` when throttled.

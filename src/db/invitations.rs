@@ -95,6 +95,17 @@ pub async fn revoke(tx: &mut Tx, id: i64) -> super::Result<Option<Invitation>> {
     .await)
 }
 
+/// Revokes every pending invitation an operator made (their account was disabled): an
+/// invitation is only as good as the operator who made it. Returns the invited addresses.
+pub async fn revoke_by_inviter(tx: &mut Tx, user_id: i64) -> super::Result<Vec<String>> {
+    on_engine!(&mut *tx, |ex| sqlx::query_scalar(
+        "DELETE FROM invitations WHERE invited_by = $1 RETURNING email"
+    )
+    .bind(user_id)
+    .fetch_all(ex)
+    .await)
+}
+
 /// Forgets invitations whose link has expired (their audit entries stay).
 pub async fn prune(db: impl Into<Exec<'_>>, now: i64) -> super::Result<u64> {
     Ok(execute!(db, "DELETE FROM invitations WHERE expires_at <= $1", now)?.rows_affected())

@@ -32,6 +32,20 @@ pub async fn since(db: impl Into<Exec<'_>>, key: &str, since: i64) -> super::Res
     .await)
 }
 
+/// Where failure `id` stands among `key`'s failures since `since`: 1 for the oldest. Ids grow
+/// in the order failures were recorded (under the key's throttle lock), so of failures racing
+/// in parallel each gets its own rank.
+pub async fn rank(db: impl Into<Exec<'_>>, key: &str, since: i64, id: i64) -> super::Result<i64> {
+    on_engine!(db, |ex| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM login_failures WHERE key = $1 AND failed_at >= $2 AND id <= $3",
+    )
+    .bind(key)
+    .bind(since)
+    .bind(id)
+    .fetch_one(ex)
+    .await)
+}
+
 pub async fn clear(db: impl Into<Exec<'_>>, key: &str) -> super::Result<()> {
     on_engine!(db, |ex| sqlx::query("DELETE FROM login_failures WHERE key = $1")
         .bind(key)

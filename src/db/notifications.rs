@@ -22,6 +22,9 @@ pub enum Audience {
     Agents,
     /// One account (if active).
     User(i64),
+    /// A ticket's assignee; every active agent when the assignee's account is disabled (a
+    /// notice for a ticket must reach the desk, not a departed agent's inbox).
+    AssigneeOrAgents(i64),
 }
 
 /// The active recipients of `audience` who have not turned `kind` off, by e-mail.
@@ -30,6 +33,11 @@ pub async fn recipients(db: impl Into<Exec<'_>>, audience: Audience, kind: &str)
         Audience::ClinicAdmins(clinic_id) => ("u.role = 'clinic_admin' AND u.clinic_id = $2", clinic_id),
         Audience::Agents => ("u.role = 'agent' AND $2 = $2", 0),
         Audience::User(user_id) => ("u.id = $2", user_id),
+        Audience::AssigneeOrAgents(user_id) => (
+            "(u.id = $2 OR (u.role = 'agent'
+                AND NOT EXISTS (SELECT 1 FROM users a WHERE a.id = $2 AND a.disabled_at IS NULL)))",
+            user_id,
+        ),
     };
     let sql = format!(
         "SELECT u.id, u.email, u.language FROM users u
@@ -150,12 +158,17 @@ pub async fn tickets_due_soon(db: impl Into<Exec<'_>>, now: i64, lead_s: i64) ->
         .await)
 }
 
-/// Claims the "about to miss" notice for the ticket's due time `due_at`: true for one caller.
+/// Claims the "about to miss" notice for the ticket's due time `due_at`: true for one caller,
+/// and only while the ticket is still open and still due then (it may have been answered,
+/// resolved or merged since it was found).
 pub async fn claim_due_soon(tx: &mut super::Tx, id: i64, due_at: i64) -> super::Result<bool> {
     let done = super::execute!(
         &mut *tx,
-        "UPDATE tickets SET due_soon_notified_for = $1
-         WHERE id = $2 AND (due_soon_notified_for IS NULL OR due_soon_notified_for <> $1)",
+        &format!(
+            "UPDATE tickets SET due_soon_notified_for = $1
+             WHERE id = $2 AND (due_soon_notified_for IS NULL OR due_soon_notified_for <> $1)
+               AND status IN ('new', 'in_progress', 'on_hold') AND merged_into IS NULL AND {NEXT_DUE} = $1"
+        ),
         due_at,
         id
     )?;

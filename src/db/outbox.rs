@@ -168,3 +168,15 @@ pub async fn depth(db: impl Into<Exec<'_>>) -> super::Result<i64> {
     .fetch_one(ex)
     .await)
 }
+
+/// Withdraws the unsent messages of `kind` to `recipient` (a link that was revoked or replaced
+/// before its mail went out): the mail is not sent, and the outbox keeps no working link.
+pub async fn withdraw_unsent(tx: &mut super::Tx, kind: &str, recipient: &str) -> super::Result<u64> {
+    Ok(super::execute!(
+        &mut *tx,
+        "DELETE FROM mail_outbox WHERE kind = $1 AND recipient = $2 AND status <> 'sent'",
+        kind,
+        recipient
+    )?
+    .rows_affected())
+}

@@ -44,3 +44,9 @@ pub async fn consume(tx: &mut Tx, token_hash: &[u8; 32], now: i64) -> super::Res
 pub async fn prune(db: impl Into<Exec<'_>>, now: i64) -> super::Result<u64> {
     Ok(execute!(db, "DELETE FROM password_resets WHERE expires_at <= $1", now)?.rows_affected())
 }
+
+/// Forgets the user's unused reset link: their password was just set another way, and a link
+/// asked for before must not set it again. Returns whether there was one.
+pub async fn forget_for_user(tx: &mut Tx, user_id: i64) -> super::Result<bool> {
+    Ok(execute!(&mut *tx, "DELETE FROM password_resets WHERE user_id = $1", user_id)?.rows_affected() > 0)
+}

@@ -124,6 +124,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))
         .route("/users/{id}/password", post(users::reset_password))
+        .route("/users/{id}/password-link", post(users::send_reset_link))
         .route("/users/{id}/mfa/reset", post(totp::reset))
         .route("/users/invitations", post(invitations::create))
         .route("/users/invitations/{id}/revoke", post(invitations::revoke))

@@ -141,12 +141,15 @@ pub async fn issue(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let (user, clinic) = authorize_clinic(&state, &ctx, &code, Actor::can_issue_passcode).await?;
-    if needs_code(&state, &ctx, user.totp_enabled).await?
-        && !super::totp::check_signed_in(&state, &ctx, user.id, &form.code).await?
-    {
-        let mut response = confirm_page(&state, &ctx, user.id, clinic, false, true).await?;
-        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(response);
+    if needs_code(&state, &ctx, user.totp_enabled).await? {
+        // No code at all (the last check aged past ten minutes while the page was open): ask
+        // for it, without counting a wrong attempt.
+        let typed = form.code.trim();
+        if typed.is_empty() || !super::totp::check_signed_in(&state, &ctx, user.id, typed).await? {
+            let mut response = confirm_page(&state, &ctx, user.id, clinic, false, !typed.is_empty()).await?;
+            *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(response);
+        }
     }
     let issue_token = device_token::hash(form.issue_token.trim());
     let outcome = passcodes::issue(

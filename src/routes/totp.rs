@@ -291,19 +291,31 @@ pub async fn login_code(
         ctx.forget_pending_sign_in().await?;
         return Ok(Redirect::to("/login").into_response());
     };
+    // An operator reset the second factor since the password step: no code can be right, so
+    // the password again (the sign-in then goes on without a code, or to its set-up).
+    if !db::totp::is_enabled(&state.pool, user.id).await? {
+        throttle::release(&state.pool, reservation).await?;
+        ctx.forget_pending_sign_in().await?;
+        return Ok(Redirect::to("/login").into_response());
+    }
     let actor = audit::Actor::User {
         id: user.id,
         email: user.email.clone(),
     };
     let checked = second_factor::check(&state.pool, &state.sealing, user.id, &form.code).await?;
     if matches!(checked, Checked::Wrong | Checked::Reused) {
-        let detail = if checked == Checked::Reused { "reused" } else { "" };
-        record(&state, &ctx, &actor, "sign_in.totp_failed", user.clinic_id, detail).await?;
         state.metrics.signed_in("failed");
-        // The reservation stays: it is this failure. At the last free one the owner is told.
-        let (failures, _, _) = db::login_failures::since(&state.pool, &key, db::now() - 3600).await?;
-        if failures == SECOND_FACTOR.free {
-            second_factor::tell_of_wrong_codes(&state.pool, &user, failures, ctx.ip()).await?;
+        // The reservation stays: it is this failure. The one that is the hour's last free
+        // failure tells the owner: of failures racing in parallel, exactly one has that rank.
+        let rank = db::login_failures::rank(&state.pool, &key, db::now() - 3600, reservation.first()).await?;
+        let tell = (rank == SECOND_FACTOR.free).then_some(rank);
+        let wrong = second_factor::WrongCode {
+            user: &user,
+            reused: checked == Checked::Reused,
+            tell_owner_at: tell,
+        };
+        second_factor::record_wrong_code(&state.pool, &wrong, ctx.ip()).await?;
+        if tell.is_some() {
             state.mail_wake.notify_one();
         }
         return refused(&ctx, StatusCode::UNAUTHORIZED, "mfa.wrong_code").await;
@@ -361,17 +373,20 @@ async fn record(
 }
 
 #[derive(Deserialize)]
-pub struct CsrfForm {
+pub struct ResetForm {
     #[serde(default)]
     csrf: String,
+    #[serde(default)]
+    confirm: String,
 }
 
-/// An operator removes a user's second factor (lost phone); the user is mailed.
+/// An operator removes a user's second factor (lost phone), after a confirmation; the user is
+/// mailed.
 pub async fn reset(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
-    HtmlForm(form): HtmlForm<CsrfForm>,
+    HtmlForm(form): HtmlForm<ResetForm>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let user = ctx.require_user()?;
@@ -379,10 +394,27 @@ pub async fn reset(
         return Err(AppError::Forbidden);
     }
     let target = db::users::by_id(&state.pool, id).await?.ok_or(AppError::NotFound)?;
+    if !super::is_confirmed(&form.confirm) {
+        return super::ask(
+            &ctx,
+            super::Question {
+                title: ctx.t("confirm.mfa_reset_title"),
+                subject: target.email,
+                consequence: ctx.t("confirm.mfa_reset_consequence"),
+                submit: ctx.t("confirm.mfa_reset_submit"),
+                action: format!("/users/{id}/mfa/reset"),
+                cancel: "/users".to_owned(),
+            },
+        )
+        .await;
+    }
     if second_factor::reset(&state.pool, &user.audit_actor(), &target, ctx.ip()).await? {
         state.mail_wake.notify_one();
+        done(&ctx, "mfa.reset_done", "/users").await
+    } else {
+        // Turned off meanwhile (by the user, or another operator): nothing was reset.
+        done(&ctx, "mfa.reset_nothing", "/users").await
     }
-    done(&ctx, "mfa.reset_done", "/users").await
 }
 
 #[derive(Deserialize)]

@@ -52,6 +52,8 @@ struct ListPage {
     /// Operators' policy: the second factor required of every role, not only operators.
     totp_required_for_all: bool,
     invite: super::invitations::InviteSection,
+    /// Mail is on: accounts come by invitation and passwords are reset by a mailed link.
+    mail_on: bool,
 }
 
 async fn render_list(state: &AppState, ctx: &Ctx, form: UserForm, errors: FormErrors) -> Result<Response, AppError> {
@@ -99,6 +101,7 @@ pub(super) async fn render_list_with(
             form,
             errors,
             totp_required_for_all: db::totp::required_for_all(&state.pool).await?,
+            mail_on: invite.mail_on,
             invite,
         })?,
     )
@@ -141,6 +144,12 @@ pub async fn create(
     let user = ctx.require_user()?;
     if !user.actor().can_manage_users() {
         return Err(AppError::Forbidden);
+    }
+    // With mail on, people choose their own password through an invitation: an operator never
+    // types one for them (`portal user add` stays for first setup and scripts).
+    if state.mailer.is_some() {
+        form.password.clear();
+        return render_list(&state, &ctx, form, FormErrors::on("action", ctx.t("users.invite_instead"))).await;
     }
     let parsed = (|| {
         let (email, role, clinic) = parse_account(&ctx, &form.email, &form.role, &form.clinic)
@@ -281,6 +290,10 @@ pub async fn reset_password(
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&form.csrf).await?;
     let actor = operator(&ctx)?.audit_actor();
+    if state.mailer.is_some() {
+        let refused = FormErrors::on("action", ctx.t("users.send_link_instead"));
+        return render_list(&state, &ctx, UserForm::default(), refused).await;
+    }
     let password = match Password::parse(&form.password) {
         Ok(password) => password,
         Err(e) => {
@@ -295,4 +308,34 @@ pub async fn reset_password(
     };
     let result = accounts::reset_password(&state.pool, &state.hasher, &actor, user_id, &password).await;
     account_result(&state, &ctx, result, "flash.password_reset").await
+}
+
+/// With mail on: mails the user a reset link, so they choose their own password (the operator
+/// never types one). Their sessions go on until the link is used.
+pub async fn send_reset_link(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(user_id): Path<i64>,
+    HtmlForm(form): HtmlForm<AccountActionForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&form.csrf).await?;
+    let actor = operator(&ctx)?.audit_actor();
+    if state.mailer.is_none() {
+        let refused = FormErrors::on("action", ctx.t("invite.mail_off"));
+        return render_list(&state, &ctx, UserForm::default(), refused).await;
+    }
+    let public_url = state.config.display_url();
+    match crate::services::account_mail::send_reset_link(&state.pool, &public_url, &actor, user_id).await {
+        Ok(true) => {
+            state.mail_wake.notify_one();
+            done(&ctx, "flash.reset_link_sent", "/users").await
+        }
+        Ok(false) => {
+            let refused = FormErrors::on("action", ctx.t("users.reset_link_disabled"));
+            render_list(&state, &ctx, UserForm::default(), refused).await
+        }
+        Err(AccountError::UnknownUser) => Err(AppError::NotFound),
+        Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),
+        Err(e) => Err(AppError::Internal(anyhow::anyhow!("sending a reset link: {e}"))),
+    }
 }

@@ -3,8 +3,8 @@
 //! their address. Each link's token is 32 random bytes (hex, so URL-safe), only its SHA-256 is
 //! stored, its expiry is checked here, and it is consumed inside the transaction that creates the
 //! account or sets the password. The messages are composed here and written into the outbox in
-//! the same transaction as their event; Japanese first, English below (a `language` parameter is
-//! kept for the recipient's own language, which users do not have yet). The link is the only
+//! the same transaction as their event; Japanese first, English below, in one message (an
+//! invitee has no language yet, and someone locked out may not read the one they chose). The link is the only
 //! secret a message ever carries; the outbox forgets it once sent (`db::outbox::mark_sent`).
 
 use askama::Template;
@@ -20,10 +20,17 @@ use crate::services::mail::jst;
 pub const INVITATION_VALID_S: i64 = 72 * 3600;
 /// A password-reset link works for 30 minutes.
 pub const RESET_VALID_S: i64 = 30 * 60;
-/// Reset mails per account (by the address typed) in a sliding hour.
-pub const RESETS_PER_ACCOUNT: throttle::Limits = throttle::Limits {
+/// Reset mails per account (by the address typed) asked for from one client address, in a
+/// sliding hour.
+pub const RESETS_PER_ACCOUNT_FROM_ADDRESS: throttle::Limits = throttle::Limits {
     free: 3,
     per_hour: 3,
+    max_delay_s: 0,
+};
+/// Reset mails per account from all client addresses together, in a sliding hour.
+pub const RESETS_PER_ACCOUNT: throttle::Limits = throttle::Limits {
+    free: 10,
+    per_hour: 10,
     max_delay_s: 0,
 };
 /// Reset requests per client address in a sliding hour (a clinic behind NAT shares one).
@@ -165,6 +172,8 @@ pub async fn invite(
         expires_at,
     };
     let (_, replaced) = db::invitations::replace(&mut tx, &new, now).await?;
+    // The replaced link's mail, if still unsent, goes with it.
+    db::outbox::withdraw_unsent(&mut tx, "invitation", invite.email.as_str()).await?;
     let clinic_code = clinic.as_ref().map_or("", |c| c.code.as_str());
     audit::record(
         &mut tx,
@@ -259,6 +268,8 @@ pub async fn revoke_invitation(pool: &db::Pool, actor: &audit::Actor, id: i64) -
     let Some(invitation) = db::invitations::revoke(&mut tx, id).await? else {
         return Ok(false);
     };
+    // Its mail, if still unsent (the SMTP server down), is not sent after all.
+    db::outbox::withdraw_unsent(&mut tx, "invitation", &invitation.email).await?;
     audit::record(
         &mut tx,
         audit::Entry {
@@ -389,9 +400,16 @@ pub async fn request_reset(
     language: &str,
 ) -> Result<ResetRequest, AccountError> {
     let email: String = typed_email.trim().to_lowercase().chars().take(254).collect();
-    let account_key = format!("password_reset:{email}");
-    let address_key = format!("password_reset:{}", throttle::address_key(ip.unwrap_or("unknown")));
+    let address = throttle::address_key(ip.unwrap_or("unknown"));
+    // Distinct prefixes, so no typed address can land in another key's bucket. The account's
+    // own limit is per client address, so a stranger asking over and over uses up only their
+    // own share; the account's overall limit is higher, so several strangers are needed to
+    // hold its owner's mail back, and the mailbox gets at most that many an hour.
+    let account_key = format!("password_reset:account:{email}");
+    let account_from_key = format!("password_reset:account_from:{address}:{email}");
+    let address_key = format!("password_reset:{address}");
     let limits = [
+        (account_from_key.as_str(), RESETS_PER_ACCOUNT_FROM_ADDRESS),
         (account_key.as_str(), RESETS_PER_ACCOUNT),
         (address_key.as_str(), RESETS_PER_ADDRESS),
     ];
@@ -404,43 +422,13 @@ pub async fn request_reset(
         Err(_) => None,
     }
     .filter(|u| u.disabled_at.is_none());
-    let token = new_token()?;
-    let hash = device_token::hash(token.expose());
     let now = db::now();
-    let expires_at = now + RESET_VALID_S;
-    let expires = jst(expires_at);
-    let link = link(public_url, RESET_PATH, &token);
     let account = user.as_ref().map_or(email.as_str(), |u| u.email.as_str());
-    let text = ResetText {
-        account,
-        link: &link,
-        expires_at: &expires,
-    }
-    .render()
-    .map_err(anyhow::Error::from)?;
-    let html = ResetHtml {
-        account,
-        link: &link,
-        expires_at: &expires,
-    }
-    .render()
-    .map_err(anyhow::Error::from)?;
+    let mail = reset_mail(public_url, account, now)?;
     let mut tx = db::begin_write(pool).await?;
     db::password_resets::prune(&mut tx, now).await?;
     if let Some(user) = &user {
-        db::password_resets::replace(&mut tx, user.id, &hash, now, expires_at).await?;
-        db::outbox::enqueue(
-            &mut tx,
-            &db::outbox::NewMessage {
-                recipient: &user.email,
-                language,
-                kind: "password_reset",
-                subject: "【目視モード サポートポータル】パスワードの再設定 / Reset your password",
-                body_text: &text,
-                body_html: &html,
-            },
-        )
-        .await?;
+        queue_reset(&mut tx, user, &mail, now, language).await?;
     }
     let outcome = if user.is_some() {
         ResetRequest::Mailed
@@ -463,6 +451,107 @@ pub async fn request_reset(
     .await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// A reset link's mail, rendered (the same work whether or not it is then sent).
+struct ResetMail {
+    hash: [u8; 32],
+    expires_at: i64,
+    text: String,
+    html: String,
+}
+
+fn reset_mail(public_url: &str, account: &str, now: i64) -> Result<ResetMail, AccountError> {
+    let token = new_token()?;
+    let hash = device_token::hash(token.expose());
+    let expires_at = now + RESET_VALID_S;
+    let expires = jst(expires_at);
+    let link = link(public_url, RESET_PATH, &token);
+    let text = ResetText {
+        account,
+        link: &link,
+        expires_at: &expires,
+    }
+    .render()
+    .map_err(anyhow::Error::from)?;
+    let html = ResetHtml {
+        account,
+        link: &link,
+        expires_at: &expires,
+    }
+    .render()
+    .map_err(anyhow::Error::from)?;
+    Ok(ResetMail {
+        hash,
+        expires_at,
+        text,
+        html,
+    })
+}
+
+/// Writes the account's new reset link (older unused ones stop working, and their mails go if
+/// still unsent) and its mail, in the caller's transaction.
+async fn queue_reset(
+    tx: &mut db::Tx,
+    user: &db::users::User,
+    mail: &ResetMail,
+    now: i64,
+    language: &str,
+) -> Result<(), AccountError> {
+    db::password_resets::replace(tx, user.id, &mail.hash, now, mail.expires_at).await?;
+    // An older link's mail still waiting (the SMTP server down) would carry a dead link.
+    db::outbox::withdraw_unsent(tx, "password_reset", &user.email).await?;
+    db::outbox::enqueue(
+        tx,
+        &db::outbox::NewMessage {
+            recipient: &user.email,
+            language,
+            kind: "password_reset",
+            subject: "【目視モード サポートポータル】パスワードの再設定 / Reset your password",
+            body_text: &mail.text,
+            body_html: &mail.html,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// An operator sends a user a reset link (instead of typing a password for them): the user
+/// chooses their own through it, exactly as after 「パスワードをお忘れの方」. Audited as
+/// `password.reset_link_sent`. `Ok(false)` when the account is disabled.
+pub async fn send_reset_link(
+    pool: &db::Pool,
+    public_url: &str,
+    actor: &audit::Actor,
+    user_id: i64,
+) -> Result<bool, AccountError> {
+    let user = db::users::by_id(pool, user_id)
+        .await?
+        .ok_or(AccountError::UnknownUser)?;
+    if user.disabled_at.is_some() {
+        return Ok(false);
+    }
+    let now = db::now();
+    let mail = reset_mail(public_url, &user.email, now)?;
+    let language = db::notifications::language(pool, user.id)
+        .await?
+        .unwrap_or_else(|| "ja".to_owned());
+    let mut tx = db::begin_write(pool).await?;
+    db::password_resets::prune(&mut tx, now).await?;
+    queue_reset(&mut tx, &user, &mail, now, &language).await?;
+    audit::record(
+        &mut tx,
+        audit::Entry {
+            actor,
+            action: "password.reset_link_sent",
+            clinic_id: user.clinic_id,
+            detail: &audit::fields(&[("email", &user.email)]),
+            ip: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Whether a reset link may still be used (for its page); reading does not consume it.

@@ -212,12 +212,21 @@ pub async fn set_disabled(
         .ok_or(AccountError::UnknownUser)?;
     db::users::set_disabled(&mut tx, user_id, disabled.then(db::now)).await?;
     // Enabling the account again must not bring its integrations back: their tokens end here.
-    let tokens_revoked = if disabled {
+    let (tokens_revoked, invitations_revoked) = if disabled {
         // Its browsers are signed out at their next request; the sessions list says so too.
         db::user_sessions::end_others(&mut tx, user_id, None, db::now()).await?;
-        db::api_tokens::revoke_all_of(&mut tx, user_id, db::now()).await?
+        // The invitations it made die with it (an operator let go must not leave working links
+        // behind), as do its reset link and their unsent mails.
+        let invited = db::invitations::revoke_by_inviter(&mut tx, user_id).await?;
+        for email in &invited {
+            db::outbox::withdraw_unsent(&mut tx, "invitation", email).await?;
+        }
+        db::password_resets::forget_for_user(&mut tx, user_id).await?;
+        db::outbox::withdraw_unsent(&mut tx, "password_reset", &user.email).await?;
+        let tokens = db::api_tokens::revoke_all_of(&mut tx, user_id, db::now()).await?;
+        (tokens, invited.len())
     } else {
-        0
+        (0, 0)
     };
     let action = if disabled { "user.disabled" } else { "user.enabled" };
     audit::record(
@@ -229,6 +238,7 @@ pub async fn set_disabled(
             detail: &audit::fields(&[
                 ("email", &user.email),
                 ("api_tokens_revoked", &tokens_revoked.to_string()),
+                ("invitations_revoked", &invitations_revoked.to_string()),
             ]),
             ip: None,
         },
@@ -255,6 +265,9 @@ pub async fn reset_password(
     db::users::set_password_hash(&mut tx, user_id, &hash, true).await?;
     // The new generation signs every browser out; their rows in the sessions list end with it.
     db::user_sessions::end_others(&mut tx, user_id, None, db::now()).await?;
+    // A reset link asked for before would otherwise undo this password.
+    db::password_resets::forget_for_user(&mut tx, user_id).await?;
+    db::outbox::withdraw_unsent(&mut tx, "password_reset", &user.email).await?;
     audit::record(
         &mut tx,
         audit::Entry {
@@ -266,7 +279,9 @@ pub async fn reset_password(
         },
     )
     .await?;
-    super::mail::security_notice(&mut tx, user_id, Kind::SecurityPasswordReset, db::now(), None).await?;
+    let by = super::mail::by_whom(actor);
+    super::mail::security_notice_with(&mut tx, user_id, Kind::SecurityPasswordReset, db::now(), None, &[("by", by)])
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -295,6 +310,8 @@ pub async fn change_own_password(
     let generation = db::users::set_password_hash(&mut tx, user_id, &hash, false)
         .await?
         .ok_or(AccountError::UnknownUser)?;
+    db::password_resets::forget_for_user(&mut tx, user_id).await?;
+    db::outbox::withdraw_unsent(&mut tx, "password_reset", &user.email).await?;
     audit::record(
         &mut tx,
         audit::Entry {

@@ -292,7 +292,7 @@ pub async fn request_new(tx: &mut db::Tx, author_id: i64, ticket: &TicketRef<'_>
     ticket_event(tx, Kind::RequestNew, Audience::Agents, Some(author_id), ticket, at).await
 }
 
-/// The clinic replied: the assignee hears of it, or every agent while no one is assigned.
+/// The clinic replied: the assignee hears of it, or every agent while no one (active) is assigned.
 pub async fn clinic_reply(
     tx: &mut db::Tx,
     author_id: i64,
@@ -300,7 +300,7 @@ pub async fn clinic_reply(
     ticket: &TicketRef<'_>,
     at: i64,
 ) -> anyhow::Result<usize> {
-    let audience = assignee_id.map_or(Audience::Agents, Audience::User);
+    let audience = assignee_id.map_or(Audience::Agents, Audience::AssigneeOrAgents);
     ticket_event(tx, Kind::ClinicReply, audience, Some(author_id), ticket, at).await
 }
 
@@ -334,6 +334,14 @@ pub async fn security_notice(
     ip: Option<&str>,
 ) -> anyhow::Result<usize> {
     security_notice_with(tx, user_id, kind, at, ip, &[]).await
+}
+
+/// Who did it, as a security notice says: the operator's address, or the command line.
+pub fn by_whom(actor: &audit::Actor) -> String {
+    match actor {
+        audit::Actor::User { email, .. } => email.clone(),
+        _ => "portal (command line)".to_owned(),
+    }
 }
 
 /// A security notice with facts of its own after the time and address (who reset the second
@@ -423,7 +431,7 @@ async fn due_soon(tx: &mut db::Tx, ticket: &db::notifications::DueSoon) -> anyho
         },
     )
     .await?;
-    let audience = ticket.assignee_id.map_or(Audience::Agents, Audience::User);
+    let audience = ticket.assignee_id.map_or(Audience::Agents, Audience::AssigneeOrAgents);
     send(tx, Kind::TicketDueSoon, audience, None, |lang| {
         let mut facts = ticket_facts(&values);
         let which = if ticket.response {

@@ -5,17 +5,12 @@
 use crate::auth::{SealingKey, device_token, totp};
 use crate::db::{self, audit};
 use crate::domain::notification::Kind;
-use crate::domain::{Role, Secret};
+use crate::domain::Secret;
 
 /// The sealing scope ties a sealed secret to its user: a row copied onto another account does
 /// not open.
 pub fn scope(user_id: i64) -> String {
     format!("totp:user:{user_id}")
-}
-
-/// Operators always need the second factor; other roles when operators require it of all.
-pub async fn is_required(pool: &db::Pool, role: Role) -> db::Result<bool> {
-    Ok(role == Role::Operator || db::totp::required_for_all(pool).await?)
 }
 
 /// What the enrolment page shows until the first code confirms it.
@@ -208,10 +203,7 @@ pub async fn reset(
             ip,
         };
         audit::record(&mut tx, entry).await?;
-        let by = match actor {
-            audit::Actor::User { email, .. } => email.clone(),
-            _ => "portal user reset-mfa".to_owned(),
-        };
+        let by = crate::services::mail::by_whom(actor);
         crate::services::mail::security_notice_with(
             &mut tx,
             target.id,
@@ -226,24 +218,43 @@ pub async fn reset(
     Ok(removed)
 }
 
-/// Wrong codes after a right password mean the password is known to someone: the owner is told
-/// (a security notice, always sent) when the hour's count of wrong codes reaches `failures`.
-pub async fn tell_of_wrong_codes(
-    pool: &db::Pool,
-    user: &db::users::User,
-    failures: i64,
-    address: Option<&str>,
-) -> anyhow::Result<()> {
+/// A wrong (or reused) code at the sign-in step, after a right password.
+pub struct WrongCode<'a> {
+    pub user: &'a db::users::User,
+    pub reused: bool,
+    /// The hour's count of wrong codes, when this one is the count at which the owner is told.
+    pub tell_owner_at: Option<i64>,
+}
+
+/// Records a wrong code at sign-in (`sign_in.totp_failed`) and, at the hour's last free one,
+/// tells the owner that someone has their password (a security notice, always sent): both in
+/// one transaction, so the notice is never lost or doubled against its audit entry.
+pub async fn record_wrong_code(pool: &db::Pool, wrong: &WrongCode<'_>, address: Option<&str>) -> anyhow::Result<()> {
+    let user = wrong.user;
     let mut tx = db::begin_write(pool).await?;
-    crate::services::mail::security_notice_with(
-        &mut tx,
-        user.id,
-        Kind::SecurityWrongCodes,
-        db::now(),
-        address,
-        &[("failures", failures.to_string())],
-    )
-    .await?;
+    let actor = audit::Actor::User {
+        id: user.id,
+        email: user.email.clone(),
+    };
+    let entry = audit::Entry {
+        actor: &actor,
+        action: "sign_in.totp_failed",
+        clinic_id: user.clinic_id,
+        detail: if wrong.reused { "reused" } else { "" },
+        ip: address,
+    };
+    audit::record(&mut tx, entry).await?;
+    if let Some(failures) = wrong.tell_owner_at {
+        crate::services::mail::security_notice_with(
+            &mut tx,
+            user.id,
+            Kind::SecurityWrongCodes,
+            db::now(),
+            address,
+            &[("failures", failures.to_string())],
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
