@@ -492,8 +492,14 @@ async fn disabling_an_operator_revokes_the_invitations_they_sent() {
         .await;
     assert_eq!(disabled.status, StatusCode::SEE_OTHER);
     // The let-go operator's link no longer makes an account; the other operator's still does.
-    assert_eq!(app.browser().get(&format!("/invite/{token}")).await.status, StatusCode::GONE);
-    assert_eq!(accept(&app.browser(), &token, CHOSEN, CHOSEN).await.status, StatusCode::GONE);
+    assert_eq!(
+        app.browser().get(&format!("/invite/{token}")).await.status,
+        StatusCode::GONE
+    );
+    assert_eq!(
+        accept(&app.browser(), &token, CHOSEN, CHOSEN).await.status,
+        StatusCode::GONE
+    );
     assert_eq!(
         accept(&app.browser(), &kept, CHOSEN, CHOSEN).await.status,
         StatusCode::SEE_OTHER
@@ -510,7 +516,10 @@ async fn with_mail_on_operators_never_type_a_password_for_someone() {
     let (smtp, app, operator) = started().await;
     let page = operator.get("/users").await;
     assert!(page.body.contains("id=\"invite-form\""));
-    assert!(!page.body.contains("id=\"create-account\""), "no form with a typed password");
+    assert!(
+        !page.body.contains("id=\"create-account\""),
+        "no form with a typed password"
+    );
     assert!(!page.body.contains("name=\"password\""), "no password field at all");
     let created = operator
         .submit(
@@ -546,14 +555,23 @@ async fn with_mail_on_operators_never_type_a_password_for_someone() {
         .await;
     assert_eq!(typed.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
-        app.browser().login("admin-a@clinic-a.jp", "a typed pass phrase").await.status,
+        app.browser()
+            .login("admin-a@clinic-a.jp", "a typed pass phrase")
+            .await
+            .status,
         StatusCode::UNAUTHORIZED
     );
     let sent = operator
         .submit("/users", &format!("/users/{admin_id}/password-link"), &[])
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER);
-    assert!(operator.get("/users").await.body.contains("再設定のリンクを本人にメールで送りました"));
+    assert!(
+        operator
+            .get("/users")
+            .await
+            .body
+            .contains("再設定のリンクを本人にメールで送りました")
+    );
     assert_eq!(app.audit_count("password.reset_link_sent").await, 1);
     let mail = loop {
         if let Some(m) = mails_to(&smtp, "admin-a@clinic-a.jp")

@@ -344,7 +344,10 @@ async fn a_stranger_asking_for_someones_resets_does_not_keep_the_owner_from_thei
     .fetch_one(app.pool())
     .await
     .unwrap();
-    assert_eq!(mailed, 10, "ten reset mails an hour for one account in all, whoever asks");
+    assert_eq!(
+        mailed, 10,
+        "ten reset mails an hour for one account in all, whoever asks"
+    );
 }
 
 #[tokio::test]

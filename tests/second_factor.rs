@@ -554,7 +554,10 @@ async fn the_session_id_changes_at_the_code_step_and_the_half_signed_in_browser_
     }
     // A forged token is refused at the code step itself.
     let forged = browser
-        .post("/login/mfa", &[("csrf", "forged"), ("code", &code_at(&secret, now()).unwrap())])
+        .post(
+            "/login/mfa",
+            &[("csrf", "forged"), ("code", &code_at(&secret, now()).unwrap())],
+        )
         .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
 
@@ -633,7 +636,10 @@ async fn a_factor_reset_between_the_password_and_the_code_sends_the_user_back_to
     assert_eq!(step.location(), Some("/login"));
     assert_eq!(app.audit_count("sign_in.totp_failed").await, 0, "no wrong code counted");
     // The password alone now signs in.
-    assert_eq!(password_step(&browser, "agent@installer.jp").await.location(), Some("/"));
+    assert_eq!(
+        password_step(&browser, "agent@installer.jp").await.location(),
+        Some("/")
+    );
     app.stop().await;
 }
 
@@ -652,7 +658,10 @@ async fn a_passcode_form_sent_without_a_code_asks_for_it_without_counting_a_wron
     let action = format!("/clinics/{CLINIC_A}/passcode");
     for _ in 0..5 {
         let asked = browser
-            .post(&action, &[("csrf", &page.csrf()), ("issue_token", &token), ("code", "")])
+            .post(
+                &action,
+                &[("csrf", &page.csrf()), ("issue_token", &token), ("code", "")],
+            )
             .await;
         assert_eq!(asked.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(asked.body.contains("id=\"mfa-recheck\""), "asks for the code");

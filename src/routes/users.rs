@@ -149,7 +149,13 @@ pub async fn create(
     // types one for them (`portal user add` stays for first setup and scripts).
     if state.mailer.is_some() {
         form.password.clear();
-        return render_list(&state, &ctx, form, FormErrors::on("action", ctx.t("users.invite_instead"))).await;
+        return render_list(
+            &state,
+            &ctx,
+            form,
+            FormErrors::on("action", ctx.t("users.invite_instead")),
+        )
+        .await;
     }
     let parsed = (|| {
         let (email, role, clinic) = parse_account(&ctx, &form.email, &form.role, &form.clinic)

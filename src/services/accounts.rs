@@ -280,8 +280,15 @@ pub async fn reset_password(
     )
     .await?;
     let by = super::mail::by_whom(actor);
-    super::mail::security_notice_with(&mut tx, user_id, Kind::SecurityPasswordReset, db::now(), None, &[("by", by)])
-        .await?;
+    super::mail::security_notice_with(
+        &mut tx,
+        user_id,
+        Kind::SecurityPasswordReset,
+        db::now(),
+        None,
+        &[("by", by)],
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

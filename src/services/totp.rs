@@ -4,8 +4,8 @@
 
 use crate::auth::{SealingKey, device_token, totp};
 use crate::db::{self, audit};
-use crate::domain::notification::Kind;
 use crate::domain::Secret;
+use crate::domain::notification::Kind;
 
 /// The sealing scope ties a sealed secret to its user: a row copied onto another account does
 /// not open.
