@@ -1,11 +1,14 @@
 //! Mail through a real SMTP server (Python's aiosmtpd, started on 127.0.0.1 by each test:
 //! tests/support/smtp.rs): passcode notices reach every clinic admin without the code, a
 //! message made while the server is down arrives once it is up, the command line enqueues too.
+//! The outbox holds up: a slow relay with two senders, a long outage, a server that is down
+//! (one try per round), out-of-date notices, pruning.
 
 mod common;
 #[path = "support/smtp.rs"]
 mod smtp;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -233,4 +236,278 @@ async fn mail_goes_over_implicit_tls_to_a_server_whose_certificate_is_trusted() 
 #[tokio::test]
 async fn mail_goes_over_starttls_to_a_server_whose_certificate_is_trusted() {
     tls_delivery("smtp+starttls", "starttls").await;
+}
+
+/// Three clinic admins of clinic A (so one passcode issue mails three messages); returns its id.
+async fn clinic_with_three_admins(app: &TestApp) -> i64 {
+    let (clinic_a, _) = app.with_two_clinics().await;
+    for email in ["admin-a2@clinic-a.jp", "admin-a3@clinic-a.jp"] {
+        app.add_user(email, Role::ClinicAdmin, Some(CLINIC_A)).await;
+    }
+    clinic_a
+}
+
+/// Waits (at most `within`) until `done` holds of the outbox rows; returns them.
+async fn outbox_until(
+    app: &TestApp,
+    within: Duration,
+    what: &str,
+    done: impl Fn(&[(String, String, i64, Option<String>, String, String, String)]) -> bool,
+) -> Vec<(String, String, i64, Option<String>, String, String, String)> {
+    let deadline = Instant::now() + within;
+    loop {
+        let rows = outbox(app).await;
+        if done(&rows) {
+            return rows;
+        }
+        assert!(Instant::now() < deadline, "{what}: {rows:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn with_a_slow_relay_two_senders_send_each_message_once() {
+    let port = free_port();
+    // 2 s per message against a 4 s lease: a batch of three outlives its first claim.
+    let smtp = SmtpServer::slow(port, 2.0).await;
+    let app = app_mailing_to(Some(port), |c| c.mail_lease_s = 4).await;
+    let clinic_a = clinic_with_three_admins(&app).await;
+    // A second sender on the same outbox, as another portal process runs one.
+    let second = tokio::spawn(portal::mail::run(
+        app.store().clone(),
+        app.state.mailer.clone().expect("mail on"),
+        Arc::new(tokio::sync::Notify::new()),
+        portal::mail::Sending {
+            poll: Duration::from_millis(200),
+            retry_base_s: 1,
+            lease_s: 4,
+        },
+        Default::default(),
+    ));
+
+    app.issue_passcode(clinic_a).await;
+    outbox_until(&app, Duration::from_secs(40), "all three sent", |rows| {
+        rows.len() == 3 && rows.iter().all(|r| r.1 == "sent")
+    })
+    .await;
+    // Longer than one send: a second copy under way would arrive now.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    second.abort();
+    let mut to: Vec<String> = smtp.received().iter().map(|m| m.to.clone()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["admin-a2@clinic-a.jp", "admin-a3@clinic-a.jp", "admin-a@clinic-a.jp"],
+        "each message once"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_is_down_is_tried_once_a_round_not_once_per_message() {
+    // Nothing listens on the port: every connection is refused.
+    let port = free_port();
+    let app = app_mailing_to(Some(port), |c| c.mail_retry_base_s = 30).await;
+    let clinic_a = clinic_with_three_admins(&app).await;
+    // Not woken: the poll finds them (a wake during the round would rightly start another).
+    app.issue_passcode(clinic_a).await;
+    outbox_until(&app, Duration::from_secs(20), "an attempt", |rows| {
+        rows.iter().any(|r| r.2 > 0)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let attempts: Vec<i64> = outbox(&app).await.iter().map(|r| r.2).collect();
+    assert_eq!(
+        attempts.iter().sum::<i64>(),
+        1,
+        "one try, then the round ends: {attempts:?}"
+    );
+    let claimed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE claimed_by IS NOT NULL")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(claimed, 0, "the others are given back, not held for the lease");
+}
+
+#[tokio::test]
+async fn an_outage_is_retried_past_ten_attempts_and_given_up_only_after_three_days() {
+    let port = free_port();
+    let app = app_mailing_to(Some(port), |c| c.mail_retry_base_s = 0).await;
+    let (clinic_a, _) = app.with_two_clinics().await;
+    app.issue_passcode(clinic_a).await;
+    let many = portal::mail::MAX_REJECTIONS + 2;
+    let rows = outbox_until(&app, Duration::from_secs(30), "many attempts", |rows| {
+        rows.first().is_some_and(|r| r.2 >= many || r.1 != "queued")
+    })
+    .await;
+    assert_eq!(
+        rows[0].1, "queued",
+        "a refused connection is not a refusal of the message: {rows:?}"
+    );
+
+    // Three days into the outage.
+    sqlx::query("UPDATE mail_outbox SET created_at = created_at - $1")
+        .bind(portal::mail::GIVE_UP_AFTER_S)
+        .execute(app.pool())
+        .await
+        .unwrap();
+    let rows = outbox_until(&app, Duration::from_secs(10), "given up", |rows| rows[0].1 == "failing").await;
+    assert!(rows[0].3.as_deref().is_some_and(|e| e.contains("SMTP")), "{rows:?}");
+}
+
+#[tokio::test]
+async fn a_due_soon_notice_whose_due_time_passed_in_an_outage_is_dropped_not_sent() {
+    let port = free_port();
+    let app = app_mailing_to(Some(port), |c| c.notice_check_ms = 300).await;
+    let (clinic_a, _) = app.with_two_clinics().await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let made = admin
+        .submit(
+            &format!("/clinics/{CLINIC_A}/requests"),
+            &format!("/clinics/{CLINIC_A}/requests"),
+            &[("summary", "まもなく期限"), ("category", "other")],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    sqlx::query("UPDATE tickets SET response_due_at = $1")
+        .bind(portal::db::now() + 29 * 60)
+        .execute(app.pool())
+        .await
+        .unwrap();
+    let kind_count = |kind: &'static str| {
+        let pool = app.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM mail_outbox WHERE kind = $1")
+                .bind(kind)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while kind_count("ticket_due_soon").await == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no due-soon notice: {:?}",
+            outbox(&app).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The server stays down past the due time: the notice was written over 30 minutes ago.
+    sqlx::query(
+        "UPDATE mail_outbox SET created_at = created_at - 31 * 60, next_attempt_at = 0 WHERE kind = 'ticket_due_soon'",
+    )
+    .execute(app.pool())
+    .await
+    .unwrap();
+    let smtp = SmtpServer::start(port).await;
+    app.issue_passcode(clinic_a).await;
+    app.state.mail_wake.notify_one();
+    // The request's own notice (to the agent) and the passcode notice still go out.
+    smtp.wait_for(2).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while kind_count("ticket_due_soon").await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the notice is still there: {:?}",
+            outbox(&app).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let subjects: Vec<String> = smtp.received().iter().map(|m| m.subject.clone()).collect();
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(
+        subjects.iter().any(|s| s.contains("パスコードが発行されました")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.iter().all(|s| !s.contains("期限間近")),
+        "never sent late: {subjects:?}"
+    );
+}
+
+#[tokio::test]
+async fn housekeeping_deletes_sent_mail_after_thirty_days_and_nothing_else() {
+    let port = free_port();
+    let smtp = SmtpServer::start(port).await;
+    let app = app_mailing_to(Some(port), |_| {}).await;
+    let (clinic_a, _) = app.with_two_clinics().await;
+    app.add_user("admin-a2@clinic-a.jp", Role::ClinicAdmin, Some(CLINIC_A))
+        .await;
+    app.issue_passcode(clinic_a).await;
+    smtp.wait_for(2).await;
+    outbox_until(&app, Duration::from_secs(10), "both sent", |rows| {
+        rows.len() == 2 && rows.iter().all(|r| r.1 == "sent")
+    })
+    .await;
+    drop(smtp);
+    let old = portal::db::now() - portal::SENT_MAIL_RETENTION_S - 60;
+    sqlx::query("UPDATE mail_outbox SET sent_at = $1, created_at = $1 WHERE recipient = 'admin-a@clinic-a.jp'")
+        .bind(old)
+        .execute(app.pool())
+        .await
+        .unwrap();
+    // An old message that never went out stays (an operator must see it).
+    sqlx::query(
+        "INSERT INTO mail_outbox (recipient, language, kind, subject, body_text, body_html, status, attempts, next_attempt_at, created_at)
+         VALUES ('old@clinic-a.jp', 'ja', 'passcode_issued', 's', 't', 'h', 'failing', 10, $1, $1)",
+    )
+    .bind(old)
+    .execute(app.pool())
+    .await
+    .unwrap();
+
+    portal::housekeeping(&app.state, &portal::db::session_store(app.store()).await.unwrap()).await;
+    let left: Vec<(String, String)> = outbox(&app).await.into_iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(
+        left,
+        [
+            ("admin-a2@clinic-a.jp".to_owned(), "sent".to_owned()),
+            ("old@clinic-a.jp".to_owned(), "failing".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_database_error_marking_one_message_does_not_stop_the_round() {
+    let port = free_port();
+    let smtp = SmtpServer::start(port).await;
+    let app = app_mailing_to(Some(port), |_| {}).await;
+    let clinic_a = clinic_with_three_admins(&app).await;
+    // The database refuses to mark the first message sent.
+    let refuse = match app.engine() {
+        Engine::Sqlite => {
+            "CREATE TRIGGER refuse_first_mark BEFORE UPDATE OF status ON mail_outbox
+             WHEN NEW.status = 'sent' AND OLD.id = (SELECT MIN(id) FROM mail_outbox)
+             BEGIN SELECT RAISE(ABORT, 'the test refuses this write'); END"
+        }
+        Engine::Postgres => {
+            "CREATE FUNCTION refuse_first_mark() RETURNS trigger AS $$
+             BEGIN
+               IF NEW.status = 'sent' AND OLD.id = (SELECT MIN(id) FROM mail_outbox) THEN
+                 RAISE EXCEPTION 'the test refuses this write';
+               END IF;
+               RETURN NEW;
+             END $$ LANGUAGE plpgsql;
+             CREATE TRIGGER refuse_first_mark BEFORE UPDATE ON mail_outbox
+               FOR EACH ROW EXECUTE FUNCTION refuse_first_mark()"
+        }
+    };
+    sqlx::raw_sql(refuse).execute(app.pool()).await.unwrap();
+
+    app.issue_passcode(clinic_a).await;
+    app.state.mail_wake.notify_one();
+    let received = smtp.wait_for(3).await;
+    assert_eq!(
+        received.len(),
+        3,
+        "the round went on after the failed write: {:?}",
+        outbox(&app).await
+    );
+    let statuses: Vec<String> = outbox(&app).await.into_iter().map(|r| r.1).collect();
+    assert_eq!(
+        statuses,
+        ["queued", "sent", "sent"],
+        "the first stays claimed, to be sent again"
+    );
 }
