@@ -2,7 +2,7 @@
 //! tests/support/smtp.rs): passcode notices reach every clinic admin without the code, a
 //! message made while the server is down arrives once it is up, the command line enqueues too.
 //! The outbox holds up: a slow relay with two senders, a long outage, a server that is down
-//! (one try per round), out-of-date notices, pruning.
+//! (one try per round), an operator's retry, out-of-date notices, pruning, the page's counts.
 
 mod common;
 #[path = "support/smtp.rs"]
@@ -355,6 +355,55 @@ async fn an_outage_is_retried_past_ten_attempts_and_given_up_only_after_three_da
 }
 
 #[tokio::test]
+async fn an_operator_puts_a_failing_message_back_and_it_is_sent() {
+    let port = free_port();
+    let refusing = SmtpServer::refusing(port).await;
+    let app = app_mailing_to(Some(port), |c| c.mail_retry_base_s = 0).await;
+    let (clinic_a, _) = app.with_two_clinics().await;
+    app.issue_passcode(clinic_a).await;
+    outbox_until(&app, Duration::from_secs(30), "given up", |rows| {
+        rows.first().is_some_and(|r| r.1 == "failing")
+    })
+    .await;
+    drop(refusing);
+    let smtp = SmtpServer::start(port).await;
+    let id: i64 = sqlx::query_scalar("SELECT id FROM mail_outbox")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    let action = format!("/outbox/{id}/retry");
+
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    let page = operator.get("/outbox").await;
+    assert!(
+        page.body.contains(&format!("action=\"{action}\"")) && page.body.contains("再送"),
+        "{}",
+        page.body
+    );
+    let forged = operator.post(&action, &[("csrf", "not-the-token")]).await;
+    assert_ne!(forged.status, StatusCode::SEE_OTHER, "{}", forged.body);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(outbox(&app).await[0].1, "failing", "a forged form changes nothing");
+    assert!(smtp.received().is_empty());
+
+    let done = operator.submit("/outbox", &action, &[]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let received = smtp.wait_for(1).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].to, "admin-a@clinic-a.jp");
+    outbox_until(&app, Duration::from_secs(5), "marked sent", |rows| rows[0].1 == "sent").await;
+    assert_eq!(app.audit_count("mail.requeued").await, 1, "the retry is audited");
+
+    // A second click finds nothing failing, and says so.
+    let again = operator.submit("/outbox", &action, &[]).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    let page = operator.get("/outbox").await;
+    assert!(page.body.contains("送信失敗の状態ではありません"), "{}", page.body);
+    assert_eq!(app.audit_count("mail.requeued").await, 1);
+    assert_eq!(smtp.received().len(), 1);
+}
+
+#[tokio::test]
 async fn a_due_soon_notice_whose_due_time_passed_in_an_outage_is_dropped_not_sent() {
     let port = free_port();
     let app = app_mailing_to(Some(port), |c| c.notice_check_ms = 300).await;
@@ -466,6 +515,77 @@ async fn housekeeping_deletes_sent_mail_after_thirty_days_and_nothing_else() {
             ("old@clinic-a.jp".to_owned(), "failing".to_owned())
         ]
     );
+}
+
+#[tokio::test]
+async fn the_outbox_page_counts_each_status_and_shows_old_failing_mail_before_newer_sent_mail() {
+    let app = app_mailing_to(None, |_| {}).await;
+    app.with_two_clinics().await;
+    let now = portal::db::now();
+    let insert = |recipient: String, status: &'static str, at: i64| {
+        let pool = app.pool().clone();
+        async move {
+            sqlx::query(
+                "INSERT INTO mail_outbox (recipient, language, kind, subject, body_text, body_html, status, attempts, next_attempt_at, created_at, sent_at)
+                 VALUES ($1, 'ja', 'passcode_issued', $2, 't', 'h', $3, 1, $4, $4, CASE WHEN $3 = 'sent' THEN $4 END)",
+            )
+            .bind(&recipient)
+            .bind(format!("subject of {recipient}"))
+            .bind(status)
+            .bind(at)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    // The oldest row fails; 260 newer ones were sent; two wait.
+    insert("failing-first@clinic-a.jp".to_owned(), "failing", now - 7200).await;
+    for i in 0..260 {
+        insert(format!("sent-{i:03}@clinic-a.jp"), "sent", now - 3600 + i).await;
+    }
+    insert("queued-1@clinic-a.jp".to_owned(), "queued", now).await;
+    insert("queued-2@clinic-a.jp".to_owned(), "queued", now).await;
+
+    let operator = Browser::signed_in(&app, "operator@installer.jp").await;
+    let page = operator.get("/outbox").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.element_text("count-failing").as_deref(), Some("1"));
+    assert_eq!(page.element_text("count-queued").as_deref(), Some("2"));
+    assert_eq!(page.element_text("count-sent").as_deref(), Some("260"));
+    let at = |needle: &str| {
+        page.body
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing: {}", page.body))
+    };
+    assert!(at("failing-first@clinic-a.jp") < at("queued-1@clinic-a.jp"));
+    assert!(
+        at("queued-2@clinic-a.jp") < at("sent-259@clinic-a.jp"),
+        "newest sent first, after the waiting ones"
+    );
+    assert!(
+        !page.body.contains("sent-209@clinic-a.jp"),
+        "sent mail a page at a time"
+    );
+
+    // Every sent message is reachable, page by page.
+    let mut seen = std::collections::HashSet::new();
+    let mut path = "/outbox".to_owned();
+    for _ in 0..10 {
+        let page = operator.get(&path).await;
+        for i in 0..260 {
+            if page.body.contains(&format!("sent-{i:03}@clinic-a.jp")) {
+                seen.insert(i);
+            }
+        }
+        // The link to older mail (the language switch also names the page's own address).
+        let Some(at) = page.body.find("href=\"/outbox?sent_before=") else {
+            break;
+        };
+        let at = at + "href=\"".len();
+        let end = page.body[at..].find('"').unwrap() + at;
+        path = page.body[at..end].replace("#outbox-sent", "");
+    }
+    assert_eq!(seen.len(), 260);
 }
 
 #[tokio::test]

@@ -237,15 +237,61 @@ pub async fn prune_sent(db: impl Into<Exec<'_>>, before: i64) -> super::Result<u
     Ok(done.rows_affected())
 }
 
-/// The newest messages first, for the operators' page.
-pub async fn recent(db: impl Into<Exec<'_>>, limit: i64) -> super::Result<Vec<Listed>> {
-    on_engine!(db, |ex| sqlx::query_as::<_, Listed>(
-        "SELECT id, recipient, kind, subject, status, attempts, next_attempt_at, last_error, created_at, sent_at
-         FROM mail_outbox ORDER BY id DESC LIMIT $1",
+/// How many messages are in each status.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counts {
+    pub queued: i64,
+    pub sent: i64,
+    pub failing: i64,
+}
+
+pub async fn counts(db: impl Into<Exec<'_>>) -> super::Result<Counts> {
+    let rows: Vec<(String, i64)> = on_engine!(db, |ex| sqlx::query_as(
+        "SELECT status, COUNT(*) FROM mail_outbox GROUP BY status"
     )
-    .bind(limit)
     .fetch_all(ex)
-    .await)
+    .await)?;
+    let mut counts = Counts::default();
+    for (status, n) in rows {
+        match status.as_str() {
+            "queued" => counts.queued = n,
+            "sent" => counts.sent = n,
+            _ => counts.failing += n,
+        }
+    }
+    Ok(counts)
+}
+
+const LISTED: &str =
+    "SELECT id, recipient, kind, subject, status, attempts, next_attempt_at, last_error, created_at, sent_at
+     FROM mail_outbox";
+
+/// Failing messages, the oldest first (the longest waiting for an operator), at most `limit`.
+pub async fn failing(db: impl Into<Exec<'_>>, limit: i64) -> super::Result<Vec<Listed>> {
+    let sql = format!("{LISTED} WHERE status = 'failing' ORDER BY id LIMIT $1");
+    on_engine!(db, |ex| sqlx::query_as::<_, Listed>(&sql)
+        .bind(limit)
+        .fetch_all(ex)
+        .await)
+}
+
+/// Queued messages in the order they are due, at most `limit`.
+pub async fn queued(db: impl Into<Exec<'_>>, limit: i64) -> super::Result<Vec<Listed>> {
+    let sql = format!("{LISTED} WHERE status = 'queued' ORDER BY next_attempt_at, id LIMIT $1");
+    on_engine!(db, |ex| sqlx::query_as::<_, Listed>(&sql)
+        .bind(limit)
+        .fetch_all(ex)
+        .await)
+}
+
+/// Sent messages, the newest first, older than the message `before` (a page's last id) if given.
+pub async fn sent(db: impl Into<Exec<'_>>, before: Option<i64>, limit: i64) -> super::Result<Vec<Listed>> {
+    let sql = format!("{LISTED} WHERE status = 'sent' AND id < $1 ORDER BY id DESC LIMIT $2");
+    on_engine!(db, |ex| sqlx::query_as::<_, Listed>(&sql)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(ex)
+        .await)
 }
 
 /// Messages waiting to be sent (queued), for the metrics.
