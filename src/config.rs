@@ -114,6 +114,9 @@ pub struct Config {
     pub mail_retry_base_s: i64,
     /// How often the sender looks at the outbox when nothing woke it.
     pub mail_poll_ms: u64,
+    /// How long a sender's claim on a message holds (120 s; shorter only in tests). Each send is
+    /// cut off well before it (`mail::send_deadline`) and the claim renewed just before it.
+    pub mail_lease_s: i64,
     /// How often the server looks for time-based notices (stale readers, tickets due soon).
     pub notice_check_ms: u64,
 }
@@ -150,6 +153,7 @@ impl Config {
             mail_from: DEFAULT_MAIL_FROM.to_owned(),
             mail_retry_base_s: 30,
             mail_poll_ms: 3000,
+            mail_lease_s: 120,
             notice_check_ms: 60_000,
         }
     }

@@ -74,7 +74,12 @@ pub async fn build(config: Config) -> anyhow::Result<Portal> {
     )?
     .map(Arc::new);
     match &mailer {
-        Some(m) => tracing::info!(server = %m.server, from = %config.mail_from, "mail on"),
+        Some(m) => {
+            tracing::info!(server = %m.server, from = %config.mail_from, "mail on");
+            if let Some(warning) = mail::sender_warning(&config.mail_from) {
+                tracing::warn!("{warning}");
+            }
+        }
         None => tracing::info!("mail is off (no --smtp-url / PORTAL_SMTP_URL): messages wait in the outbox"),
     }
     let pool = db::connect(&config.database_url).await?;
@@ -376,8 +381,11 @@ impl Portal {
                 self.state.pool.clone(),
                 mailer.clone(),
                 self.state.mail_wake.clone(),
-                Duration::from_millis(self.state.config.mail_poll_ms),
-                self.state.config.mail_retry_base_s,
+                mail::Sending {
+                    poll: Duration::from_millis(self.state.config.mail_poll_ms),
+                    retry_base_s: self.state.config.mail_retry_base_s,
+                    lease_s: self.state.config.mail_lease_s,
+                },
                 self.state.metrics.outbox_queued.clone(),
             )));
         }
@@ -389,13 +397,15 @@ impl Portal {
 pub const MAX_OPEN_WALKS: i64 = 5_000;
 /// How long a reader's answers stay in the clinic's history (about 13 months).
 pub const ATTEMPT_RETENTION_S: i64 = 400 * 86_400;
+/// How long sent mail stays in the outbox: its bodies hold addresses, names and IP addresses.
+pub const SENT_MAIL_RETENTION_S: i64 = 30 * 86_400;
 
 /// One round of the housekeeping the server does every minute (public for tests and tools);
 /// a failing step is logged and the others still run.
 pub async fn housekeeping(state: &AppState, sessions: &db::SessionStore) {
     use tower_sessions::session_store::ExpiredDeletion;
     let now = db::now();
-    let steps: [(&str, anyhow::Result<()>); 7] = [
+    let steps: [(&str, anyhow::Result<()>); 8] = [
         (
             "sessions",
             sessions.delete_expired().await.map_err(|e| anyhow::anyhow!("{e}")),
@@ -433,6 +443,13 @@ pub async fn housekeeping(state: &AppState, sessions: &db::SessionStore) {
         (
             "passcode answers",
             db::passcodes::prune_attempts(&state.pool, now - ATTEMPT_RETENTION_S)
+                .await
+                .map(drop)
+                .map_err(Into::into),
+        ),
+        (
+            "sent mail",
+            db::outbox::prune_sent(&state.pool, now - SENT_MAIL_RETENTION_S)
                 .await
                 .map(drop)
                 .map_err(Into::into),

@@ -1,7 +1,9 @@
 //! Sending mail: the SMTP transport (lettre) built from `--smtp-url`, and the sender task that
-//! delivers the outbox (`db::outbox`). Messages are claimed under a lease, so with several
-//! processes each is sent once; a process that dies between sending and marking leaves the
-//! claim to run out and the message is sent again (at least once, never lost).
+//! delivers the outbox (`db::outbox`). Messages are claimed under a lease, renewed just before
+//! each send and longer than any one send, so with several processes each is sent once; a
+//! process that dies between sending and marking leaves the claim to run out and the message is
+//! sent again (at least once, never lost). Only permanent refusals (5xx) give a message up
+//! quickly; an unreachable or busy server is retried for [`GIVE_UP_AFTER_S`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,16 +17,82 @@ use tokio::sync::Notify;
 
 use crate::db;
 use crate::domain::Secret;
+use crate::domain::notification::Kind;
 
-/// How long a claim holds: longer than any one send (the SMTP timeout below).
-const LEASE_S: i64 = 120;
+/// Each step of an SMTP conversation (connect, greeting, each command) times out after this.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Messages claimed per round.
 const BATCH: i64 = 20;
-/// Failed attempts before a message is given up as failing (its last error kept).
-pub const MAX_ATTEMPTS: i64 = 10;
+/// Permanent refusals (SMTP 5xx) before a message is given up as failing (its last error kept).
+pub const MAX_REJECTIONS: i64 = 10;
+/// How long transient failures (server down or unreachable, timeouts, 4xx) are retried, from
+/// the message's creation or an operator's retry, before it is given up as failing.
+pub const GIVE_UP_AFTER_S: i64 = 3 * 86_400;
 /// The longest wait between two attempts.
 const MAX_BACKOFF_S: i64 = 3600;
+
+/// How the sender runs (from the configuration).
+#[derive(Clone, Copy, Debug)]
+pub struct Sending {
+    /// How often it looks at the outbox when nothing woke it.
+    pub poll: Duration,
+    /// The first retry's wait; doubles each time, at most an hour.
+    pub retry_base_s: i64,
+    /// How long a claim holds (`claim_due`, renewed before each send).
+    pub lease_s: i64,
+}
+
+impl Sending {
+    /// A whole send (every SMTP step) is cut off after this: three quarters of the lease, so the
+    /// claim renewed just before it still holds when the send ends and is marked.
+    pub fn send_deadline(&self) -> Duration {
+        Duration::from_secs((self.lease_s.max(2) as u64 * 3) / 4)
+    }
+}
+
+/// Why a send failed, which decides what happens next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The server refused it for good (5xx), or it cannot be made into a message: counts
+    /// towards [`MAX_REJECTIONS`].
+    Rejected,
+    /// The server answered "not now" (4xx): retried; the server is up, the round goes on.
+    Deferred,
+    /// No answer: connection refused or cut, TLS, a timeout. Retried, and the round ends there,
+    /// since every other message would wait for the same timeout.
+    Unreachable,
+}
+
+impl Failure {
+    fn of(error: &lettre::transport::smtp::Error) -> Self {
+        if error.is_permanent() {
+            Self::Rejected
+        } else if error.is_transient() {
+            Self::Deferred
+        } else {
+            Self::Unreachable
+        }
+    }
+}
+
+/// Whether a message whose send failed with `failure` is given up now: after
+/// [`MAX_REJECTIONS`] permanent refusals (`rejections` counts this one), or, for any failure,
+/// once it has been retried for [`GIVE_UP_AFTER_S`] since `retrying_since`.
+pub fn gives_up(failure: Failure, rejections: i64, retrying_since: i64, now: i64) -> bool {
+    (failure == Failure::Rejected && rejections >= MAX_REJECTIONS) || now - retrying_since >= GIVE_UP_AFTER_S
+}
+
+/// What start-up should warn about in `--mail-from`: relays refuse a sender at `localhost` (the
+/// default), so mail would fail once `--smtp-url` is set.
+pub fn sender_warning(mail_from: &str) -> Option<String> {
+    let domain = mail_from.rsplit_once('@').map_or("", |(_, d)| d.trim_end_matches('>'));
+    domain.eq_ignore_ascii_case("localhost").then(|| {
+        format!(
+            "--mail-from is {mail_from:?}: most SMTP relays refuse a sender at localhost; \
+             set --mail-from (PORTAL_MAIL_FROM) to an address of your domain"
+        )
+    })
+}
 
 /// The configured SMTP server and sender address.
 pub struct Mailer {
@@ -119,12 +187,21 @@ impl Mailer {
         }))
     }
 
-    async fn send(&self, message: &db::outbox::Claimed) -> anyhow::Result<()> {
+    async fn send(&self, message: &db::outbox::Claimed) -> Result<(), (Failure, anyhow::Error)> {
+        let email = self.build(message).map_err(|e| (Failure::Rejected, e))?;
+        self.transport
+            .send(email)
+            .await
+            .map(drop)
+            .map_err(|e| (Failure::of(&e), anyhow::Error::new(e).context("SMTP")))
+    }
+
+    fn build(&self, message: &db::outbox::Claimed) -> anyhow::Result<Message> {
         let to: Mailbox = message
             .recipient
             .parse()
             .with_context(|| format!("invalid recipient {:?}", message.recipient))?;
-        let email = Message::builder()
+        Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(message.subject.clone())
@@ -132,9 +209,7 @@ impl Mailer {
                 message.body_text.clone(),
                 message.body_html.clone(),
             ))
-            .context("cannot build the message")?;
-        self.transport.send(email).await.context("SMTP")?;
-        Ok(())
+            .context("cannot build the message")
     }
 }
 
@@ -163,13 +238,13 @@ pub fn backoff_s(base_s: i64, attempts: i64) -> i64 {
 }
 
 /// Delivers due messages until the task is aborted: at once when woken (`wake`, after an enqueue
-/// in this process), otherwise every `poll`.
+/// in this process), otherwise every `poll`; after a round that found the server unreachable,
+/// after a backoff instead (unless woken).
 pub async fn run(
     pool: db::Pool,
     mailer: Arc<Mailer>,
     wake: Arc<Notify>,
-    poll: Duration,
-    retry_base_s: i64,
+    sending: Sending,
     depth: prometheus_client::metrics::gauge::Gauge,
 ) {
     let owner = format!(
@@ -177,45 +252,161 @@ pub async fn run(
         std::process::id(),
         crate::auth::session::random_hex(6).unwrap_or_default()
     );
+    let mut unreachable_rounds = 0;
     loop {
-        match deliver_due(&pool, &mailer, &owner, retry_base_s).await {
-            // A full batch: there may be more at once.
-            Ok(n) if n as i64 == BATCH => continue,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = ?e, "reading the mail outbox failed"),
-        }
+        let pause = match deliver_due(&pool, &mailer, &owner, &sending).await {
+            Ok(round) if round.unreachable => {
+                unreachable_rounds += 1;
+                let wait_s = backoff_s(sending.retry_base_s, unreachable_rounds);
+                sending.poll.max(Duration::from_secs(wait_s as u64))
+            }
+            Ok(round) => {
+                unreachable_rounds = 0;
+                // A full batch: there may be more at once.
+                if round.claimed as i64 == BATCH {
+                    continue;
+                }
+                sending.poll
+            }
+            Err(e) => {
+                tracing::warn!(error = ?e, "reading the mail outbox failed");
+                sending.poll
+            }
+        };
         if let Ok(queued) = db::outbox::depth(&pool).await {
             depth.set(queued);
         }
-        let _ = tokio::time::timeout(poll, wake.notified()).await;
+        let _ = tokio::time::timeout(pause, wake.notified()).await;
     }
 }
 
-/// One round: claims due messages and sends each. Returns how many were claimed.
-pub async fn deliver_due(pool: &db::Pool, mailer: &Mailer, owner: &str, retry_base_s: i64) -> anyhow::Result<usize> {
-    let claimed = db::outbox::claim_due(pool, owner, db::now(), LEASE_S, BATCH).await?;
+/// What one round did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Round {
+    /// Messages claimed.
+    pub claimed: usize,
+    /// The server did not answer: the round ended early, the rest given back.
+    pub unreachable: bool,
+}
+
+/// One round: claims due messages and sends each, renewing the claim just before. A database
+/// error on one message is logged and the round goes on with the next (that message is tried
+/// again once its lease runs out).
+pub async fn deliver_due(pool: &db::Pool, mailer: &Mailer, owner: &str, sending: &Sending) -> anyhow::Result<Round> {
+    let claimed = db::outbox::claim_due(pool, owner, db::now(), sending.lease_s, BATCH).await?;
+    let mut round = Round {
+        claimed: claimed.len(),
+        unreachable: false,
+    };
     for message in &claimed {
-        match mailer.send(message).await {
-            Ok(()) => {
-                db::outbox::mark_sent(pool, message.id, owner, db::now()).await?;
-                tracing::info!(id = message.id, "mail sent");
+        if round.unreachable {
+            // Given back at once, so the next round (of any process) need not wait for the lease.
+            if let Err(e) = db::outbox::release(pool, message.id, owner).await {
+                tracing::warn!(id = message.id, error = ?e, "giving a claimed message back failed");
             }
-            Err(e) => {
-                let attempts = message.attempts + 1;
-                let give_up = attempts >= MAX_ATTEMPTS;
-                let error = format!("{e:#}");
-                let next = db::now() + backoff_s(retry_base_s, attempts);
-                db::outbox::mark_failed(pool, message.id, owner, &error, next, give_up).await?;
-                tracing::warn!(id = message.id, attempts, give_up, error, "sending mail failed");
-            }
+            continue;
+        }
+        match deliver(pool, mailer, owner, sending, message).await {
+            Ok(Some(Failure::Unreachable)) => round.unreachable = true,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                id = message.id,
+                error = ?e,
+                "updating the mail outbox failed; the message is tried again once its claim runs out"
+            ),
         }
     }
-    Ok(claimed.len())
+    Ok(round)
+}
+
+/// Sends one claimed message and records the outcome; `Some(failure)` when the send failed.
+async fn deliver(
+    pool: &db::Pool,
+    mailer: &Mailer,
+    owner: &str,
+    sending: &Sending,
+    message: &db::outbox::Claimed,
+) -> db::Result<Option<Failure>> {
+    let id = message.id;
+    let kind = Kind::parse(&message.kind);
+    if kind.is_some_and(|k| k.out_of_date(message.created_at, db::now())) {
+        if db::outbox::drop_claimed(pool, id, owner).await? {
+            tracing::info!(id, kind = message.kind, "out-of-date notice dropped, not sent");
+        }
+        return Ok(None);
+    }
+    if !db::outbox::renew(pool, id, owner).await? {
+        tracing::warn!(
+            id,
+            "claim lost before sending (its lease ran out): left to the sender now holding it"
+        );
+        return Ok(None);
+    }
+    let sent = match tokio::time::timeout(sending.send_deadline(), mailer.send(message)).await {
+        Ok(sent) => sent,
+        Err(_) => Err((
+            Failure::Unreachable,
+            anyhow::anyhow!("SMTP: no answer within {} s", sending.send_deadline().as_secs()),
+        )),
+    };
+    match sent {
+        Ok(()) => {
+            if db::outbox::mark_sent(pool, id, owner, db::now()).await? {
+                tracing::info!(id, "mail sent");
+            } else {
+                tracing::warn!(id, "mail sent, but the claim was lost meanwhile: it may be sent again");
+            }
+            Ok(None)
+        }
+        Err((failure, e)) => {
+            let now = db::now();
+            let attempts = message.attempts + 1;
+            let rejections = message.rejections + i64::from(failure == Failure::Rejected);
+            let since = message.requeued_at.unwrap_or(message.created_at);
+            let give_up = gives_up(failure, rejections, since, now);
+            let error = format!("{e:#}");
+            let next = now + backoff_s(sending.retry_base_s, attempts);
+            let marked =
+                db::outbox::mark_failed(pool, id, owner, &error, next, give_up, failure == Failure::Rejected).await?;
+            tracing::warn!(id, attempts, ?failure, give_up, marked, error, "sending mail failed");
+            Ok(Some(failure))
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_permanent_refusals_count_and_transient_failures_go_on_for_three_days() {
+        let t = 1_000_000;
+        assert!(!gives_up(Failure::Rejected, MAX_REJECTIONS - 1, t, t));
+        assert!(gives_up(Failure::Rejected, MAX_REJECTIONS, t, t));
+        for failure in [Failure::Deferred, Failure::Unreachable] {
+            // However many attempts: only the time since it was (re)queued counts.
+            assert!(!gives_up(failure, 0, t, t + GIVE_UP_AFTER_S - 1), "{failure:?}");
+            assert!(gives_up(failure, 0, t, t + GIVE_UP_AFTER_S), "{failure:?}");
+        }
+    }
+
+    #[test]
+    fn a_sender_at_localhost_is_warned_about() {
+        assert!(sender_warning(crate::config::DEFAULT_MAIL_FROM).is_some());
+        assert!(sender_warning("Portal <portal@LOCALHOST>").is_some());
+        assert!(sender_warning("portal@installer.example.jp").is_none());
+    }
+
+    #[test]
+    fn a_send_ends_well_within_its_lease() {
+        let sending = |lease_s| Sending {
+            poll: Duration::from_secs(3),
+            retry_base_s: 30,
+            lease_s,
+        };
+        assert_eq!(sending(120).send_deadline(), Duration::from_secs(90));
+        assert_eq!(sending(4).send_deadline(), Duration::from_secs(3));
+    }
 
     #[test]
     fn backoff_doubles_from_the_base_and_stops_at_an_hour() {
@@ -260,6 +451,15 @@ mod tests {
             .err()
             .unwrap();
         assert!(!format!("{bad:#}").contains("hunter2"));
+        // Without a scheme the start-up error names the URL, still without the password.
+        let bad = Mailer::from_config(Some(&url("user:hunter2@mail.example.jp")), "a@b.jp", None)
+            .err()
+            .unwrap();
+        let bad = format!("{bad:#}");
+        assert!(
+            bad.contains("user@mail.example.jp") && !bad.contains("hunter2"),
+            "{bad}"
+        );
         assert!(Mailer::from_config(Some(&url("smtp://x:notaport")), "a@b.jp", None).is_err());
         assert!(Mailer::from_config(Some(&url("smtp://x:25")), "not an address", None).is_err());
     }

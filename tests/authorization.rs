@@ -123,7 +123,8 @@ fn expected(method: &str, path: &str, caller: Caller) -> bool {
         (_, p) if p.starts_with("/desk/settings") => caller == Operator,
         (_, p) if p.starts_with("/desk") || p.starts_with("/account/tokens") => desk,
         (_, p) if p.starts_with("/users") => caller == Operator,
-        ("GET", "/outbox") => caller == Operator,
+        // The outbox and its retry action (a failing message back in the queue): operators only.
+        (_, p) if p.starts_with("/outbox") => caller == Operator,
         (_, p) if p.starts_with("/api/v1/reader/") => caller == Reader,
         (_, p) if p.starts_with("/api/v1/tickets") => caller == ApiToken,
         _ => panic!("no authorization expectation for {method} {path}: add one to `expected`"),

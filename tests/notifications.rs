@@ -625,7 +625,11 @@ async fn a_refusing_smtp_server_leaves_the_message_failing_with_its_last_error()
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(status, "failing");
-    assert_eq!(attempts, portal::mail::MAX_ATTEMPTS, "given up after the retry limit");
+    assert_eq!(
+        attempts,
+        portal::mail::MAX_REJECTIONS,
+        "given up after the refusal limit"
+    );
     let error = error.expect("the last error is kept");
     assert!(error.contains("550") || error.contains("refused"), "{error}");
     assert!(smtp.received().is_empty());
@@ -638,7 +642,7 @@ async fn a_refusing_smtp_server_leaves_the_message_failing_with_its_last_error()
         .fetch_one(app.pool())
         .await
         .unwrap();
-    assert_eq!(attempts, portal::mail::MAX_ATTEMPTS, "not tried again");
+    assert_eq!(attempts, portal::mail::MAX_REJECTIONS, "not tried again");
 }
 
 #[tokio::test]

@@ -427,16 +427,16 @@ async fn connect_postgres(database_url: &str) -> anyhow::Result<Pool> {
     Ok(Pool(Engines::Postgres(pool)))
 }
 
-/// A database URL without its password, for messages and logs.
-pub fn redacted(database_url: &str) -> String {
-    match (database_url.find("://"), database_url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let user = &database_url[scheme + 3..at];
-            let user = user.split(':').next().unwrap_or_default();
-            format!("{}{user}@{}", &database_url[..scheme + 3], &database_url[at + 1..])
-        }
-        _ => database_url.to_owned(),
-    }
+/// A database or SMTP URL without its password, for messages and logs; also one typed without
+/// its scheme (`user:password@host`), which start-up errors name.
+pub fn redacted(url: &str) -> String {
+    let Some(at) = url.rfind('@') else {
+        return url.to_owned();
+    };
+    // The user part starts after the scheme, if there is one before the `@`.
+    let start = url[..at].find("://").map_or(0, |scheme| scheme + 3);
+    let user = url[start..at].split(':').next().unwrap_or_default();
+    format!("{}{user}@{}", &url[..start], &url[at + 1..])
 }
 
 /// Whether the database holds anything keyed by the passcode pepper (passcode hashes, sealed PC
@@ -642,4 +642,28 @@ pub fn chain_is_unavailable(error: &anyhow::Error) -> bool {
 /// True when the error is a UNIQUE constraint violation (mapped to a clear 4xx by callers).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn redacted_urls_keep_the_user_and_host_but_never_the_password() {
+        assert_eq!(
+            redacted("postgres://app:hunter2@db:5432/portal"),
+            "postgres://app@db:5432/portal"
+        );
+        assert_eq!(redacted("smtp://u:p%40ss@mail.example.jp"), "smtp://u@mail.example.jp");
+        // Without a scheme (a mistyped PORTAL_SMTP_URL) the password must go too.
+        assert_eq!(redacted("user:hunter2@mail.example.jp:587"), "user@mail.example.jp:587");
+        assert_eq!(redacted("u:hunter2@x://y"), "u@x://y");
+        for unchanged in [
+            "smtp://mail.example.jp:25",
+            "mail.example.jp",
+            "sqlite://data/portal.db",
+        ] {
+            assert_eq!(redacted(unchanged), unchanged);
+        }
+    }
 }

@@ -95,10 +95,30 @@ impl Kind {
     pub fn for_role(role: Role) -> impl Iterator<Item = Self> {
         Self::ALL.into_iter().filter(move |k| k.is_for(role))
     }
+
+    /// How long after it was written a time-bound notice is still worth sending; `None` for the
+    /// kinds that stay true. A due-soon notice is written at most [`DUE_SOON_LEAD_S`] before
+    /// the due time, so past that the time has certainly passed; a reader-not-seen notice says
+    /// something about the last hour at most (the reader may be back since).
+    pub fn worth_sending_for_s(self) -> Option<i64> {
+        match self {
+            Self::TicketDueSoon => Some(DUE_SOON_LEAD_S),
+            Self::ReaderStale => Some(STALE_READER_NOTICE_S),
+            _ => None,
+        }
+    }
+
+    /// Whether a message of this kind written at `created_at` is out of date at `now`.
+    pub fn out_of_date(self, created_at: i64, now: i64) -> bool {
+        self.worth_sending_for_s()
+            .is_some_and(|useful_s| now - created_at > useful_s)
+    }
 }
 
 /// How long before its due time an open ticket is mailed as about to miss it.
 pub const DUE_SOON_LEAD_S: i64 = 30 * 60;
+/// How long a reader-not-seen notice is worth sending after it was written.
+pub const STALE_READER_NOTICE_S: i64 = 3600;
 
 #[cfg(test)]
 mod tests {
@@ -113,6 +133,20 @@ mod tests {
         assert!(!Kind::SecurityPasswordReset.can_opt_out());
         assert!(Kind::ReaderStale.can_opt_out());
         assert_eq!(Kind::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn only_time_bound_notices_go_out_of_date() {
+        let written = 1_000_000;
+        assert!(!Kind::TicketDueSoon.out_of_date(written, written + DUE_SOON_LEAD_S));
+        assert!(Kind::TicketDueSoon.out_of_date(written, written + DUE_SOON_LEAD_S + 1));
+        assert!(!Kind::ReaderStale.out_of_date(written, written + 3600));
+        assert!(Kind::ReaderStale.out_of_date(written, written + 3601));
+        for kind in Kind::ALL {
+            if !matches!(kind, Kind::TicketDueSoon | Kind::ReaderStale) {
+                assert!(!kind.out_of_date(written, written + 365 * 86_400), "{kind:?}");
+            }
+        }
     }
 
     #[test]

@@ -51,6 +51,11 @@ impl Actor {
         self.role == Role::Operator
     }
 
+    /// Putting a failing message back in the queue: whoever may see the outbox.
+    pub fn can_retry_mail(self) -> bool {
+        self.can_view_outbox()
+    }
+
     /// The support desk: logging calls, working tickets.
     pub fn can_use_desk(self) -> bool {
         matches!(self.role, Role::Operator | Role::Agent)

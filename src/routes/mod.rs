@@ -120,6 +120,7 @@ pub fn page_routes() -> Router<AppState> {
         .route("/account/sessions/{id}/end", post(sessions::end))
         .route("/account/tokens/{id}/revoke", post(tokens::revoke))
         .route("/outbox", get(outbox::list))
+        .route("/outbox/{id}/retry", post(outbox::retry))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}/disable", post(users::disable))
         .route("/users/{id}/enable", post(users::enable))

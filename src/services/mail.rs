@@ -14,6 +14,29 @@ use crate::domain::notification::{DUE_SOON_LEAD_S, Kind};
 use crate::domain::ticket::TicketNumber;
 use crate::i18n::{self, Lang};
 
+/// An operator puts a failing message back in the queue, due now, its refusals forgotten and its
+/// retry horizon starting again; audited in the same transaction. `false` when the message is
+/// not failing (any more): a second click, or it was already put back.
+pub async fn retry(pool: &db::Pool, actor: &audit::Actor, id: i64) -> anyhow::Result<bool> {
+    let mut tx = db::begin_write(pool).await?;
+    let Some(message) = db::outbox::requeue(&mut tx, id, db::now()).await? else {
+        return Ok(false);
+    };
+    audit::record(
+        &mut tx,
+        audit::Entry {
+            actor,
+            action: "mail.requeued",
+            clinic_id: None,
+            detail: &audit::fields(&[("recipient", &message.recipient), ("kind", &message.kind)]),
+            ip: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// A line of facts: `発行者: admin@clinic.jp`.
 pub struct Fact {
     pub label: &'static str,

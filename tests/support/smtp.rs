@@ -1,6 +1,6 @@
 //! A real SMTP server for tests: Python's aiosmtpd on 127.0.0.1 with a handler that decodes each
 //! message (envelope, To, subject, plain text, HTML and the raw message) into a line of JSON, or
-//! refuses every message with 550; over TLS with a test CA's certificate when asked. Included with
+//! refuses every message with 550, or takes its time over each (a slow relay); over TLS with a test CA's certificate when asked. Included with
 //! `#[path = "support/smtp.rs"] mod smtp;` (it needs nothing of tests/common, so tests without
 //! that harness can use it too).
 
@@ -11,13 +11,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const HANDLER: &str = r#"
-import email, json
+import asyncio, email, json
 from email import policy
 
 class Decoded:
     def __init__(self, path, refuse="no"):
         self.path = path
         self.refuse = refuse == "refuse"
+        # "slow:2.5": each message is answered 2.5 s after its data (a slow relay).
+        self.delay = float(refuse[5:]) if refuse.startswith("slow:") else 0.0
 
     @classmethod
     def from_cli(cls, parser, *args):
@@ -26,6 +28,8 @@ class Decoded:
     async def handle_DATA(self, server, session, envelope):
         if self.refuse:
             return "550 5.7.1 refused by the test server"
+        if self.delay:
+            await asyncio.sleep(self.delay)
         content = envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8")
@@ -147,6 +151,11 @@ impl SmtpServer {
     /// Answers every message with `550`.
     pub async fn refusing(port: u16) -> Self {
         Self::spawn(port, "refuse", &[]).await
+    }
+
+    /// Accepts and records every message, answering each `delay_s` seconds after its data.
+    pub async fn slow(port: u16, delay_s: f64) -> Self {
+        Self::spawn(port, &format!("slow:{delay_s}"), &[]).await
     }
 
     /// Accepts messages over TLS only: `smtps` (TLS from the first byte) or `starttls`
