@@ -574,3 +574,51 @@ async fn one_code_sent_at_once_from_six_browsers_signs_in_one() {
     let signed_in = answers.iter().filter(|s| **s == StatusCode::SEE_OTHER).count();
     assert_eq!(signed_in, 1, "{answers:?}");
 }
+
+/// Invariant: one pending invitation per address (`UNIQUE(email)`; on PostgreSQL the INSERT
+/// replaces a row a parallel transaction committed after this one's DELETE), so two operators
+/// inviting one address at once both get an answer and one link works.
+#[tokio::test]
+async fn parallel_invitations_of_one_address_leave_one_working_link() {
+    // Mail on (nothing listens there: the mails wait), or the invite form is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = TestApp::spawn_with(dir, |c| {
+        c.smtp_url = Some(portal::domain::Secret::new(format!("smtp://127.0.0.1:{port}")));
+        c.public_url = Some("http://portal.example.jp".to_owned());
+    })
+    .await;
+    app.with_two_clinics().await;
+    // One operator's browser, four tabs sending at once (two operators race the same way).
+    let browser = Browser::signed_in(&app, "operator@installer.jp").await;
+    let csrf = browser.get("/users").await.csrf();
+    let mut jobs = Vec::new();
+    for _ in 0..4 {
+        let (operator, csrf) = (browser.clone(), csrf.clone());
+        jobs.push(async move {
+            operator
+                .post(
+                    "/users/invitations",
+                    &[
+                        ("csrf", csrf.as_str()),
+                        ("email", "racing@installer.jp"),
+                        ("role", "agent"),
+                        ("clinic", ""),
+                    ],
+                )
+                .await
+                .status
+        });
+    }
+    let answers = all_at_once(jobs).await;
+    assert!(answers.iter().all(|s| *s == StatusCode::SEE_OTHER), "{answers:?}");
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invitations WHERE email = 'racing@installer.jp'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(pending, 1);
+}

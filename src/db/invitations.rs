@@ -42,8 +42,14 @@ pub struct Listed {
 pub async fn replace(tx: &mut Tx, new: &NewInvitation<'_>, now: i64) -> super::Result<(i64, bool)> {
     let replaced = execute!(&mut *tx, "DELETE FROM invitations WHERE email = $1", new.email)?.rows_affected() > 0;
     let id = on_engine!(&mut *tx, |ex| sqlx::query_scalar(
+        // ON CONFLICT: an invitation of the same address committed by a parallel transaction
+        // after the DELETE above (PostgreSQL's READ COMMITTED) is replaced too, not a 500.
         "INSERT INTO invitations (email, token_hash, role, clinic_id, invited_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (email) DO UPDATE SET token_hash = excluded.token_hash, role = excluded.role,
+             clinic_id = excluded.clinic_id, invited_by = excluded.invited_by,
+             created_at = excluded.created_at, expires_at = excluded.expires_at
+         RETURNING id",
     )
     .bind(new.email)
     .bind(new.token_hash.as_slice())
