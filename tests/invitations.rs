@@ -603,3 +603,21 @@ async fn with_mail_on_operators_never_type_a_password_for_someone() {
         "the password the user chose, not a temporary one"
     );
 }
+
+#[tokio::test]
+async fn a_mailed_link_opened_while_a_password_change_is_due_is_not_carried_in_next() {
+    let (_smtp, app, _operator) = started().await;
+    let browser = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    sqlx::query("UPDATE users SET must_change_password = (1 = 1) WHERE email = 'admin-a@clinic-a.jp'")
+        .execute(app.pool())
+        .await
+        .unwrap();
+    let token = "ab".repeat(32);
+    for path in [format!("/invite/{token}"), format!("/password/reset/{token}")] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        let location = page.location().unwrap();
+        assert!(location.starts_with("/account/password"), "{location}");
+        assert!(!location.contains(&token), "the token travels on in {location}");
+    }
+}

@@ -819,3 +819,33 @@ async fn a_due_soon_notice_is_not_claimed_for_a_ticket_answered_since_it_was_fou
     tx.commit().await.unwrap();
     assert!(!claimed, "a resolved ticket is not about to miss anything");
 }
+
+#[tokio::test]
+async fn what_people_typed_is_escaped_in_the_html_part() {
+    let smtp = SmtpServer::start(free_port()).await;
+    let app = app_mailing_to(Some(smtp.port), |_| {}).await;
+    app.with_two_clinics().await;
+    let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
+    let summary = "<img src=x onerror=alert(1)> & \"引用\"";
+    let made = admin
+        .submit(
+            &format!("/clinics/{CLINIC_A}/requests"),
+            &format!("/clinics/{CLINIC_A}/requests"),
+            &[("summary", summary), ("category", "other")],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    let mails = smtp.wait_for(1).await;
+    let mail = mails
+        .iter()
+        .find(|m| m.to == "agent@installer.jp")
+        .expect("the agent hears of the request");
+    assert!(!mail.html.contains("<img"), "{}", mail.html);
+    assert!(
+        mail.html.contains("&#60;img") || mail.html.contains("&lt;img"),
+        "{}",
+        mail.html
+    );
+    // The plain-text part says it as typed: it is not HTML.
+    assert!(mail.text.contains("<img src=x"), "{}", mail.text);
+}
