@@ -2,18 +2,9 @@
 
 mod common;
 
-use common::{Browser, CLINIC_A, PASSWORD, TestApp};
+use common::{Browser, CLINIC_A, PASSWORD, TestApp, behind_proxy, session_cookie};
 use portal::domain::Role;
 use reqwest::StatusCode;
-
-fn session_cookie(page: &common::Page) -> Option<String> {
-    page.headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("portal_session="))
-        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
-}
 
 #[tokio::test]
 async fn a_fresh_portal_sends_people_to_first_run_setup_which_creates_the_operator() {
@@ -292,20 +283,6 @@ async fn sessions_survive_a_restart() {
     let app = TestApp::spawn_in(dir).await;
     let again = app.browser_with(browser.http.clone());
     assert_eq!(again.get("/clinics").await.status, StatusCode::OK);
-}
-
-/// A browser whose requests reach the portal through a reverse proxy that says they came from `client`.
-fn behind_proxy(app: &TestApp, client: &str) -> Browser {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("x-forwarded-for", client.parse().unwrap());
-    app.browser_with(
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .default_headers(headers)
-            .build()
-            .unwrap(),
-    )
 }
 
 /// Eleven failed sign-ins (for made-up accounts, so only the address limit is reached) from `client`.

@@ -452,24 +452,19 @@ async fn an_invitation_revoked_while_the_smtp_server_is_down_is_never_sent() {
     app.with_two_clinics().await;
     let operator = Browser::signed_in(&app, "operator@installer.jp").await;
     invite(&operator, "agent2@installer.jp", "agent", "").await;
-    let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'invitation'")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let waiting = app
+        .number("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'invitation'")
+        .await;
     assert_eq!(waiting, 1);
-    let id: i64 = sqlx::query_scalar("SELECT id FROM invitations")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let id = app.number("SELECT id FROM invitations").await;
     let revoked = operator
         .submit("/users", &format!("/users/invitations/{id}/revoke"), &[])
         .await;
     assert_eq!(revoked.status, StatusCode::SEE_OTHER);
     // Its mail is withdrawn with it: the outbox holds no working link, and nothing goes out later.
-    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'invitation'")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let left = app
+        .number("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'invitation'")
+        .await;
     assert_eq!(left, 0);
 }
 
@@ -483,10 +478,9 @@ async fn disabling_an_operator_revokes_the_invitations_they_sent() {
     invite(&operator, "agent3@installer.jp", "agent", "").await;
     let kept = invitation_token(&smtp, "agent3@installer.jp", 1).await;
 
-    let id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'second-op@installer.jp'")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let id = app
+        .number("SELECT id FROM users WHERE email = 'second-op@installer.jp'")
+        .await;
     let disabled = operator
         .submit("/users", &format!("/users/{id}/disable"), &[("confirm", "yes")])
         .await;
@@ -534,17 +528,15 @@ async fn with_mail_on_operators_never_type_a_password_for_someone() {
         )
         .await;
     assert_eq!(created.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let none: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE email = 'typed@installer.jp'")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let none = app
+        .number("SELECT COUNT(*) FROM users WHERE email = 'typed@installer.jp'")
+        .await;
     assert_eq!(none, 0);
 
     // A forgotten password: the operator mails a reset link instead of typing one.
-    let admin_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin-a@clinic-a.jp'")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
+    let admin_id = app
+        .number("SELECT id FROM users WHERE email = 'admin-a@clinic-a.jp'")
+        .await;
     assert!(page.body.contains(&format!("id=\"reset-link-{admin_id}\"")));
     let typed = operator
         .submit(

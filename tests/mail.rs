@@ -409,14 +409,7 @@ async fn a_due_soon_notice_whose_due_time_passed_in_an_outage_is_dropped_not_sen
     let app = app_mailing_to(Some(port), |c| c.notice_check_ms = 300).await;
     let (clinic_a, _) = app.with_two_clinics().await;
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
-    let made = admin
-        .submit(
-            &format!("/clinics/{CLINIC_A}/requests"),
-            &format!("/clinics/{CLINIC_A}/requests"),
-            &[("summary", "まもなく期限"), ("category", "other")],
-        )
-        .await;
-    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    ask_for_help(&admin, "まもなく期限").await;
     sqlx::query("UPDATE tickets SET response_due_at = $1")
         .bind(portal::db::now() + 29 * 60)
         .execute(app.pool())

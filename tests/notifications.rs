@@ -160,14 +160,7 @@ async fn every_kind_reaches_its_recipients_in_their_language_without_secrets() {
     }
     // The desk: a new request, a desk reply, a clinic reply, assignment; the agent assigning
     // the ticket to themselves is not mailed.
-    let made = admin
-        .submit(
-            &format!("/clinics/{CLINIC_A}/requests"),
-            &format!("/clinics/{CLINIC_A}/requests"),
-            &[("summary", "受付のリーダーが動きません"), ("category", "other")],
-        )
-        .await;
-    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    ask_for_help(&admin, "受付のリーダーが動きません").await;
     let ticket = ticket_id(&app, "受付のリーダーが動きません").await;
     let desk_page = format!("/desk/tickets/{}", number(ticket));
     let replied = agent
@@ -745,13 +738,7 @@ async fn a_clinic_reply_on_a_ticket_whose_assignee_left_reaches_every_agent() {
     app.add_user("agent2@installer.jp", Role::Agent, None).await;
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
     let agent = Browser::signed_in(&app, "agent@installer.jp").await;
-    admin
-        .submit(
-            &format!("/clinics/{CLINIC_A}/requests"),
-            &format!("/clinics/{CLINIC_A}/requests"),
-            &[("summary", "担当者が退職したチケット"), ("category", "other")],
-        )
-        .await;
+    ask_for_help(&admin, "担当者が退職したチケット").await;
     let ticket = ticket_id(&app, "担当者が退職したチケット").await;
     let desk_page = format!("/desk/tickets/{}", number(ticket));
     let agent2 = user_id(&app, "agent2@installer.jp").await;
@@ -796,13 +783,7 @@ async fn a_due_soon_notice_is_not_claimed_for_a_ticket_answered_since_it_was_fou
     let app = app_mailing_to(None, |_| {}).await;
     app.with_two_clinics().await;
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
-    admin
-        .submit(
-            &format!("/clinics/{CLINIC_A}/requests"),
-            &format!("/clinics/{CLINIC_A}/requests"),
-            &[("summary", "解決済みになった"), ("category", "other")],
-        )
-        .await;
+    ask_for_help(&admin, "解決済みになった").await;
     let id = ticket_id(&app, "解決済みになった").await;
     let due = portal::db::now() + 20 * 60;
     sqlx::query("UPDATE tickets SET response_due_at = $1, status = 'resolved' WHERE id = $2")
@@ -827,14 +808,7 @@ async fn what_people_typed_is_escaped_in_the_html_part() {
     app.with_two_clinics().await;
     let admin = Browser::signed_in(&app, "admin-a@clinic-a.jp").await;
     let summary = "<img src=x onerror=alert(1)> & \"引用\"";
-    let made = admin
-        .submit(
-            &format!("/clinics/{CLINIC_A}/requests"),
-            &format!("/clinics/{CLINIC_A}/requests"),
-            &[("summary", summary), ("category", "other")],
-        )
-        .await;
-    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.body);
+    ask_for_help(&admin, summary).await;
     let mails = smtp.wait_for(1).await;
     let mail = mails
         .iter()

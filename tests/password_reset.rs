@@ -291,21 +291,6 @@ async fn reset_mails_are_limited_to_three_an_hour_per_account() {
     assert_eq!(mails.iter().filter(|m| m.to == "admin-b@clinic-b.jp").count(), 1);
 }
 
-/// A browser whose requests reach the portal through a trusted reverse proxy that says they
-/// came from `client`.
-fn behind_proxy(app: &TestApp, client: &str) -> Browser {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("x-forwarded-for", client.parse().unwrap());
-    app.browser_with(
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .default_headers(headers)
-            .build()
-            .unwrap(),
-    )
-}
-
 #[tokio::test]
 async fn a_stranger_asking_for_someones_resets_does_not_keep_the_owner_from_theirs() {
     let smtp = SmtpServer::start(free_port()).await;

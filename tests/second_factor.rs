@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Browser, CLINIC_A, PASSWORD, TestApp};
+use common::{Browser, CLINIC_A, PASSWORD, TestApp, session_cookie};
 use portal::auth::totp::code_at;
 use portal::domain::Role;
 use reqwest::StatusCode;
@@ -515,15 +515,6 @@ async fn the_code_must_follow_the_password_within_its_window() {
     assert_eq!(browser.get("/login/mfa").await.location(), Some("/login"));
     assert_eq!(browser.get("/clinics").await.location(), Some("/login?next=%2Fclinics"));
     app.stop().await;
-}
-
-fn session_cookie(page: &common::Page) -> Option<String> {
-    page.headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("portal_session="))
-        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
 }
 
 #[tokio::test]

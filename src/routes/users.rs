@@ -206,6 +206,12 @@ fn operator(ctx: &Ctx) -> Result<&crate::auth::SignedIn, AppError> {
     }
 }
 
+/// The users page again, with `key`'s message above the table (an action on an account that
+/// was refused).
+async fn refuse_action(state: &AppState, ctx: &Ctx, key: &str) -> Result<Response, AppError> {
+    render_list(state, ctx, UserForm::default(), FormErrors::on("action", ctx.t(key))).await
+}
+
 async fn account_result(
     state: &AppState,
     ctx: &Ctx,
@@ -297,20 +303,11 @@ pub async fn reset_password(
     ctx.check_csrf(&form.csrf).await?;
     let actor = operator(&ctx)?.audit_actor();
     if state.mailer.is_some() {
-        let refused = FormErrors::on("action", ctx.t("users.send_link_instead"));
-        return render_list(&state, &ctx, UserForm::default(), refused).await;
+        return refuse_action(&state, &ctx, "users.send_link_instead").await;
     }
     let password = match Password::parse(&form.password) {
         Ok(password) => password,
-        Err(e) => {
-            return render_list(
-                &state,
-                &ctx,
-                UserForm::default(),
-                FormErrors::on("action", ctx.t(e.ui_key())),
-            )
-            .await;
-        }
+        Err(e) => return refuse_action(&state, &ctx, e.ui_key()).await,
     };
     let result = accounts::reset_password(&state.pool, &state.hasher, &actor, user_id, &password).await;
     account_result(&state, &ctx, result, "flash.password_reset").await
@@ -327,8 +324,7 @@ pub async fn send_reset_link(
     ctx.check_csrf(&form.csrf).await?;
     let actor = operator(&ctx)?.audit_actor();
     if state.mailer.is_none() {
-        let refused = FormErrors::on("action", ctx.t("invite.mail_off"));
-        return render_list(&state, &ctx, UserForm::default(), refused).await;
+        return refuse_action(&state, &ctx, "invite.mail_off").await;
     }
     let public_url = state.config.display_url();
     match crate::services::account_mail::send_reset_link(&state.pool, &public_url, &actor, user_id).await {
@@ -336,10 +332,7 @@ pub async fn send_reset_link(
             state.mail_wake.notify_one();
             done(&ctx, "flash.reset_link_sent", "/users").await
         }
-        Ok(false) => {
-            let refused = FormErrors::on("action", ctx.t("users.reset_link_disabled"));
-            render_list(&state, &ctx, UserForm::default(), refused).await
-        }
+        Ok(false) => refuse_action(&state, &ctx, "users.reset_link_disabled").await,
         Err(AccountError::UnknownUser) => Err(AppError::NotFound),
         Err(AccountError::Internal(e)) => Err(AppError::Internal(e)),
         Err(e) => Err(AppError::Internal(anyhow::anyhow!("sending a reset link: {e}"))),

@@ -519,6 +519,14 @@ impl TestApp {
             .await
             .expect("audit count")
     }
+
+    /// A number the database answers, e.g. `app.number("SELECT COUNT(*) FROM invitations")`.
+    pub async fn number(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(self.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
 }
 
 /// The data directory goes away with the app (unless `stop` handed it out): so does its
@@ -807,4 +815,41 @@ pub async fn app_mailing_to(smtp_port: Option<u16>, adjust: impl FnOnce(&mut Con
         adjust(c);
     })
     .await
+}
+
+/// The session cookie a page sets (`portal_session=…`), if any.
+pub fn session_cookie(page: &Page) -> Option<String> {
+    page.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("portal_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// A browser whose requests reach the portal through a reverse proxy that says they came from `client`.
+pub fn behind_proxy(app: &TestApp, client: &str) -> Browser {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("x-forwarded-for", client.parse().unwrap());
+    app.browser_with(
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap(),
+    )
+}
+
+/// A clinic admin asks the desk for help from the portal.
+pub async fn ask_for_help(admin: &Browser, summary: &str) -> Page {
+    let page = admin
+        .submit(
+            &format!("/clinics/{CLINIC_A}/requests"),
+            &format!("/clinics/{CLINIC_A}/requests"),
+            &[("summary", summary), ("category", "other")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    page
 }
