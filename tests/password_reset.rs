@@ -524,3 +524,35 @@ async fn a_reset_lifts_the_sign_in_delay_of_the_account() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn a_password_changed_another_way_retires_the_unused_reset_link() {
+    let (smtp, app) = started().await;
+    ask(&app.browser(), ADMIN).await;
+    let token = reset_token(&smtp, ADMIN, 1).await;
+    // The owner remembers their password after all and changes it while signed in.
+    let owner = Browser::signed_in(&app, ADMIN).await;
+    let changed = owner
+        .submit(
+            "/account/password",
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", NEW_PASSWORD),
+                ("new_password_confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    let browser = app.browser();
+    assert_eq!(
+        browser.get(&format!("/password/reset/{token}")).await.status,
+        StatusCode::GONE
+    );
+    let later = set_password(&browser, &token, "someone else's choice", "someone else's choice").await;
+    assert_eq!(later.status, StatusCode::GONE);
+    assert_eq!(
+        app.browser().login(ADMIN, NEW_PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+}

@@ -516,6 +516,15 @@ async fn queue_reset(
     Ok(())
 }
 
+/// Forgets the account's unused reset link and withdraws its mail if still unsent, in the
+/// caller's transaction: the password was just set another way (or the account disabled), and a
+/// link asked for before must not set it again.
+pub async fn forget_reset_link(tx: &mut db::Tx, user_id: i64, email: &str) -> db::Result<()> {
+    db::password_resets::forget_for_user(tx, user_id).await?;
+    db::outbox::withdraw_unsent(tx, "password_reset", email).await?;
+    Ok(())
+}
+
 /// An operator sends a user a reset link (instead of typing a password for them): the user
 /// chooses their own through it, exactly as after 「パスワードをお忘れの方」. Audited as
 /// `password.reset_link_sent`. `Ok(false)` when the account is disabled.

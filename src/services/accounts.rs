@@ -221,8 +221,7 @@ pub async fn set_disabled(
         for email in &invited {
             db::outbox::withdraw_unsent(&mut tx, "invitation", email).await?;
         }
-        db::password_resets::forget_for_user(&mut tx, user_id).await?;
-        db::outbox::withdraw_unsent(&mut tx, "password_reset", &user.email).await?;
+        super::account_mail::forget_reset_link(&mut tx, user_id, &user.email).await?;
         let tokens = db::api_tokens::revoke_all_of(&mut tx, user_id, db::now()).await?;
         (tokens, invited.len())
     } else {
@@ -266,8 +265,7 @@ pub async fn reset_password(
     // The new generation signs every browser out; their rows in the sessions list end with it.
     db::user_sessions::end_others(&mut tx, user_id, None, db::now()).await?;
     // A reset link asked for before would otherwise undo this password.
-    db::password_resets::forget_for_user(&mut tx, user_id).await?;
-    db::outbox::withdraw_unsent(&mut tx, "password_reset", &user.email).await?;
+    super::account_mail::forget_reset_link(&mut tx, user_id, &user.email).await?;
     audit::record(
         &mut tx,
         audit::Entry {
@@ -317,8 +315,7 @@ pub async fn change_own_password(
     let generation = db::users::set_password_hash(&mut tx, user_id, &hash, false)
         .await?
         .ok_or(AccountError::UnknownUser)?;
-    db::password_resets::forget_for_user(&mut tx, user_id).await?;
-    db::outbox::withdraw_unsent(&mut tx, "password_reset", &user.email).await?;
+    super::account_mail::forget_reset_link(&mut tx, user_id, &user.email).await?;
     audit::record(
         &mut tx,
         audit::Entry {
